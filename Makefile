@@ -1,0 +1,52 @@
+# ttsp: TikTok Sound Popularity, a PostgreSQL extension (PGXS build).
+EXTENSION = ttsp
+EXTVERSION = 0.1.0
+
+MODULE_big = ttsp
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+GLUE_SRCS = $(sort $(wildcard src/glue/*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+
+DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress (PG 15) reads <inputdir>/sql/*.sql and <inputdir>/expected/*.out.
+# The test scripts live in test/ and their expected output in expected/, so
+# regress/ is a generated directory of symlinks that pg_regress sees as its
+# input directory (plus data/, for the tests that load the dataset).
+TESTS = $(sort $(wildcard test/*.sql))
+REGRESS = $(patsubst test/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=regress --outputdir=regress
+REGRESS_PREP = regress/sql regress/expected regress/data
+EXTRA_CLEAN = regress test/unit/bin
+
+DEPS = libavformat libavcodec libswresample libavutil fftw3f openblas libpng
+DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
+DEPS_LIBS := $(shell pkg-config --libs $(DEPS))
+
+PG_CONFIG ?= pg_config
+# Server headers as system headers: -Wextra then judges our code, not theirs.
+PG_CPPFLAGS = -Isrc/core -Isrc/glue $(DEPS_CFLAGS) -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CFLAGS = -Wall -Wextra
+SHLIB_LINK = $(DEPS_LIBS) -lm
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+regress/sql regress/expected regress/data:
+	mkdir -p regress
+	ln -sfn ../test regress/sql
+	ln -sfn ../expected regress/expected
+	ln -sfn ../data regress/data
+
+# C unit tests of the core: plain programs, no server, TAP output.
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -O2 -g -Wall -Wextra -Isrc/core -Itest/unit $(DEPS_CFLAGS)
+
+test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(DEPS_LIBS) -lm
+
+unit: $(UNIT_BINS)
+
+.PHONY: unit

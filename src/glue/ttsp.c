@@ -1,0 +1,87 @@
+/* Module set-up, GUCs and the mapping from core errors to SQL errors. */
+#include "ttsp_glue.h"
+
+#include "fmgr.h"
+#include "catalog/pg_type.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+char	   *ttsp_audio_dir = NULL;
+double		ttsp_max_duration = 600.0;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("ttsp.audio_dir",
+							   "Directory holding <music_id>.mp3 files for the music_id forms of ttsp functions.",
+							   "Only superusers may set it; reading needs pg_read_server_files.",
+							   &ttsp_audio_dir, "", PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("ttsp.max_duration",
+							 "Longest audio, in seconds, that ttsp decodes.",
+							 "Bounds memory whatever a file claims; longer audio is an error.",
+							 &ttsp_max_duration, 600.0, 0.1, 86400.0, PGC_USERSET, GUC_UNIT_S,
+							 NULL, NULL, NULL);
+	MarkGUCPrefixReserved("ttsp");
+}
+
+void
+ttsp_report(const ttsp_error *err)
+{
+	int			code;
+
+	switch (err->code)
+	{
+		case TTSP_EINVAL:
+			code = ERRCODE_INVALID_PARAMETER_VALUE;
+			break;
+		case TTSP_ECORRUPT:
+			code = ERRCODE_DATA_CORRUPTED;
+			break;
+		case TTSP_EUNSUPPORTED:
+			code = ERRCODE_FEATURE_NOT_SUPPORTED;
+			break;
+		case TTSP_ELIMIT:
+			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			break;
+		case TTSP_ENOMEM:
+			code = ERRCODE_OUT_OF_MEMORY;
+			break;
+		default:
+			code = ERRCODE_INTERNAL_ERROR;
+			break;
+	}
+	ereport(ERROR, (errcode(code), errmsg("%s", err->msg)));
+}
+
+ArrayType *
+ttsp_float4_array(int ndim, const int *dims, const float *data)
+{
+	int			lbs[MAXDIM];
+	Size		nitems = 1;
+	Size		nbytes;
+	ArrayType  *arr;
+	int			i;
+
+	for (i = 0; i < ndim; i++)
+	{
+		lbs[i] = 1;
+		nitems *= dims[i];
+	}
+	nbytes = ARR_OVERHEAD_NONULLS(ndim) + nitems * sizeof(float);
+	if (nitems > MaxArraySize || nbytes > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("result of %zu values exceeds the maximum array size", nitems)));
+	arr = palloc(nbytes);
+	SET_VARSIZE(arr, nbytes);
+	arr->ndim = ndim;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT4OID;
+	memcpy(ARR_DIMS(arr), dims, ndim * sizeof(int));
+	memcpy(ARR_LBOUND(arr), lbs, ndim * sizeof(int));
+	memcpy(ARR_DATA_PTR(arr), data, nitems * sizeof(float));
+	return arr;
+}

@@ -1,0 +1,46 @@
+/*
+ * Shared pieces of the SQL glue: GUCs, error mapping, array helpers and
+ * audio sources.  Only the glue includes postgres.h.
+ */
+#ifndef TTSP_GLUE_H
+#define TTSP_GLUE_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+#include "utils/memutils.h"
+
+#include "decode.h"
+#include "ttsp_status.h"
+
+/* GUCs */
+extern char *ttsp_audio_dir;
+extern double ttsp_max_duration;
+
+/* ereport(ERROR) for a failed core call, with the status's SQLSTATE. */
+extern void ttsp_report(const ttsp_error *err) pg_attribute_noreturn();
+
+/* A float4 array of the given shape, copying data (C order). */
+extern ArrayType *ttsp_float4_array(int ndim, const int *dims, const float *data);
+
+/*
+ * A decoder whose FFmpeg state is released when the current memory context
+ * goes away, so an ERROR or a cancel in mid-decode leaks nothing.
+ */
+typedef struct GlueDecoder
+{
+	ttsp_decoder *dec;
+	MemoryContextCallback cb;
+} GlueDecoder;
+
+extern GlueDecoder *glue_decoder_open(bytea *audio, const ttsp_decode_opts *opts);
+extern void glue_decoder_close(GlueDecoder *gd);
+
+/* Decode options from SQL arguments (NULL sample_rate/duration allowed). */
+extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo,
+							 int sample_rate_arg, int mono_arg, int offset_arg, int duration_arg);
+
+/* <ttsp.audio_dir>/<music_id>.mp3, after the privilege check. */
+extern bytea *ttsp_read_music_file(int64 music_id);
+
+#endif
