@@ -45,6 +45,9 @@ struct ttsp_decoder
 	int			out_rate;
 	int			out_channels;
 
+	int			started;		/* first frame seen, output format set up */
+	int			passthrough;	/* decoder already gives float planes at the wanted rate */
+	float *const *src;			/* planes of the last converted chunk */
 	float	  **conv;			/* resampler output, in_channels planes */
 	int			conv_cap;
 	float	   *mono;			/* channel average when opts.mono */
@@ -220,6 +223,10 @@ open_resampler(ttsp_decoder *dec, const AVFrame *f, ttsp_error *err)
 		dec->out_rate = f->sample_rate;
 	if (dec->out_channels == 0)
 		dec->out_channels = dec->in_channels;
+	dec->started = 1;
+	dec->passthrough = f->format == AV_SAMPLE_FMT_FLTP && f->sample_rate == dec->out_rate;
+	if (dec->passthrough)
+		return TTSP_OK;
 
 	/* Same layout in and out: only format and rate change, never the mix. */
 	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
@@ -343,6 +350,22 @@ ttsp_decoder_max_frames(const ttsp_decoder *dec)
 	return cap;
 }
 
+int64_t
+ttsp_decoder_expected_frames(const ttsp_decoder *dec)
+{
+	int64_t		cap = ttsp_decoder_max_frames(dec);
+	int64_t		duration = dec->fmt->duration;
+	int64_t		guess;
+
+	if (duration <= 0)
+		return cap < 65536 ? cap : 65536;
+	/* a little over the declared length, so an exact one needs no regrowth */
+	guess = av_rescale(duration, dec->out_rate, AV_TIME_BASE) + 4096 - dec->to_skip;
+	if (guess < 1)
+		guess = 1;
+	return guess < cap ? guess : cap;
+}
+
 int
 ttsp_decoder_bad_packets(const ttsp_decoder *dec)
 {
@@ -402,8 +425,18 @@ convert(ttsp_decoder *dec, const AVFrame *f, int *nout, ttsp_error *err)
 		return ttsp_fail(err, TTSP_EUNSUPPORTED,
 						 "audio format changes in mid-stream (%d Hz, %d channels to %d Hz, %d channels)",
 						 dec->in_rate, dec->in_channels, f->sample_rate, f->ch_layout.nb_channels);
+	if (dec->passthrough)
+	{
+		/* The frame's own planes; it stays referenced until the next read. */
+		if ((st = grow_conv(dec, in, err)) != TTSP_OK)
+			return st;
+		dec->src = f ? (float *const *) f->extended_data : NULL;
+		*nout = in;
+		return TTSP_OK;
+	}
 	if ((st = grow_conv(dec, swr_get_out_samples(dec->swr, in) + 16, err)) != TTSP_OK)
 		return st;
+	dec->src = dec->conv;
 	n = swr_convert(dec->swr, (uint8_t **) dec->conv, dec->conv_cap,
 					f ? (const uint8_t **) f->extended_data : NULL, in);
 	if (n < 0)
@@ -445,14 +478,14 @@ emit(ttsp_decoder *dec, int n, float *const **planes, int *nframes, ttsp_error *
 			float		sum = 0;
 
 			for (ch = 0; ch < dec->in_channels; ch++)
-				sum += dec->conv[ch][first + i];
+				sum += dec->src[ch][first + i];
 			dec->mono[i] = sum / dec->in_channels;
 		}
 		dec->out_planes[0] = dec->mono;
 	}
 	else
 		for (ch = 0; ch < dec->in_channels; ch++)
-			dec->out_planes[ch] = dec->conv[ch] + first;
+			dec->out_planes[ch] = dec->src[ch] + first;
 	*planes = dec->out_planes;
 	*nframes = n;
 	return TTSP_OK;
@@ -475,6 +508,7 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 
 	*nframes = 0;
 	*planes = dec->out_planes;
+	av_frame_unref(dec->frame);
 	while (dec->state != DEC_DONE)
 	{
 		if (dec->bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS)
@@ -496,11 +530,9 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 		if (ret == 0)
 		{
 			dec->bad_in_a_row = 0;
-			if (dec->swr == NULL && (st = open_resampler(dec, dec->frame, err)) != TTSP_OK)
+			if (!dec->started && (st = open_resampler(dec, dec->frame, err)) != TTSP_OK)
 				return st;
-			st = convert(dec, dec->frame, &n, err);
-			av_frame_unref(dec->frame);
-			if (st != TTSP_OK)
+			if ((st = convert(dec, dec->frame, &n, err)) != TTSP_OK)
 				return st;
 			/* Frames all dropped by offset_s: keep going. */
 			if (n > 0 && ((st = emit(dec, n, planes, nframes, err)) != TTSP_OK || *nframes > 0))
@@ -509,7 +541,7 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 		}
 		if (ret == AVERROR_EOF)
 		{
-			dec->state = dec->swr ? DEC_FLUSHING : DEC_DONE;
+			dec->state = dec->started ? DEC_FLUSHING : DEC_DONE;
 			continue;
 		}
 		if (ret != AVERROR(EAGAIN))

@@ -36,6 +36,12 @@ int			ttsp_decoder_sample_rate(const ttsp_decoder *dec);
 int64_t		ttsp_decoder_max_frames(const ttsp_decoder *dec);
 
 /*
+ * Likely output frames from the container's declared duration, capped by
+ * ttsp_decoder_max_frames; a hint for sizing buffers, never a promise.
+ */
+int64_t		ttsp_decoder_expected_frames(const ttsp_decoder *dec);
+
+/*
  * Decode the next chunk.  On success *planes points at one float array per
  * output channel holding *nframes samples each (0 at end of stream); the
  * arrays stay valid until the next call.

@@ -72,33 +72,26 @@ glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo,
 				 errmsg("duration_s must be a positive finite number, got %g", opts->duration_s)));
 }
 
-/* Whole-file decode into [channels][samples], then a composite result. */
-static Datum
-decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
+/*
+ * Whole-file decode straight into the result array: channel c's samples sit
+ * at c * cap in its data area, sized from the container's duration, and are
+ * compacted to c * len at the end.  No second copy of the audio is made.
+ */
+static ArrayType *
+decode_to_array(GlueDecoder *gd, const ttsp_decode_opts *opts)
 {
-	ttsp_decode_opts opts;
-	GlueDecoder *gd;
-	TupleDesc	tupdesc;
-	float	  **bufs;
-	int64		cap = 0;
+	int			channels = ttsp_decoder_channels(gd->dec);
+	int64		max_frames = ttsp_decoder_max_frames(gd->dec);
+	int64		cap = Max(ttsp_decoder_expected_frames(gd->dec), 1);
 	int64		len = 0;
-	int			channels;
-	int			rate;
-	float	   *flat;
+	ArrayType  *arr = NULL;
+	float	   *data = NULL;
+	Size		nbytes;
 	int			dims[2];
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	int			lbs[2] = {1, 1};
 	int			ch;
 	ttsp_error	err;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	glue_decode_opts(&opts, fcinfo, 1, 2, 3, 4);
-
-	gd = glue_decoder_open(audio, &opts);
-	channels = ttsp_decoder_channels(gd->dec);
-	rate = ttsp_decoder_sample_rate(gd->dec);
-	bufs = palloc0(channels * sizeof(float *));
 	for (;;)
 	{
 		float	   *const *planes;
@@ -109,18 +102,26 @@ decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
 			ttsp_report(&err);
 		if (n == 0)
 			break;
-		if (len + n > cap)
+		if (arr == NULL || len + n > cap)
 		{
-			int64		want = Max(cap * 2, len + n);
+			int64		old_cap = cap;
 
-			want = Min(want, Max(ttsp_decoder_max_frames(gd->dec), len + n));
-			for (ch = 0; ch < channels; ch++)
-				bufs[ch] = bufs[ch] ? repalloc_huge(bufs[ch], want * sizeof(float))
-					: MemoryContextAllocHuge(CurrentMemoryContext, want * sizeof(float));
-			cap = want;
+			if (arr != NULL)
+				cap = Min(cap * 2, max_frames);
+			cap = Max(cap, len + n);
+			if ((Size) cap * channels > (MaxAllocSize - ARR_OVERHEAD_NONULLS(2)) / sizeof(float))
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("decoded audio is too large for an array"),
+						 errhint("Decode less with duration_s or a lower ttsp.max_duration.")));
+			nbytes = ARR_OVERHEAD_NONULLS(2) + (Size) cap * channels * sizeof(float);
+			arr = arr ? repalloc_huge(arr, nbytes) : MemoryContextAllocHuge(CurrentMemoryContext, nbytes);
+			data = (float *) ((char *) arr + ARR_OVERHEAD_NONULLS(2));
+			for (ch = channels - 1; ch > 0; ch--)
+				memmove(data + ch * cap, data + ch * old_cap, len * sizeof(float));
 		}
 		for (ch = 0; ch < channels; ch++)
-			memcpy(bufs[ch] + len, planes[ch], n * sizeof(float));
+			memcpy(data + ch * cap + len, planes[ch], n * sizeof(float));
 		len += n;
 	}
 	if (len == 0)
@@ -131,7 +132,7 @@ decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
 		if (decoded_any)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("offset_s %g is past the end of the audio", opts.offset_s)));
+					 errmsg("offset_s %g is past the end of the audio", opts->offset_s)));
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("no audio samples could be decoded")));
@@ -139,22 +140,37 @@ decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
 	if (ttsp_decoder_bad_packets(gd->dec) > 0)
 		ereport(DEBUG1,
 				(errmsg("skipped %d damaged audio packets", ttsp_decoder_bad_packets(gd->dec))));
-	glue_decoder_close(gd);
 
-	if ((Size) len * channels > MaxAllocSize / sizeof(float))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("decoded audio of %lld samples is too large for an array", (long long) len * channels)));
-	flat = palloc((Size) len * channels * sizeof(float));
-	for (ch = 0; ch < channels; ch++)
-	{
-		memcpy(flat + (Size) ch * len, bufs[ch], len * sizeof(float));
-		pfree(bufs[ch]);
-	}
+	for (ch = 1; ch < channels; ch++)
+		memmove(data + ch * len, data + ch * cap, len * sizeof(float));
+	nbytes = ARR_OVERHEAD_NONULLS(2) + (Size) len * channels * sizeof(float);
+	SET_VARSIZE(arr, nbytes);
+	arr->ndim = 2;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT4OID;
 	dims[0] = channels;
 	dims[1] = (int) len;
-	values[0] = PointerGetDatum(ttsp_float4_array(2, dims, flat));
-	values[1] = Int32GetDatum(rate);
+	memcpy(ARR_DIMS(arr), dims, sizeof(dims));
+	memcpy(ARR_LBOUND(arr), lbs, sizeof(lbs));
+	return arr;
+}
+
+static Datum
+decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
+{
+	ttsp_decode_opts opts;
+	GlueDecoder *gd;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	glue_decode_opts(&opts, fcinfo, 1, 2, 3, 4);
+	gd = glue_decoder_open(audio, &opts);
+	values[1] = Int32GetDatum(ttsp_decoder_sample_rate(gd->dec));
+	values[0] = PointerGetDatum(decode_to_array(gd, &opts));
+	glue_decoder_close(gd);
 	tupdesc = BlessTupleDesc(tupdesc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
