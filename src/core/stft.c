@@ -1,0 +1,687 @@
+#include "stft.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Samples per push in ttsp_stft_run, in hops: keeps a batch in cache. */
+#define RUN_BATCH_FRAMES 128
+
+/* Distinct n_fft values whose plans are kept for the process lifetime. */
+#define PLAN_CACHE_SIZE 16
+
+struct ttsp_stft
+{
+	ttsp_stft_params p;			/* checked: no defaults left */
+	int			n_bins;
+	int			pad;			/* padding per side when centring */
+	int			win_lo;			/* window support is [win_lo, win_hi) */
+	int			win_hi;
+	float	   *window;			/* n_fft, torch's zero-padded Hann */
+	fftwf_plan	plan;
+	bool		own_plan;		/* not in the cache: destroy with s */
+	float	   *in;				/* FFT input, zero outside the window */
+	fftwf_complex *spec;		/* FFT output, n_bins */
+
+	/*
+	 * The padded signal is consumed as a stream.  buf holds its samples
+	 * from the next frame's start on (always fewer than n_fft); skip counts
+	 * samples still to drop before that start when hop_length > n_fft.
+	 */
+	float	   *buf;
+	int			blen;
+	size_t		skip;
+
+	/*
+	 * Centring: edge holds the last min(n_in, pad + 1) input samples, which
+	 * before the left padding is emitted are all the input so far.
+	 */
+	float	   *edge;
+	int			elen;
+	bool		started;		/* left padding emitted */
+	bool		finished;
+	size_t		n_in;			/* input samples pushed */
+
+	float	   *frames;			/* pending frames, frame-major */
+	size_t		n_pending;
+	size_t		cap_frames;
+	size_t		frames_done;
+};
+
+static struct
+{
+	int			n_fft;
+	fftwf_plan	plan;
+}			plan_cache[PLAN_CACHE_SIZE];
+static int	plan_cache_len;
+
+void
+ttsp_stft_params_init(ttsp_stft_params *p)
+{
+	p->n_fft = 400;
+	p->win_length = TTSP_STFT_DEFAULT;
+	p->hop_length = TTSP_STFT_DEFAULT;
+	p->power = 2.0;
+	p->center = true;
+	p->pad_mode = TTSP_PAD_REFLECT;
+	p->normalized = false;
+}
+
+ttsp_status
+ttsp_pad_mode_from_name(const char *name, ttsp_pad_mode *mode, ttsp_error *err)
+{
+	if (strcmp(name, "reflect") == 0)
+		*mode = TTSP_PAD_REFLECT;
+	else if (strcmp(name, "constant") == 0)
+		*mode = TTSP_PAD_CONSTANT;
+	else if (strcmp(name, "replicate") == 0)
+		*mode = TTSP_PAD_REPLICATE;
+	else if (strcmp(name, "circular") == 0)
+		return ttsp_fail(err, TTSP_EUNSUPPORTED,
+						 "pad_mode \"circular\" is not supported");
+	else
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "pad_mode must be \"reflect\", \"constant\" or \"replicate\", got \"%s\"",
+						 name);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_stft_params_check(ttsp_stft_params *p, ttsp_error *err)
+{
+	if (p->n_fft < 2 || p->n_fft > TTSP_MAX_N_FFT)
+		return ttsp_fail(err, TTSP_EINVAL, "n_fft must be between 2 and %d, got %d",
+						 TTSP_MAX_N_FFT, p->n_fft);
+	if (p->win_length == TTSP_STFT_DEFAULT)
+		p->win_length = p->n_fft;
+	if (p->win_length < 1 || p->win_length > p->n_fft)
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "win_length must be between 1 and n_fft (%d), got %d",
+						 p->n_fft, p->win_length);
+	if (p->hop_length == TTSP_STFT_DEFAULT)
+	{
+		p->hop_length = p->win_length / 2;
+		if (p->hop_length == 0)
+			return ttsp_fail(err, TTSP_EINVAL,
+							 "the default hop_length win_length / 2 is 0 for win_length %d; give hop_length",
+							 p->win_length);
+	}
+	if (p->hop_length < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "hop_length must be positive, got %d",
+						 p->hop_length);
+	if (!(p->power > 0.0) || !isfinite(p->power))
+		return ttsp_fail(err, TTSP_EINVAL, "power must be positive and finite, got %g",
+						 p->power);
+	if (p->pad_mode != TTSP_PAD_REFLECT && p->pad_mode != TTSP_PAD_CONSTANT &&
+		p->pad_mode != TTSP_PAD_REPLICATE)
+		return ttsp_fail(err, TTSP_EINVAL, "invalid pad_mode %d", (int) p->pad_mode);
+	return TTSP_OK;
+}
+
+int
+ttsp_stft_n_bins(const ttsp_stft_params *p)
+{
+	return p->n_fft / 2 + 1;
+}
+
+ttsp_status
+ttsp_stft_n_frames(const ttsp_stft_params *p, size_t n_samples,
+				   size_t *n_frames, ttsp_error *err)
+{
+	size_t		len = n_samples;
+
+	if (n_samples == 0)
+		return ttsp_fail(err, TTSP_EINVAL, "input has no samples");
+	if (p->center)
+	{
+		size_t		pad = p->n_fft / 2;
+
+		if (p->pad_mode == TTSP_PAD_REFLECT && n_samples <= pad)
+			return ttsp_fail(err, TTSP_EINVAL,
+							 "reflect padding needs more than n_fft / 2 = %zu samples, got %zu",
+							 pad, n_samples);
+		len += 2 * pad;
+	}
+	if (len < (size_t) p->n_fft)
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "input has %zu samples, fewer than n_fft = %d (center is false)",
+						 n_samples, p->n_fft);
+	*n_frames = 1 + (len - p->n_fft) / p->hop_length;
+	return TTSP_OK;
+}
+
+/* torch.hann_window(win_length, periodic=True) computed as torch does, in
+ * float, centred in n_fft zeros like torch.stft pads it. */
+static void
+make_window(ttsp_stft *s)
+{
+	int			wl = s->p.win_length;
+	float		step = (float) (2.0 * M_PI / wl);
+	double		energy = 0.0;
+
+	s->win_lo = (s->p.n_fft - wl) / 2;
+	s->win_hi = s->win_lo + wl;
+	for (int i = 0; i < wl; i++)
+	{
+		float		w = wl == 1 ? 1.0f : 0.5f - 0.5f * cosf((float) i * step);
+
+		s->window[s->win_lo + i] = w;
+		energy += (double) w * w;
+	}
+	/* "normalized": folding 1/||w|| into the window scales X the same way */
+	if (s->p.normalized)
+	{
+		float		scale = (float) (1.0 / sqrt(energy));
+
+		for (int i = s->win_lo; i < s->win_hi; i++)
+			s->window[i] *= scale;
+	}
+}
+
+static ttsp_status
+get_plan(ttsp_stft *s, ttsp_error *err)
+{
+	int			n = s->p.n_fft;
+
+	for (int i = 0; i < plan_cache_len; i++)
+	{
+		if (plan_cache[i].n_fft == n)
+		{
+			s->plan = plan_cache[i].plan;
+			return TTSP_OK;
+		}
+	}
+	/* r2c preserves its input by default; we rely on the zeros staying */
+	s->plan = fftwf_plan_dft_r2c_1d(n, s->in, s->spec,
+									FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+	if (s->plan == NULL)
+		return ttsp_fail(err, TTSP_EINTERNAL, "FFTW could not plan a transform of size %d", n);
+	if (plan_cache_len < PLAN_CACHE_SIZE)
+	{
+		plan_cache[plan_cache_len].n_fft = n;
+		plan_cache[plan_cache_len].plan = s->plan;
+		plan_cache_len++;
+	}
+	else
+		s->own_plan = true;
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_stft_create(const ttsp_stft_params *params, ttsp_stft **out, ttsp_error *err)
+{
+	ttsp_stft  *s;
+	ttsp_status st;
+	int			n_fft;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory creating an STFT");
+	s->p = *params;
+	st = ttsp_stft_params_check(&s->p, err);
+	if (st != TTSP_OK)
+	{
+		ttsp_stft_destroy(s);
+		return st;
+	}
+	n_fft = s->p.n_fft;
+	s->n_bins = ttsp_stft_n_bins(&s->p);
+	s->pad = s->p.center ? n_fft / 2 : 0;
+	s->window = calloc(n_fft, sizeof(float));
+	s->buf = malloc(n_fft * sizeof(float));
+	s->edge = malloc((s->pad + 1) * sizeof(float));
+	s->in = fftwf_malloc(n_fft * sizeof(float));
+	s->spec = fftwf_malloc(s->n_bins * sizeof(fftwf_complex));
+	if (s->window == NULL || s->buf == NULL || s->edge == NULL ||
+		s->in == NULL || s->spec == NULL)
+	{
+		ttsp_stft_destroy(s);
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory creating an STFT of size %d", n_fft);
+	}
+	st = get_plan(s, err);
+	if (st != TTSP_OK)
+	{
+		ttsp_stft_destroy(s);
+		return st;
+	}
+	memset(s->in, 0, n_fft * sizeof(float));
+	make_window(s);
+	/* constant padding needs no input to start; the others wait for it */
+	if (!s->p.center || s->p.pad_mode == TTSP_PAD_CONSTANT)
+	{
+		for (int i = 0; i < s->pad; i++)
+			s->buf[i] = 0.0f;
+		s->blen = s->pad;
+		s->started = true;
+	}
+	*out = s;
+	return TTSP_OK;
+}
+
+void
+ttsp_stft_destroy(ttsp_stft *s)
+{
+	if (s == NULL)
+		return;
+	if (s->own_plan)
+		fftwf_destroy_plan(s->plan);
+	fftwf_free(s->in);
+	fftwf_free(s->spec);
+	free(s->window);
+	free(s->buf);
+	free(s->edge);
+	free(s->frames);
+	free(s);
+}
+
+/* Make room for n more pending frames, so that emitting cannot fail. */
+static ttsp_status
+reserve_frames(ttsp_stft *s, size_t n, ttsp_error *err)
+{
+	size_t		need = s->n_pending + n;
+	size_t		cap;
+	float	   *f;
+
+	if (need <= s->cap_frames)
+		return TTSP_OK;
+	if (n > SIZE_MAX / sizeof(float) / s->n_bins - s->n_pending)
+		return ttsp_fail(err, TTSP_ELIMIT, "too many STFT frames");
+	cap = s->cap_frames * 2 > need ? s->cap_frames * 2 : need;
+	if (cap > SIZE_MAX / sizeof(float) / s->n_bins)
+		cap = need;
+	f = realloc(s->frames, cap * s->n_bins * sizeof(float));
+	if (f == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for %zu STFT frames", need);
+	s->frames = f;
+	s->cap_frames = cap;
+	return TTSP_OK;
+}
+
+/*
+ * The two inner loops of every frame.  Written as blocks of 8 over
+ * restrict pointers so that plain -O2 (PostgreSQL's flags; no loop
+ * vectoriser) still turns them into SIMD through straight-line SLP.
+ */
+static void
+multiply(float *restrict out, const float *restrict a,
+		 const float *restrict w, int n)
+{
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			out[i + j] = a[i + j] * w[i + j];
+	for (; i < n; i++)
+		out[i] = a[i] * w[i];
+}
+
+static void
+squared_magnitude(float *restrict out, const float *restrict re_im, int n)
+{
+	int			k = 0;
+
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < 8; j++)
+			out[k + j] = re_im[2 * (k + j)] * re_im[2 * (k + j)] +
+				re_im[2 * (k + j) + 1] * re_im[2 * (k + j) + 1];
+	for (; k < n; k++)
+		out[k] = re_im[2 * k] * re_im[2 * k] + re_im[2 * k + 1] * re_im[2 * k + 1];
+}
+
+/*
+ * Window, transform and store one frame whose first na samples are in a
+ * and the rest in b.
+ */
+static void
+emit_frame(ttsp_stft *s, const float *a, int na, const float *b)
+{
+	int			lo = s->win_lo;
+	int			hi = s->win_hi;
+	int			mid = na < lo ? lo : na > hi ? hi : na;
+	float	   *dst = s->frames + s->n_pending * s->n_bins;
+	int			nb = s->n_bins;
+
+	multiply(s->in + lo, a + lo, s->window + lo, mid - lo);
+	if (mid < hi)
+		multiply(s->in + mid, b + (mid - na), s->window + mid, hi - mid);
+	fftwf_execute_dft_r2c(s->plan, s->in, s->spec);
+
+	squared_magnitude(dst, (const float *) s->spec, nb);
+	if (s->p.power == 1.0)
+	{
+		for (int k = 0; k < nb; k++)
+			dst[k] = sqrtf(dst[k]);
+	}
+	else if (s->p.power != 2.0)
+	{
+		float		pw = (float) s->p.power;
+
+		for (int k = 0; k < nb; k++)
+			dst[k] = powf(sqrtf(dst[k]), pw);
+	}
+	s->n_pending++;
+	s->frames_done++;
+}
+
+/* Consume n samples of the padded signal; the caller reserved the frames. */
+static void
+feed(ttsp_stft *s, const float *x, size_t n)
+{
+	int			n_fft = s->p.n_fft;
+	size_t		hop = s->p.hop_length;
+	size_t		d = s->skip < n ? s->skip : n;
+
+	x += d;
+	n -= d;
+	s->skip -= d;
+	if (n == 0)
+		return;
+
+	/* frames starting in buf and ending in x */
+	while (s->blen > 0)
+	{
+		size_t		need = n_fft - s->blen;
+
+		if (n < need)
+		{
+			memcpy(s->buf + s->blen, x, n * sizeof(float));
+			s->blen += n;
+			return;
+		}
+		emit_frame(s, s->buf, s->blen, x);
+		if (hop < (size_t) s->blen)
+		{
+			s->blen -= hop;
+			memmove(s->buf, s->buf + hop, s->blen * sizeof(float));
+			continue;
+		}
+		d = hop - s->blen;
+		s->blen = 0;
+		if (d > n)
+		{
+			s->skip = d - n;
+			return;
+		}
+		x += d;
+		n -= d;
+	}
+
+	/* frames wholly inside x: read in place */
+	while (n >= (size_t) n_fft)
+	{
+		emit_frame(s, x, n_fft, NULL);
+		if (hop > n)
+		{
+			s->skip = hop - n;
+			return;
+		}
+		x += hop;
+		n -= hop;
+	}
+	memcpy(s->buf, x, n * sizeof(float));
+	s->blen = n;
+}
+
+/* Remember the last pad + 1 input samples, for the right-hand padding. */
+static void
+keep_edge(ttsp_stft *s, const float *x, size_t n)
+{
+	size_t		cap = s->pad + 1;
+
+	if (n >= cap)
+	{
+		memcpy(s->edge, x + n - cap, cap * sizeof(float));
+		s->elen = cap;
+		return;
+	}
+	if (s->elen + n > cap)
+	{
+		size_t		drop = s->elen + n - cap;
+
+		memmove(s->edge, s->edge + drop, (s->elen - drop) * sizeof(float));
+		s->elen -= drop;
+	}
+	memcpy(s->edge + s->elen, x, n * sizeof(float));
+	s->elen += n;
+}
+
+/*
+ * (bits & exponent) + 1 ulp of exponent reaches the sign bit only for an
+ * all-ones exponent (NaN, infinity).  An OR over independent lanes is
+ * something -O2 turns into plain SIMD, unlike isfinite() per sample.
+ */
+static inline uint32_t
+exponent_carry(const float *x)
+{
+	uint32_t	u;
+
+	memcpy(&u, x, sizeof(u));
+	return (u & 0x7f800000u) + 0x00800000u;
+}
+
+static bool
+all_finite(const float *x, size_t n)
+{
+	uint32_t	a = 0,
+				b = 0,
+				c = 0,
+				d = 0;
+	size_t		i;
+
+	for (i = 0; i + 4 <= n; i += 4)
+	{
+		a |= exponent_carry(x + i);
+		b |= exponent_carry(x + i + 1);
+		c |= exponent_carry(x + i + 2);
+		d |= exponent_carry(x + i + 3);
+	}
+	for (; i < n; i++)
+		a |= exponent_carry(x + i);
+	return ((a | b | c | d) & 0x80000000u) == 0;
+}
+
+/* Upper bound of the frames that feeding n more padded samples can emit. */
+static size_t
+frames_bound(const ttsp_stft *s, size_t n)
+{
+	return n / s->p.hop_length + (size_t) (2 * s->p.n_fft) / s->p.hop_length + 2;
+}
+
+ttsp_status
+ttsp_stft_push(ttsp_stft *s, const float *x, size_t n, ttsp_error *err)
+{
+	ttsp_status st;
+
+	if (s->finished)
+		return ttsp_fail(err, TTSP_EINVAL, "STFT input pushed after finish");
+	if (!all_finite(x, n))
+		return ttsp_fail(err, TTSP_EINVAL, "audio samples must be finite (NaN or infinity found)");
+	st = reserve_frames(s, frames_bound(s, n), err);
+	if (st != TTSP_OK)
+		return st;
+	s->n_in += n;
+	if (!s->p.center)
+	{
+		feed(s, x, n);
+		return TTSP_OK;
+	}
+	if (!s->started)
+	{
+		/* left padding needs x[0 .. pad] (reflect) or x[0] (replicate) */
+		size_t		need = s->p.pad_mode == TTSP_PAD_REFLECT ? s->pad + 1 : 1;
+		size_t		k = need - s->elen < n ? need - s->elen : n;
+
+		memcpy(s->edge + s->elen, x, k * sizeof(float));
+		s->elen += k;
+		x += k;
+		n -= k;
+		if ((size_t) s->elen < need)
+			return TTSP_OK;
+		for (int i = 0; i < s->pad; i++)
+			s->buf[i] = s->p.pad_mode == TTSP_PAD_REFLECT ? s->edge[s->pad - i] : s->edge[0];
+		s->blen = s->pad;
+		s->started = true;
+		feed(s, s->edge, s->elen);
+	}
+	feed(s, x, n);
+	keep_edge(s, x, n);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_stft_finish(ttsp_stft *s, ttsp_error *err)
+{
+	ttsp_status st;
+	size_t		expect;
+
+	if (s->finished)
+		return ttsp_fail(err, TTSP_EINVAL, "STFT finished twice");
+	st = ttsp_stft_n_frames(&s->p, s->n_in, &expect, err);
+	if (st != TTSP_OK)
+		return st;
+	st = reserve_frames(s, frames_bound(s, s->pad), err);
+	if (st != TTSP_OK)
+		return st;
+	s->finished = true;
+
+	/* right padding, in pieces from a small stack buffer */
+	for (int done = 0; done < s->pad;)
+	{
+		float		tmp[256];
+		int			k = s->pad - done < 256 ? s->pad - done : 256;
+
+		for (int i = 0; i < k; i++)
+		{
+			int			j = done + i;
+
+			tmp[i] = s->p.pad_mode == TTSP_PAD_CONSTANT ? 0.0f :
+				s->p.pad_mode == TTSP_PAD_REPLICATE ? s->edge[s->elen - 1] :
+				s->edge[s->elen - 2 - j];
+		}
+		feed(s, tmp, k);
+		done += k;
+	}
+	if (s->frames_done != expect)
+		return ttsp_fail(err, TTSP_EINTERNAL, "STFT produced %zu frames, expected %zu",
+						 s->frames_done, expect);
+	return TTSP_OK;
+}
+
+const float *
+ttsp_stft_frames(const ttsp_stft *s, size_t *n_frames)
+{
+	*n_frames = s->n_pending;
+	return s->frames;
+}
+
+void
+ttsp_stft_clear(ttsp_stft *s)
+{
+	s->n_pending = 0;
+}
+
+size_t
+ttsp_stft_frames_done(const ttsp_stft *s)
+{
+	return s->frames_done;
+}
+
+void
+ttsp_frames_to_columns(const float *frames, size_t n_frames, int n_rows,
+					   float *out, size_t n_cols, size_t col0)
+{
+	size_t		t = 0;
+
+	/* 8 frames at a time: 8 contiguous stores per row, reads stay in cache */
+	for (; t + 8 <= n_frames; t += 8)
+	{
+		for (int r = 0; r < n_rows; r++)
+		{
+			float	   *o = out + (size_t) r * n_cols + col0 + t;
+			const float *f = frames + t * n_rows + r;
+
+			for (int j = 0; j < 8; j++)
+				o[j] = f[j * n_rows];
+		}
+	}
+	for (; t < n_frames; t++)
+		for (int r = 0; r < n_rows; r++)
+			out[(size_t) r * n_cols + col0 + t] = frames[t * n_rows + r];
+}
+
+/* Hand the pending frames to fn and drop them. */
+static ttsp_status
+deliver(ttsp_stft *s, ttsp_frames_fn fn, void *arg, ttsp_error *err)
+{
+	ttsp_status st = TTSP_OK;
+
+	if (s->n_pending > 0)
+		st = fn(arg, s->frames, s->n_pending, s->frames_done - s->n_pending, err);
+	s->n_pending = 0;
+	return st;
+}
+
+ttsp_status
+ttsp_stft_run(const ttsp_stft_params *p, const float *x, size_t n,
+			  ttsp_frames_fn fn, void *arg, ttsp_error *err)
+{
+	ttsp_stft  *s;
+	ttsp_status st;
+	size_t		batch;
+
+	st = ttsp_stft_create(p, &s, err);
+	if (st != TTSP_OK)
+		return st;
+	batch = (size_t) s->p.hop_length * RUN_BATCH_FRAMES;
+	for (size_t off = 0; off < n && st == TTSP_OK; off += batch)
+	{
+		st = ttsp_stft_push(s, x + off, n - off < batch ? n - off : batch, err);
+		if (st == TTSP_OK)
+			st = deliver(s, fn, arg, err);
+	}
+	if (st == TTSP_OK)
+		st = ttsp_stft_finish(s, err);
+	if (st == TTSP_OK)
+		st = deliver(s, fn, arg, err);
+	ttsp_stft_destroy(s);
+	return st;
+}
+
+typedef struct columns_arg
+{
+	float	   *out;
+	int			n_rows;
+	size_t		n_cols;
+} columns_arg;
+
+static ttsp_status
+to_columns(void *arg, const float *frames, size_t n_frames, size_t first,
+		   ttsp_error *err)
+{
+	columns_arg *c = arg;
+
+	(void) err;
+	ttsp_frames_to_columns(frames, n_frames, c->n_rows, c->out, c->n_cols, first);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_spectrogram(const ttsp_stft_params *p, const float *x, size_t n,
+				 float *out, ttsp_error *err)
+{
+	ttsp_stft_params q = *p;
+	columns_arg c;
+	ttsp_status st;
+
+	st = ttsp_stft_params_check(&q, err);
+	if (st == TTSP_OK)
+		st = ttsp_stft_n_frames(&q, n, &c.n_cols, err);
+	if (st != TTSP_OK)
+		return st;
+	c.out = out;
+	c.n_rows = ttsp_stft_n_bins(&q);
+	return ttsp_stft_run(&q, x, n, to_columns, &c, err);
+}
