@@ -1,0 +1,77 @@
+/* Pictures from SQL: ttsp_spectrogram_png. */
+#include "spectrogram.h"
+
+#include <math.h>
+
+#include "image.h"
+#include "ttsp_glue.h"
+
+PG_FUNCTION_INFO_V1(ttsp_spectrogram_png);
+
+/* Aim for a picture about this tall per channel and this wide. */
+#define TARGET_BAND_HEIGHT 256
+#define TARGET_WIDTH 768
+
+/* PNG bytes as a bytea; frees the encoder's buffer on every path. */
+bytea *
+ttsp_png_bytea(ttsp_image *img)
+{
+	uint8_t    *png;
+	size_t		len;
+	bytea	   *out;
+	ttsp_error	err;
+
+	if (ttsp_png_encode(img, &png, &len, &err) != TTSP_OK)
+	{
+		ttsp_image_free(img);
+		ttsp_report(&err);
+	}
+	ttsp_image_free(img);
+	out = palloc(VARHDRSZ + len);
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(VARDATA(out), png, len);
+	free(png);
+	return out;
+}
+
+/*
+ * dB scale (unless already dB, or MFCC: shown as they are), clipped to
+ * top_db below the peak, viridis, low frequencies at the bottom, one band
+ * per channel.
+ */
+Datum
+ttsp_spectrogram_png(PG_FUNCTION_ARGS)
+{
+	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
+	bool		clip = !PG_ARGISNULL(1);
+	double		top_db = clip ? PG_GETARG_FLOAT8(1) : 0;
+	Size		n = (Size) s->channels * s->bins * s->frames;
+	float	   *v = palloc(n * sizeof(float));
+	double		lo = INFINITY,
+				hi = -INFINITY;
+	int			xscale = Max(1, TARGET_WIDTH / s->frames);
+	int			yscale = Max(1, TARGET_BAND_HEIGHT / s->bins);
+	ttsp_image	img;
+	ttsp_error	err;
+	Size		i;
+
+	if (clip && !(top_db > 0 && isfinite(top_db)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("top_db must be positive or NULL, got %g", top_db)));
+	for (i = 0; i < n; i++)
+	{
+		double		x = s->data[i];
+
+		if (!(s->flags & SPEC_FLAG_DB) && s->kind != SPEC_MFCC)
+			x = (s->power == 1.0f ? 20 : 10) * log10(Max(x, 1e-10));
+		v[i] = (float) x;
+		lo = Min(lo, x);
+		hi = Max(hi, x);
+	}
+	if (clip && s->kind != SPEC_MFCC)
+		lo = Max(lo, hi - top_db);
+	if (ttsp_heatmap(v, s->channels, s->bins, s->frames, lo, hi, xscale, yscale, &img, &err) != TTSP_OK)
+		ttsp_report(&err);
+	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
+}

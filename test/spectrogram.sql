@@ -1,0 +1,141 @@
+-- The spectrogram type (text and binary I/O, accessors, casts, slicing) and
+-- the feature functions' sources, streaming and bad input.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/setup.psql
+SELECT plan(51);
+
+CREATE TEMP TABLE specs AS
+SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
+FROM ttsp_load_mp3(pg_temp.fixture('noise_stereo_44k.mp3')) d
+UNION ALL
+SELECT 'mel_db', ttsp_amplitude_to_db(ttsp_mel_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'),
+	n_fft => 512, n_mels => 40, mel_scale => 'slaney', norm => 'slaney'), top_db => 80)
+UNION ALL
+SELECT 'mfcc', ttsp_mfcc(pg_temp.fixture('tone_mono_22k.mp3'), n_mfcc => 13, log_mels => true)
+UNION ALL
+SELECT 'magnitude', ttsp_spectrogram(pg_temp.fixture('short_0.1s.mp3'), n_fft => 64, power => 1,
+	center => false, normalized => true);
+
+-- Text I/O round-trips every bit, and so does COPY BINARY.
+SELECT ok(s::text::spectrogram::text = s::text AND s::text::spectrogram::real[] = s::real[],
+	name || ': text output reads back exactly') FROM specs ORDER BY name;
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set bin_file :abs_builddir '/results/spectrograms.bin'
+\set copy_out '\\copy specs TO ' :'bin_file' ' WITH (FORMAT binary)'
+\set copy_in '\\copy specs_back FROM ' :'bin_file' ' WITH (FORMAT binary)'
+CREATE TEMP TABLE specs_back (LIKE specs);
+:copy_out
+:copy_in
+SELECT is((SELECT count(*) FROM specs s JOIN specs_back b USING (name) WHERE s.s::text = b.s::text), 4::bigint,
+	'COPY BINARY round-trips all four');
+
+-- Accessors.
+SELECT is((ttsp_channels(s), ttsp_bins(s), ttsp_frames(s), ttsp_sample_rate(s)), (2, 51, 883, 44100),
+	'power: 2 channels x 51 bins x 1 + 44100/50 frames at 44.1 kHz') FROM specs WHERE name = 'power';
+SELECT is(ttsp_duration(s), 883 * 50 / 44100.0::float8, 'duration is frames x hop / rate') FROM specs WHERE name = 'power';
+SELECT is(array_agg(ttsp_kind(s) ORDER BY name), ARRAY['magnitude', 'mel_db', 'mfcc', 'power'], 'kinds') FROM specs;
+SELECT is(ttsp_params(s) - 'shape', '{"version": 1, "kind": "mel", "db": true, "sample_rate": 22050, "n_fft": 512,
+	"win_length": 512, "hop_length": 256, "power": 2, "center": true, "pad_mode": "reflect", "normalized": false,
+	"f_min": 0, "f_max": 11025, "mel_scale": "slaney", "norm": "slaney", "n_mels": null, "dct_norm": null,
+	"log_mels": false, "top_db": 80}'::jsonb, 'ttsp_params describes a mel_db spectrogram') FROM specs WHERE name = 'mel_db';
+SELECT is((ttsp_params(s)->>'n_mels', ttsp_params(s)->>'dct_norm', ttsp_bins(s)), ('128'::text, 'ortho'::text, 13),
+	'ttsp_params describes an MFCC') FROM specs WHERE name = 'mfcc';
+SELECT is(array_dims(s::real[]), '[1:2][1:51][1:883]', 'cast to real[] is [channel][bin][frame]') FROM specs WHERE name = 'power';
+
+-- Constructor from real[].
+SELECT is(ttsp_make_spectrogram(s::real[], 'power', 44100, 100)::text, s::text,
+	'ttsp_make_spectrogram rebuilds a power spectrogram from its values') FROM specs WHERE name = 'power';
+SELECT is(ttsp_make_spectrogram('{{1,2},{3,4},{5,6}}', 'magnitude', 8000, 4, hop_length => 1)::real[],
+	'{{{1,2},{3,4},{5,6}}}'::real[], 'a 2-D array is one channel');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', 'power', 8000, 4) $$, '22023',
+	'invalid spectrogram: a power spectrogram with n_fft 4 has 3 bins, not 2', 'bins must match n_fft');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,NaN},{3,4},{5,6}}', 'power', 8000, 4) $$, '22023',
+	'invalid spectrogram: value 2 is NaN; values must be finite', 'NaN values are refused');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{1,2,3}', 'power', 8000, 4) $$, '2202E',
+	'spectrogram data must be a 2-D [bin][frame] or 3-D [channel][bin][frame] array, got 1 dimensions', '1-D data');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4},{5,6}}', 'chroma', 8000, 4) $$, '22023',
+	'unknown spectrogram kind "chroma"', 'unknown kind');
+
+-- Slicing by time.
+SELECT is(ttsp_frames(ttsp_slice(s, 0.5, 0.5)), 441, 'a 0.5 s slice has 0.5 x 44100 / 50 frames') FROM specs WHERE name = 'power';
+SELECT ok((ttsp_slice(s, 0.5, 0.5)::real[]) = (s::real[])[1:2][1:51][442:882],
+	'the slice holds the frames from 0.5 s') FROM specs WHERE name = 'power';
+SELECT ok((ttsp_slice(s, 0.9, 1)::real[])[2:2][51:51][100:882] = array_fill(0::real, ARRAY[1, 1, 783]),
+	'frames past the end are zero for power') FROM specs WHERE name = 'power';
+SELECT throws_ok($$ SELECT ttsp_slice(s, 5, 1) FROM specs WHERE name = 'power' $$, '22023',
+	'start_s 5 is past the end of the spectrogram (1.00113 s)', 'a slice past the end');
+
+-- Streaming from bytea gives exactly what the decoded waveform gives.
+SELECT is(ttsp_spectrogram(pg_temp.fixture('noise_stereo_44k.mp3'), n_fft => 100)::text, s::text,
+	'bytea form: packet-by-packet STFT = STFT of the decoded waveform') FROM specs WHERE name = 'power';
+SELECT is(ttsp_mel_spectrogram(pg_temp.fixture('chirp_stereo_48k_vbr.mp3'), sample_rate => 16000, mono => true)::text,
+	ttsp_mel_spectrogram(d.waveform, 16000)::text, 'mel, resampled and mono: streaming = whole waveform')
+FROM ttsp_load_mp3(pg_temp.fixture('chirp_stereo_48k_vbr.mp3'), sample_rate => 16000, mono => true) d;
+SELECT is(ttsp_mfcc(pg_temp.fixture('tone_mono_22k.mp3'), n_mfcc => 13, log_mels => true)::text, s::text,
+	'mfcc: streaming = whole waveform') FROM specs WHERE name = 'mfcc';
+\set audio_dir :fixtures 'audio'
+SET ttsp.audio_dir = :'audio_dir';
+SELECT is(ttsp_spectrogram(6790057285814061057)::text, ttsp_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'), n_fft => 100)::text,
+	'music_id form: the seed''s create_spectrogram(music_id, n_fft=100)');
+
+-- Pictures: a PNG, frames wide, bins x 5 tall per channel plus a 2-pixel gap.
+CREATE FUNCTION pg_temp.be32(b bytea, at int) RETURNS int LANGUAGE sql AS
+	$$ SELECT (get_byte(b, at) << 24) | (get_byte(b, at + 1) << 16) | (get_byte(b, at + 2) << 8) | get_byte(b, at + 3) $$;
+SELECT is(substr(ttsp_spectrogram_png(s), 1, 16), '\x89504e470d0a1a0a0000000d49484452'::bytea,
+	'ttsp_spectrogram_png starts with the PNG signature and IHDR') FROM specs WHERE name = 'power';
+SELECT is((pg_temp.be32(p, 16), pg_temp.be32(p, 20)), (883, 2 * 51 * 5 + 2), 'PNG size: 883 x 512')
+FROM (SELECT ttsp_spectrogram_png(s) AS p FROM specs WHERE name = 'power') x;
+SELECT throws_ok($$ SELECT ttsp_spectrogram_png(s, top_db => -1) FROM specs WHERE name = 'power' $$, '22023',
+	'top_db must be positive or NULL, got -1', 'PNG with a negative top_db');
+
+-- Bad arguments and data: clear errors.
+SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 1) $$, '22023',
+	'n_fft must be between 2 and 65536, got 1', 'n_fft < 2');
+SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 65537) $$, '22023',
+	'n_fft must be between 2 and 65536, got 65537', 'n_fft above the maximum');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 4, hop_length => 0) $$,
+	'hop_length must be positive%', 'hop_length 0');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 4, win_length => 5) $$,
+	'win_length%', 'win_length > n_fft');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 8, center => false) $$,
+	'%fewer than n_fft%', 'waveform shorter than n_fft without centring');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4}'::real[], 8000, n_fft => 8) $$,
+	'%reflect%', 'too short for reflect padding');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,NaN,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4) $$,
+	'audio samples must be finite%', 'NaN sample');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,Infinity,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4) $$,
+	'audio samples must be finite%', 'infinite sample');
+SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, power => NULL) $$,
+	'0A000', 'power => NULL (a complex spectrogram) is not supported', 'power => NULL');
+SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, pad_mode => 'mirror') $$,
+	'%pad_mode%', 'unknown pad_mode');
+SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 0) $$, '22023',
+	'sample_rate must be positive, got 0', 'sample_rate 0');
+SELECT throws_ok($$ SELECT ttsp_spectrogram('{{{1}}}'::real[], 8000) $$, '2202E',
+	'waveform must be a 1-D or a 2-D [channel][sample] array, got 3 dimensions', '3-D waveform');
+SELECT throws_ok($$ SELECT ttsp_mel_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, n_mels => 0) $$,
+	'22023', 'n_mels must be between 1 and 4096, got 0', 'n_mels 0');
+SELECT throws_like($$ SELECT ttsp_mfcc('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, n_mels => 10, n_mfcc => 11) $$,
+	'%n_mfcc%', 'n_mfcc > n_mels');
+SELECT throws_like($$ SELECT ttsp_amplitude_to_db(s) FROM specs WHERE name = 'mfcc' $$,
+	'ttsp_amplitude_to_db needs a power, magnitude or mel spectrogram%', 'dB of an MFCC');
+SELECT throws_like($$ SELECT ttsp_spectrogram(pg_temp.fixture('random.bin')) $$, 'unrecognized audio format%',
+	'undecodable bytea');
+
+-- Malformed text input.
+SELECT throws_like($$ SELECT 'nonsense'::spectrogram $$, 'invalid input syntax for type spectrogram: expected "{"', 'not an object');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 2], "data": [[[1,2],[3,4],[5]]]}'::spectrogram $$,
+	'%shape [1, 3, 2] does not match 5 data values', 'shape and data disagree');
+SELECT throws_like($$ SELECT '{"kind": "chroma", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram $$,
+	'%unknown kind "chroma"', 'unknown kind');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[NaN]]]}'::spectrogram $$,
+	'invalid input syntax for type spectrogram: expected a number%', 'NaN in text');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[1e39]]]}'::spectrogram $$,
+	'%out of range for type real', 'out-of-range value');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]], "colour": "red"}'::spectrogram $$,
+	'%unknown key "colour"', 'unknown key');
+SELECT is('{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram::real[],
+	'{{{1},{3},{5}}}'::real[], 'minimal text input takes torchaudio''s defaults for the rest');
+
+SELECT * FROM finish();
+ROLLBACK;
