@@ -21,11 +21,11 @@
  * the SQL tests use this one definition): with M = max |golden| over one
  * output block, each value must satisfy
  *     |ours - golden| <= 1e-4 * max(|golden|, tau * M),
- * tau = 1e-3 for spectrograms and mel spectrograms, 1e-1 for the log-domain
- * outputs (dB, MFCC).  The floor exists because float32 FFT rounding is
- * relative to the whole frame, not to each small bin, and becomes absolute
- * after a log; torchaudio's own float32 output misses float64 by up to
- * ~7e-5 under this measure.
+ * tau = 1e-2, except 1e-1 for MFCC; dB values are first turned back into
+ * power (10^(dB/10)) or magnitude (10^(dB/20)).  The floor exists because
+ * float32 FFT rounding is relative to the whole frame, not to each small
+ * bin: bins far below the peak carry noise that a log would blow up.
+ */
  */
 #ifndef TTSP_STFT_H
 #define TTSP_STFT_H
