@@ -26,7 +26,6 @@
  * float32 FFT rounding is relative to the whole frame, not to each small
  * bin: bins far below the peak carry noise that a log would blow up.
  */
- */
 #ifndef TTSP_STFT_H
 #define TTSP_STFT_H
 
