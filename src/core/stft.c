@@ -497,6 +497,8 @@ ttsp_stft_push(ttsp_stft *s, const float *x, size_t n, ttsp_error *err)
 
 	if (s->finished)
 		return ttsp_fail(err, TTSP_EINVAL, "STFT input pushed after finish");
+	if (n == 0)
+		return TTSP_OK;			/* x may then be NULL */
 	if (!all_finite(x, n))
 		return ttsp_fail(err, TTSP_EINVAL, "audio samples must be finite (NaN or infinity found)");
 	st = reserve_frames(s, frames_bound(s, n), err);

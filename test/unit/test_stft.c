@@ -340,6 +340,7 @@ test_errors(void)
 
 	p = params(256, -1, -1, 2, true);
 	ttsp_stft_create(&p, &s, &err);
+	ok(ttsp_stft_push(s, NULL, 0, &err) == TTSP_OK, "pushing nothing is fine");
 	ttsp_stft_push(s, x, 1000, &err);
 	ttsp_stft_finish(s, &err);
 	expect_error(ttsp_stft_push(s, x, 10, &err), TTSP_EINVAL, &err, "push after finish");
