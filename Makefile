@@ -26,7 +26,8 @@ DEPS_LIBS := $(shell pkg-config --libs $(DEPS))
 PG_CONFIG ?= pg_config
 # Server headers as system headers: -Wextra then judges our code, not theirs.
 PG_CPPFLAGS = -Isrc/core -Isrc/glue $(DEPS_CFLAGS) -isystem $(shell $(PG_CONFIG) --includedir-server)
-PG_CFLAGS = -Wall -Wextra
+# -ftree-vectorize: PostgreSQL's CFLAGS_VECTORIZE, for the per-frame loops.
+PG_CFLAGS = -Wall -Wextra -ftree-vectorize
 SHLIB_LINK = $(DEPS_LIBS) -lm
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -41,7 +42,7 @@ regress/sql regress/expected regress/data:
 # C unit tests of the core: plain programs, no server, TAP output.
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
-UNIT_CFLAGS = -O2 -g -Wall -Wextra -Isrc/core -Itest/unit $(DEPS_CFLAGS)
+UNIT_CFLAGS = -O2 -g -Wall -Wextra -ftree-vectorize -Isrc/core -Itest/unit $(DEPS_CFLAGS)
 
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
 	@mkdir -p test/unit/bin

@@ -14,8 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 
-#include "melspec.h"
-#include "stft.h"
+#include "feature_spec.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(ttsp_spectrogram_array);
@@ -27,41 +26,17 @@ PG_FUNCTION_INFO_V1(ttsp_mfcc_array);
 PG_FUNCTION_INFO_V1(ttsp_mfcc_audio);
 PG_FUNCTION_INFO_V1(ttsp_spec_amplitude_to_db);
 
-/* Samples pushed between interrupt checks when the input is an array. */
-#define PUSH_CHUNK 65536
-
-typedef struct FeatureSpec
-{
-	SpecKind	kind;
-	ttsp_stft_params stft;
-	/* mel and MFCC */
-	int			n_mels;
-	double		f_min;
-	double		f_max;			/* NaN: sample_rate / 2 */
-	ttsp_mel_scale mel_scale;
-	ttsp_mel_norm mel_norm;
-	/* MFCC */
-	ttsp_mfcc_params mfcc;
-} FeatureSpec;
-
 /*
- * Per-channel STFTs feeding frame-major rows (bins or mels) that grow as
- * frames arrive.  The STFTs and the filterbank live outside palloc, so a
- * memory-context callback releases them on every path.
+ * Core objects (STFTs, a mel filterbank) live outside palloc; a memory-context
+ * callback releases them on every path, including an ERROR or a cancel.
  */
-typedef struct FeatureBuilder
+typedef struct CoreObjects
 {
-	const FeatureSpec *fs;
-	int			channels;
-	int			sample_rate;
-	int			rows;
+	int			n_stft;
 	ttsp_stft **stft;
 	ttsp_melbank *mel;
-	float	  **frames;			/* per channel, [frame][row] */
-	size_t		n_frames;
-	size_t		cap;
 	MemoryContextCallback cb;
-} FeatureBuilder;
+} CoreObjects;
 
 static void
 check(ttsp_status st, const ttsp_error *err)
@@ -71,140 +46,81 @@ check(ttsp_status st, const ttsp_error *err)
 }
 
 static void
-release_builder(void *arg)
+release_core(void *arg)
 {
-	FeatureBuilder *fb = arg;
+	CoreObjects *co = arg;
 	int			c;
 
-	for (c = 0; c < fb->channels; c++)
+	for (c = 0; c < co->n_stft; c++)
 	{
-		ttsp_stft_destroy(fb->stft[c]);
-		fb->stft[c] = NULL;
+		ttsp_stft_destroy(co->stft[c]);
+		co->stft[c] = NULL;
 	}
-	ttsp_melbank_destroy(fb->mel);
-	fb->mel = NULL;
+	ttsp_melbank_destroy(co->mel);
+	co->mel = NULL;
 }
 
-static FeatureBuilder *
-builder_create(const FeatureSpec *fs, int channels, int sample_rate)
+/* n_stft streaming STFTs (0 for one-shot use) and the filterbank fs needs. */
+static CoreObjects *
+core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
 {
-	FeatureBuilder *fb = palloc0(sizeof(FeatureBuilder));
+	CoreObjects *co = palloc0(sizeof(CoreObjects));
 	ttsp_error	err;
 	int			c;
 
-	fb->fs = fs;
-	fb->channels = channels;
-	fb->sample_rate = sample_rate;
-	fb->stft = palloc0(channels * sizeof(ttsp_stft *));
-	fb->frames = palloc0(channels * sizeof(float *));
-	fb->cb.func = release_builder;
-	fb->cb.arg = fb;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &fb->cb);
-	for (c = 0; c < channels; c++)
-		check(ttsp_stft_create(&fs->stft, &fb->stft[c], &err), &err);
-	fb->rows = ttsp_stft_n_bins(&fs->stft);
+	co->stft = palloc0(Max(n_stft, 1) * sizeof(ttsp_stft *));
+	co->cb.func = release_core;
+	co->cb.arg = co;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &co->cb);
+	for (c = 0; c < n_stft; c++)
+	{
+		check(ttsp_stft_create(&fs->stft, &co->stft[c], &err), &err);
+		co->n_stft = c + 1;
+	}
 	if (fs->kind != SPEC_LINEAR)
 	{
 		double		f_max = isnan(fs->f_max) ? ttsp_mel_default_f_max(sample_rate) : fs->f_max;
 
-		check(ttsp_melbank_create(fb->rows, fs->f_min, f_max, fs->n_mels, sample_rate,
-								  fs->mel_norm, fs->mel_scale, &fb->mel, &err), &err);
-		fb->rows = fs->n_mels;
+		check(ttsp_melbank_create(ttsp_stft_n_bins(&fs->stft), fs->f_min, f_max, fs->n_mels,
+								  sample_rate, fs->mel_norm, fs->mel_scale, &co->mel, &err), &err);
 	}
-	return fb;
+	return co;
 }
 
-/* Move the STFTs' finished frames into the row buffers. */
-static void
-builder_collect(FeatureBuilder *fb)
+/* Rows per frame before any MFCC: STFT bins or mels. */
+static int
+feature_rows(const FeatureSpec *fs)
 {
-	size_t		n = 0;
-	int			c;
-
-	ttsp_stft_frames(fb->stft[0], &n);
-	if (n == 0)
-		return;
-	if (fb->n_frames + n > fb->cap)
-	{
-		size_t		want = Max(fb->cap * 2, fb->n_frames + n);
-
-		if ((Size) want * fb->rows * fb->channels > SPECTROGRAM_MAX_VALUES)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("spectrogram would exceed %zu values", (Size) SPECTROGRAM_MAX_VALUES),
-					 errhint("Use a shorter input or a larger hop_length.")));
-		for (c = 0; c < fb->channels; c++)
-			fb->frames[c] = fb->frames[c]
-				? repalloc_huge(fb->frames[c], want * fb->rows * sizeof(float))
-				: MemoryContextAllocHuge(CurrentMemoryContext, want * fb->rows * sizeof(float));
-		fb->cap = want;
-	}
-	for (c = 0; c < fb->channels; c++)
-	{
-		size_t		got;
-		const float *src = ttsp_stft_frames(fb->stft[c], &got);
-		float	   *dst = fb->frames[c] + fb->n_frames * fb->rows;
-
-		Assert(got == n);
-		if (fb->mel)
-			ttsp_melbank_apply(fb->mel, src, n, dst, 1, fb->rows);
-		else
-			memcpy(dst, src, n * fb->rows * sizeof(float));
-		ttsp_stft_clear(fb->stft[c]);
-	}
-	fb->n_frames += n;
-}
-
-static void
-builder_push(FeatureBuilder *fb, float *const *planes, size_t n)
-{
-	ttsp_error	err;
-	int			c;
-
-	for (c = 0; c < fb->channels; c++)
-		check(ttsp_stft_push(fb->stft[c], planes[c], n, &err), &err);
-	builder_collect(fb);
+	return fs->kind == SPEC_LINEAR ? ttsp_stft_n_bins(&fs->stft) : fs->n_mels;
 }
 
 static Spectrogram *
-builder_finish(FeatureBuilder *fb)
+alloc_output(const FeatureSpec *fs, int channels, size_t n_frames)
 {
-	const FeatureSpec *fs = fb->fs;
-	const ttsp_stft_params *p = &fs->stft;
-	Spectrogram *spec;
-	ttsp_error	err;
-	int			c;
-
-	for (c = 0; c < fb->channels; c++)
-		check(ttsp_stft_finish(fb->stft[c], &err), &err);
-	builder_collect(fb);
-	if (fb->n_frames == 0)
+	if (n_frames > (size_t) PG_INT32_MAX)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the audio is too short to give a single frame")));
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%zu frames exceed the spectrogram limit", n_frames)));
+	return spectrogram_alloc(channels, fs->kind == SPEC_MFCC ? fs->mfcc.n_mfcc : feature_rows(fs),
+							 (int) n_frames);
+}
 
-	spec = spectrogram_alloc(fb->channels, fs->kind == SPEC_MFCC ? fs->mfcc.n_mfcc : fb->rows,
-							 (int) fb->n_frames);
+/*
+ * Turn a [channel][mel][frame] block into the output values (MFCC) and
+ * describe the result with the parameters actually used.
+ */
+static Spectrogram *
+finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_rate)
+{
+	const ttsp_stft_params *p = &fs->stft;
+	ttsp_error	err;
+
 	if (fs->kind == SPEC_MFCC)
-	{
-		float	   *mel = MemoryContextAllocHuge(CurrentMemoryContext,
-												 (Size) fb->channels * fb->rows * fb->n_frames * sizeof(float));
-
-		for (c = 0; c < fb->channels; c++)
-			ttsp_frames_to_columns(fb->frames[c], fb->n_frames, fb->rows,
-								   mel + (Size) c * fb->rows * fb->n_frames, fb->n_frames, 0);
-		check(ttsp_mfcc_from_mel(&fs->mfcc, mel, fb->channels, fb->rows, fb->n_frames,
+		check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->channels, fs->n_mels, spec->frames,
 								 spec->data, &err), &err);
-		pfree(mel);
-	}
-	else
-		for (c = 0; c < fb->channels; c++)
-			ttsp_frames_to_columns(fb->frames[c], fb->n_frames, fb->rows,
-								   spec->data + (Size) c * fb->rows * fb->n_frames, fb->n_frames, 0);
-
 	/* p was checked by read_stft_args: defaults are filled in. */
 	spec->kind = fs->kind;
-	spec->sample_rate = fb->sample_rate;
+	spec->sample_rate = sample_rate;
 	spec->n_fft = p->n_fft;
 	spec->win_length = p->win_length;
 	spec->hop_length = p->hop_length;
@@ -215,7 +131,7 @@ builder_finish(FeatureBuilder *fb)
 	if (fs->kind != SPEC_LINEAR)
 	{
 		spec->f_min = (float4) fs->f_min;
-		spec->f_max = (float4) (isnan(fs->f_max) ? ttsp_mel_default_f_max(fb->sample_rate) : fs->f_max);
+		spec->f_max = (float4) (isnan(fs->f_max) ? ttsp_mel_default_f_max(sample_rate) : fs->f_max);
 		spec->flags |= (fs->mel_scale == TTSP_MEL_SLANEY ? SPEC_FLAG_MEL_SLANEY : 0) |
 			(fs->mel_norm == TTSP_MEL_NORM_SLANEY ? SPEC_FLAG_NORM_SLANEY : 0);
 	}
@@ -227,8 +143,199 @@ builder_finish(FeatureBuilder *fb)
 		if (!fs->mfcc.log_mels)
 			spec->top_db = 80.0f;	/* MFCC's own AmplitudeToDB('power', 80) */
 	}
-	release_builder(fb);
+	if (fs->db)
+	{
+		check(ttsp_amplitude_to_db(spec->data, (size_t) spec->channels * spec->bins * spec->frames,
+								   p->power == 1.0 ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
+								   !isnan(fs->top_db), fs->top_db, &err), &err);
+		spec->flags |= SPEC_FLAG_DB;
+		spec->top_db = (float4) fs->top_db;
+	}
 	return spec;
+}
+
+/* The [channel][row][frame] block the transform writes: MFCC needs mels first. */
+static float *
+transform_block(const FeatureSpec *fs, Spectrogram *spec)
+{
+	if (fs->kind != SPEC_MFCC)
+		return spec->data;
+	return MemoryContextAllocHuge(CurrentMemoryContext,
+								  (Size) spec->channels * fs->n_mels * spec->frames * sizeof(float));
+}
+
+/* Whole channels in memory: the one-shot core writes straight into place. */
+static Spectrogram *
+features_from_planes(const FeatureSpec *fs, const float *data, int channels, size_t len,
+					 int sample_rate)
+{
+	CoreObjects *co = core_create(fs, 0, sample_rate);
+	int			rows = feature_rows(fs);
+	size_t		n_frames;
+	Spectrogram *spec;
+	float	   *block;
+	ttsp_error	err;
+	int			c;
+
+	check(ttsp_stft_n_frames(&fs->stft, len, &n_frames, &err), &err);
+	spec = alloc_output(fs, channels, n_frames);
+	block = transform_block(fs, spec);
+	for (c = 0; c < channels; c++)
+	{
+		const float *x = data + (size_t) c * len;
+		float	   *out = block + (size_t) c * rows * n_frames;
+
+		CHECK_FOR_INTERRUPTS();
+		if (co->mel)
+			check(ttsp_mel_spectrogram(&fs->stft, co->mel, x, len, out, &err), &err);
+		else
+			check(ttsp_spectrogram(&fs->stft, x, len, out, &err), &err);
+	}
+	spec = finish_output(fs, spec, block, sample_rate);
+	release_core(co);
+	return spec;
+}
+
+/*
+ * Streaming: per-channel STFTs fed packet by packet; finished frames are
+ * projected (mel) and kept frame-major until the end, then laid out.
+ */
+typedef struct Stream
+{
+	const FeatureSpec *fs;
+	CoreObjects *co;
+	int			channels;
+	int			rows;
+	float	  **frames;			/* per channel, [frame][row] */
+	size_t		n_frames;
+	size_t		cap;
+} Stream;
+
+static void
+stream_collect(Stream *st)
+{
+	size_t		n = 0;
+	int			c;
+
+	ttsp_stft_frames(st->co->stft[0], &n);
+	if (n == 0)
+		return;
+	if (st->n_frames + n > st->cap)
+	{
+		size_t		want = Max(st->cap * 2, st->n_frames + n);
+
+		if ((Size) want * st->rows * st->channels > SPECTROGRAM_MAX_VALUES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("spectrogram would exceed %zu values", (Size) SPECTROGRAM_MAX_VALUES),
+					 errhint("Use a shorter input or a larger hop_length.")));
+		for (c = 0; c < st->channels; c++)
+			st->frames[c] = st->frames[c]
+				? repalloc_huge(st->frames[c], want * st->rows * sizeof(float))
+				: MemoryContextAllocHuge(CurrentMemoryContext, want * st->rows * sizeof(float));
+		st->cap = want;
+	}
+	for (c = 0; c < st->channels; c++)
+	{
+		size_t		got;
+		const float *src = ttsp_stft_frames(st->co->stft[c], &got);
+		float	   *dst = st->frames[c] + st->n_frames * st->rows;
+
+		Assert(got == n);
+		if (st->co->mel)
+			ttsp_melbank_apply(st->co->mel, src, n, dst, 1, st->rows);
+		else
+			memcpy(dst, src, n * st->rows * sizeof(float));
+		ttsp_stft_clear(st->co->stft[c]);
+	}
+	st->n_frames += n;
+}
+
+Spectrogram *
+features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpec *fs)
+{
+	GlueDecoder *gd = glue_decoder_open(audio, opts);
+	int			rate = ttsp_decoder_sample_rate(gd->dec);
+	Stream		st = {fs};
+	Spectrogram *spec;
+	float	   *block;
+	ttsp_error	err;
+	int			c;
+
+	st.channels = ttsp_decoder_channels(gd->dec);
+	st.rows = feature_rows(fs);
+	st.co = core_create(fs, st.channels, rate);
+	st.frames = palloc0(st.channels * sizeof(float *));
+	/* size the frame buffers from the declared duration: usually no regrowth */
+	st.cap = ttsp_decoder_expected_frames(gd->dec) / fs->stft.hop_length + 2;
+	for (c = 0; c < st.channels; c++)
+		st.frames[c] = MemoryContextAllocHuge(CurrentMemoryContext, st.cap * st.rows * sizeof(float));
+	for (;;)
+	{
+		float	   *const *planes;
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
+		if (n == 0)
+			break;
+		for (c = 0; c < st.channels; c++)
+			check(ttsp_stft_push(st.co->stft[c], planes[c], n, &err), &err);
+		stream_collect(&st);
+	}
+	glue_decoder_close(gd);
+	for (c = 0; c < st.channels; c++)
+		check(ttsp_stft_finish(st.co->stft[c], &err), &err);
+	stream_collect(&st);
+	release_core(st.co);
+	if (st.n_frames == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the audio is too short to give a single frame")));
+
+	spec = alloc_output(fs, st.channels, st.n_frames);
+	block = transform_block(fs, spec);
+	for (c = 0; c < st.channels; c++)
+	{
+		ttsp_frames_to_columns(st.frames[c], st.n_frames, st.rows,
+							   block + (Size) c * st.rows * st.n_frames, st.n_frames, 0);
+		pfree(st.frames[c]);
+	}
+	return finish_output(fs, spec, block, rate);
+}
+
+void
+feature_spec_from_header(const Spectrogram *spec, FeatureSpec *fs)
+{
+	ttsp_error	err;
+
+	memset(fs, 0, sizeof(*fs));
+	ttsp_stft_params_init(&fs->stft);
+	fs->kind = spec->kind;
+	fs->stft.n_fft = spec->n_fft;
+	fs->stft.win_length = spec->win_length;
+	fs->stft.hop_length = spec->hop_length;
+	fs->stft.power = spec->power;
+	fs->stft.center = (spec->flags & SPEC_FLAG_CENTER) != 0;
+	fs->stft.normalized = (spec->flags & SPEC_FLAG_NORMALIZED) != 0;
+	if (spec->pad_mode == SPEC_PAD_CIRCULAR)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pad_mode \"circular\" is not supported")));
+	fs->stft.pad_mode = spec->pad_mode == SPEC_PAD_REFLECT ? TTSP_PAD_REFLECT
+		: spec->pad_mode == SPEC_PAD_CONSTANT ? TTSP_PAD_CONSTANT : TTSP_PAD_REPLICATE;
+	check(ttsp_stft_params_check(&fs->stft, &err), &err);
+	fs->n_mels = spec->kind == SPEC_MFCC ? spec->n_mels : spec->bins;
+	fs->f_min = spec->f_min;
+	fs->f_max = spec->f_max;
+	fs->mel_scale = (spec->flags & SPEC_FLAG_MEL_SLANEY) ? TTSP_MEL_SLANEY : TTSP_MEL_HTK;
+	fs->mel_norm = (spec->flags & SPEC_FLAG_NORM_SLANEY) ? TTSP_MEL_NORM_SLANEY : TTSP_MEL_NORM_NONE;
+	ttsp_mfcc_params_init(&fs->mfcc);
+	fs->mfcc.n_mfcc = spec->bins;
+	fs->mfcc.norm = (spec->flags & SPEC_FLAG_DCT_ORTHO) ? TTSP_DCT_NORM_ORTHO : TTSP_DCT_NORM_NONE;
+	fs->mfcc.log_mels = (spec->flags & SPEC_FLAG_LOG_MELS) != 0;
+	fs->db = (spec->flags & SPEC_FLAG_DB) != 0;
+	fs->top_db = spec->top_db;
 }
 
 /* ---- arguments ---- */
@@ -334,10 +441,6 @@ from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
 	int			sample_rate;
 	int			channels;
 	size_t		len;
-	float	  **planes;
-	FeatureBuilder *fb;
-	size_t		done;
-	int			c;
 
 	require_args(fcinfo, 0, 2);
 	arr = PG_GETARG_ARRAYTYPE_P(0);
@@ -358,46 +461,17 @@ from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
 	channels = ARR_NDIM(arr) == 2 ? ARR_DIMS(arr)[0] : 1;
 	len = ARR_DIMS(arr)[ARR_NDIM(arr) - 1];
 
-	fb = builder_create(fs, channels, sample_rate);
-	planes = palloc(channels * sizeof(float *));
-	for (done = 0; done < len; done += PUSH_CHUNK)
-	{
-		CHECK_FOR_INTERRUPTS();
-		for (c = 0; c < channels; c++)
-			planes[c] = (float *) ARR_DATA_PTR(arr) + (size_t) c * len + done;
-		builder_push(fb, planes, Min(PUSH_CHUNK, len - done));
-	}
-	return builder_finish(fb);
+	return features_from_planes(fs, (const float *) ARR_DATA_PTR(arr), channels, len, sample_rate);
 }
 
-/*
- * Audio bytea: decode options from arg 1 (sample_rate, mono, offset_s,
- * duration_s), each decoded chunk pushed straight into the STFTs.
- */
+/* Audio bytea with decode options from arg 1 (sample_rate, mono, offset_s, duration_s). */
 static Spectrogram *
 from_audio(FunctionCallInfo fcinfo, bytea *audio, const FeatureSpec *fs)
 {
 	ttsp_decode_opts opts;
-	GlueDecoder *gd;
-	FeatureBuilder *fb;
-	ttsp_error	err;
 
 	glue_decode_opts(&opts, fcinfo, 1, 2, 3, 4);
-	gd = glue_decoder_open(audio, &opts);
-	fb = builder_create(fs, ttsp_decoder_channels(gd->dec), ttsp_decoder_sample_rate(gd->dec));
-	for (;;)
-	{
-		float	   *const *planes;
-		int			n;
-
-		CHECK_FOR_INTERRUPTS();
-		check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
-		if (n == 0)
-			break;
-		builder_push(fb, planes, n);
-	}
-	glue_decoder_close(gd);
-	return builder_finish(fb);
+	return features_from_audio(audio, &opts, fs);
 }
 
 /* ---- SQL functions; argument positions follow sql/ttsp--0.1.0.sql ---- */
