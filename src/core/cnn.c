@@ -1,0 +1,563 @@
+/*
+ * The CNN's life cycle, workspace and forward/backward passes.  Layer maths
+ * is in cnn_layers.c, losses and optimisers in cnn_train.c, the byte format
+ * in cnn_io.c.
+ */
+#include "cnn_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+/* Kaiming-normal negative slope, as the seed project's init */
+#define KAIMING_A 0.1
+
+#define TENSORS_PER_BLOCK 6
+
+static inline int
+conv_out(int in)
+{
+	return (in + 2 * CNN_PAD - CNN_K) / CNN_STRIDE + 1;
+}
+
+static inline size_t
+block_out_elems(const cnn_block *blk)
+{
+	return (size_t) blk->cout * blk->hout * blk->wout;
+}
+
+static inline size_t
+block_col_elems(const cnn_block *blk)
+{
+	return (size_t) blk->cin * CNN_TAPS * blk->hout * blk->wout;
+}
+
+static inline size_t
+input_elems(const ttsp_cnn_config *cfg)
+{
+	return (size_t) cfg->in_channels * cfg->in_height * cfg->in_width;
+}
+
+ttsp_cnn_config
+ttsp_cnn_default_config(int in_channels, int in_height, int in_width, int task)
+{
+	ttsp_cnn_config cfg = {
+		.in_channels = in_channels,
+		.in_height = in_height,
+		.in_width = in_width,
+		.n_blocks = 4,
+		.channels = {8, 16, 32, 64},
+		.task = task,
+	};
+
+	return cfg;
+}
+
+void
+cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg)
+{
+	int			c = cfg->in_channels,
+				h = cfg->in_height,
+				w = cfg->in_width;
+
+	net->cfg = *cfg;
+	net->n_params = 0;
+	net->n_stats = 0;
+	for (int l = 0; l < cfg->n_blocks; l++)
+	{
+		cnn_block  *blk = &net->blocks[l];
+
+		blk->cin = c;
+		blk->cout = cfg->channels[l];
+		blk->hin = h;
+		blk->win = w;
+		blk->hout = conv_out(h);
+		blk->wout = conv_out(w);
+		net->n_params += (size_t) blk->cout * blk->cin * CNN_TAPS + 3 * (size_t) blk->cout;
+		net->n_stats += 2 * (size_t) blk->cout;
+		c = blk->cout;
+		h = blk->hout;
+		w = blk->wout;
+	}
+	net->n_params += (size_t) c + 1;
+}
+
+ttsp_status
+ttsp_cnn_validate_config(const ttsp_cnn_config *cfg, ttsp_error *err)
+{
+	ttsp_cnn	geom;
+	const cnn_block *last;
+
+	if (cfg == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN config is NULL");
+	if (cfg->task != TTSP_TASK_CLASSIFICATION && cfg->task != TTSP_TASK_REGRESSION)
+		return ttsp_fail(err, TTSP_EINVAL, "unknown CNN task %d", cfg->task);
+	if (cfg->in_channels < 1 || cfg->in_channels > TTSP_CNN_MAX_CHANNELS)
+		return ttsp_fail(err, TTSP_EINVAL, "input channels %d out of range 1..%d",
+						 cfg->in_channels, TTSP_CNN_MAX_CHANNELS);
+	if (cfg->in_height < 1 || cfg->in_height > TTSP_CNN_MAX_DIM ||
+		cfg->in_width < 1 || cfg->in_width > TTSP_CNN_MAX_DIM)
+		return ttsp_fail(err, TTSP_EINVAL, "input size %dx%d out of range 1..%d",
+						 cfg->in_height, cfg->in_width, TTSP_CNN_MAX_DIM);
+	if (cfg->n_blocks < 1 || cfg->n_blocks > TTSP_CNN_MAX_BLOCKS)
+		return ttsp_fail(err, TTSP_EINVAL, "number of conv blocks %d out of range 1..%d",
+						 cfg->n_blocks, TTSP_CNN_MAX_BLOCKS);
+	for (int l = 0; l < cfg->n_blocks; l++)
+		if (cfg->channels[l] < 1 || cfg->channels[l] > TTSP_CNN_MAX_CHANNELS)
+			return ttsp_fail(err, TTSP_EINVAL, "block %d channels %d out of range 1..%d",
+							 l, cfg->channels[l], TTSP_CNN_MAX_CHANNELS);
+
+	if (input_elems(cfg) > TTSP_CNN_MAX_SAMPLE_ELEMS)
+		return ttsp_fail(err, TTSP_ELIMIT, "input of %zu values per sample exceeds %d",
+						 input_elems(cfg), TTSP_CNN_MAX_SAMPLE_ELEMS);
+	cnn_set_geometry(&geom, cfg);
+	for (int l = 0; l < cfg->n_blocks; l++)
+	{
+		const cnn_block *blk = &geom.blocks[l];
+
+		if (block_out_elems(blk) > TTSP_CNN_MAX_SAMPLE_ELEMS ||
+			block_col_elems(blk) > TTSP_CNN_MAX_SAMPLE_ELEMS)
+			return ttsp_fail(err, TTSP_ELIMIT,
+							 "block %d needs more than %d values per sample",
+							 l, TTSP_CNN_MAX_SAMPLE_ELEMS);
+	}
+	last = &geom.blocks[cfg->n_blocks - 1];
+	if (last->hout * last->wout < 2)
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "input %dx%d is too small for %d conv blocks: the last block's "
+						 "output is 1x1, and BatchNorm needs at least 2 positions",
+						 cfg->in_height, cfg->in_width, cfg->n_blocks);
+	return TTSP_OK;
+}
+
+/* Bounds that keep every sgemm dimension and offset within int. */
+static ttsp_status
+check_batch(const ttsp_cnn *net, int batch, ttsp_error *err)
+{
+	if (batch < 1 || batch > TTSP_CNN_MAX_BATCH)
+		return ttsp_fail(err, batch < 1 ? TTSP_EINVAL : TTSP_ELIMIT,
+						 "batch size %d out of range 1..%d", batch, TTSP_CNN_MAX_BATCH);
+	if ((size_t) batch * input_elems(&net->cfg) > INT_MAX)
+		return ttsp_fail(err, TTSP_ELIMIT, "batch of %d inputs is too large", batch);
+	for (int l = 0; l < net->cfg.n_blocks; l++)
+		if ((size_t) batch * block_out_elems(&net->blocks[l]) > INT_MAX)
+			return ttsp_fail(err, TTSP_ELIMIT,
+							 "batch of %d is too large for block %d", batch, l);
+	return TTSP_OK;
+}
+
+int
+cnn_chunk(const cnn_block *blk, int batch)
+{
+	size_t		fit = CNN_COL_BUDGET / block_col_elems(blk);
+
+	if (fit < 1)
+		return 1;
+	return fit < (size_t) batch ? (int) fit : batch;
+}
+
+/* Next `count` floats of the workspace (NULL while only counting). */
+static float *
+take(float *base, size_t *used, size_t count)
+{
+	float	   *p = base != NULL ? base + *used : NULL;
+
+	*used += count;
+	return p;
+}
+
+/*
+ * Lay the scratch for `batch` samples out over base and return its size in
+ * floats; base NULL only counts.  One function for both, so the memory
+ * estimate is the allocation.
+ */
+static size_t
+ws_carve(ttsp_cnn *net, int batch, float *base)
+{
+	size_t		used = 0;
+	size_t		col = 0;
+	size_t		act = input_elems(&net->cfg);
+	int			last = net->cfg.n_blocks - 1;
+
+	net->input = take(base, &used, batch * input_elems(&net->cfg));
+	for (int l = 0; l <= last; l++)
+	{
+		cnn_block  *blk = &net->blocks[l];
+		size_t		cols = (size_t) cnn_chunk(blk, batch) * block_col_elems(blk);
+
+		blk->r = take(base, &used, batch * block_out_elems(blk));
+		blk->y = take(base, &used, batch * block_out_elems(blk));
+		if (cols > col)
+			col = cols;
+		if (block_out_elems(blk) > act)
+			act = block_out_elems(blk);
+	}
+	net->col = take(base, &used, col);
+	net->grad_a = take(base, &used, batch * act);
+	net->grad_b = take(base, &used, batch * act);
+	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
+	return used;
+}
+
+size_t
+ttsp_cnn_workspace_bytes(const ttsp_cnn_config *cfg, int batch)
+{
+	ttsp_cnn	geom;
+
+	if (ttsp_cnn_validate_config(cfg, NULL) != TTSP_OK)
+		return SIZE_MAX;
+	cnn_set_geometry(&geom, cfg);
+	if (check_batch(&geom, batch, NULL) != TTSP_OK)
+		return SIZE_MAX;
+	/* params + grads, running + batch statistics, scratch */
+	return sizeof(float) * (2 * geom.n_params + 2 * geom.n_stats +
+							ws_carve(&geom, batch, NULL));
+}
+
+ttsp_cnn *
+cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err)
+{
+	ttsp_cnn   *net;
+	float	   *p,
+			   *g,
+			   *s,
+			   *bs;
+
+	if (ttsp_cnn_validate_config(cfg, err) != TTSP_OK)
+		return NULL;
+	net = calloc(1, sizeof(*net));
+	if (net == NULL)
+	{
+		ttsp_fail(err, TTSP_ENOMEM, "out of memory for the CNN");
+		return NULL;
+	}
+	cnn_set_geometry(net, cfg);
+	net->params = calloc(net->n_params, sizeof(float));
+	net->grads = calloc(net->n_params, sizeof(float));
+	net->stats = calloc(net->n_stats, sizeof(float));
+	net->batch_stats = calloc(net->n_stats, sizeof(float));
+	if (!net->params || !net->grads || !net->stats || !net->batch_stats)
+	{
+		ttsp_fail(err, TTSP_ENOMEM, "out of memory for %zu CNN parameters",
+				  net->n_params);
+		ttsp_cnn_destroy(net);
+		return NULL;
+	}
+
+	p = net->params;
+	g = net->grads;
+	s = net->stats;
+	bs = net->batch_stats;
+	for (int l = 0; l < cfg->n_blocks; l++)
+	{
+		cnn_block  *blk = &net->blocks[l];
+		size_t		nw = (size_t) blk->cout * blk->cin * CNN_TAPS;
+
+		blk->w = p;
+		blk->dw = g;
+		p += nw;
+		g += nw;
+		blk->b = p;
+		blk->db = g;
+		blk->gamma = p + blk->cout;
+		blk->dgamma = g + blk->cout;
+		blk->beta = p + 2 * blk->cout;
+		blk->dbeta = g + 2 * blk->cout;
+		p += 3 * blk->cout;
+		g += 3 * blk->cout;
+		blk->run_mean = s;
+		blk->run_var = s + blk->cout;
+		s += 2 * blk->cout;
+		blk->mean = bs;
+		blk->invstd = bs + blk->cout;
+		bs += 2 * blk->cout;
+	}
+	net->head_w = p;
+	net->head_dw = g;
+	net->head_b = p + net->blocks[cfg->n_blocks - 1].cout;
+	net->head_db = g + net->blocks[cfg->n_blocks - 1].cout;
+	return net;
+}
+
+static float
+symmetric_uniform(ttsp_rng *rng, double bound)
+{
+	return (float) (bound * (2.0 * ttsp_rng_uniform(rng) - 1.0));
+}
+
+ttsp_cnn *
+ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed, ttsp_error *err)
+{
+	ttsp_cnn   *net = cnn_alloc(cfg, err);
+	ttsp_rng	rng;
+	int			c_last;
+	double		bound;
+
+	if (net == NULL)
+		return NULL;
+	ttsp_rng_seed(&rng, seed);
+	for (int l = 0; l < cfg->n_blocks; l++)
+	{
+		cnn_block  *blk = &net->blocks[l];
+		size_t		nw = (size_t) blk->cout * blk->cin * CNN_TAPS;
+		/* kaiming_normal_(a, mode='fan_in', nonlinearity='leaky_relu') */
+		double		std = sqrt(2.0 / (1.0 + KAIMING_A * KAIMING_A)) /
+			sqrt((double) blk->cin * CNN_TAPS);
+
+		for (size_t i = 0; i < nw; i++)
+			blk->w[i] = (float) (std * ttsp_rng_normal(&rng));
+		for (int c = 0; c < blk->cout; c++)
+		{
+			blk->gamma[c] = 1.0f;
+			blk->run_var[c] = 1.0f;
+		}
+	}
+	/* nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both */
+	c_last = net->blocks[cfg->n_blocks - 1].cout;
+	bound = 1.0 / sqrt((double) c_last);
+	for (int c = 0; c < c_last; c++)
+		net->head_w[c] = symmetric_uniform(&rng, bound);
+	net->head_b[0] = symmetric_uniform(&rng, bound);
+	return net;
+}
+
+void
+ttsp_cnn_destroy(ttsp_cnn *net)
+{
+	if (net == NULL)
+		return;
+	free(net->ws);
+	free(net->params);
+	free(net->grads);
+	free(net->stats);
+	free(net->batch_stats);
+	free(net);
+}
+
+const ttsp_cnn_config *
+ttsp_cnn_get_config(const ttsp_cnn *net)
+{
+	return &net->cfg;
+}
+
+size_t
+ttsp_cnn_param_count(const ttsp_cnn *net)
+{
+	return net->n_params;
+}
+
+ttsp_status
+ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
+{
+	ttsp_status st = check_batch(net, batch, err);
+	float	   *ws;
+
+	if (st != TTSP_OK || batch <= net->capacity)
+		return st;
+	ws = malloc(sizeof(float) * ws_carve(net, batch, NULL));
+	if (ws == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN scratch (batch %d, %zu bytes)",
+						 batch, ttsp_cnn_workspace_bytes(&net->cfg, batch));
+	free(net->ws);
+	net->ws = ws;
+	ws_carve(net, batch, ws);
+	net->capacity = batch;
+	net->backward_ready = false;
+	return TTSP_OK;
+}
+
+static bool
+all_finite(const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
+}
+
+ttsp_status
+ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
+				 float *out, ttsp_error *err)
+{
+	int			c0 = net->cfg.in_channels;
+	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
+	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
+	size_t		last_plane = (size_t) last->hout * last->wout;
+	const float *a;
+	ttsp_status st;
+
+	if (x == NULL || out == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs input and output arrays");
+	st = ttsp_cnn_reserve(net, batch, err);
+	if (st != TTSP_OK)
+		return st;
+	net->backward_ready = false;
+
+	for (int s = 0; s < batch; s++)
+		for (int c = 0; c < c0; c++)
+		{
+			const float *src = x + ((size_t) s * c0 + c) * plane;
+
+			if (!all_finite(src, plane))
+				return ttsp_fail(err, TTSP_EINVAL,
+								 "input sample %d channel %d contains NaN or infinity", s, c);
+			memcpy(net->input + ((size_t) c * batch + s) * plane, src, sizeof(float) * plane);
+		}
+
+	a = net->input;
+	for (int l = 0; l < net->cfg.n_blocks; l++)
+	{
+		cnn_block  *blk = &net->blocks[l];
+
+		cnn_conv_forward(blk, a, batch, net->col);
+		cnn_bn_forward(blk, batch, training);
+		a = blk->y;
+	}
+
+	/* global average pooling, then the linear head */
+	for (int s = 0; s < batch; s++)
+	{
+		double		o = net->head_b[0];
+
+		for (int c = 0; c < last->cout; c++)
+		{
+			const float *v = last->y + ((size_t) c * batch + s) * last_plane;
+			double		sum = 0.0;
+
+			for (size_t i = 0; i < last_plane; i++)
+				sum += v[i];
+			net->pooled[(size_t) s * last->cout + c] = (float) (sum / last_plane);
+			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
+		}
+		out[s] = (float) o;
+	}
+	net->batch = batch;
+	net->backward_ready = training;
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch, float *out,
+				 ttsp_error *err)
+{
+	ttsp_status st = ttsp_cnn_forward(net, x, batch, false, out, err);
+
+	if (st == TTSP_OK && net->cfg.task == TTSP_TASK_CLASSIFICATION)
+		for (int s = 0; s < batch; s++)
+			out[s] = (float) cnn_sigmoid(out[s]);
+	return st;
+}
+
+ttsp_status
+ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
+{
+	int			n = net->batch;
+	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
+	size_t		last_plane = (size_t) last->hout * last->wout;
+	float	   *g = net->grad_a,
+			   *other = net->grad_b;
+	double		db = 0.0;
+
+	if (dout == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN backward needs d(loss)/d(output)");
+	if (!net->backward_ready)
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "CNN backward needs a training-mode forward on the batch first");
+	if (!all_finite(dout, n))
+		return ttsp_fail(err, TTSP_EINVAL, "d(loss)/d(output) contains NaN or infinity");
+
+	/* head: out = w . pooled + b; pooled = mean over positions */
+	for (int c = 0; c < last->cout; c++)
+	{
+		double		dw = 0.0;
+
+		for (int s = 0; s < n; s++)
+		{
+			float	   *d = g + ((size_t) c * n + s) * last_plane;
+			float		v = dout[s] * net->head_w[c] / (float) last_plane;
+
+			dw += (double) dout[s] * net->pooled[(size_t) s * last->cout + c];
+			for (size_t i = 0; i < last_plane; i++)
+				d[i] = v;
+		}
+		net->head_dw[c] = (float) dw;
+	}
+	for (int s = 0; s < n; s++)
+		db += dout[s];
+	net->head_db[0] = (float) db;
+
+	for (int l = net->cfg.n_blocks - 1; l >= 0; l--)
+	{
+		cnn_block  *blk = &net->blocks[l];
+		const float *x = l > 0 ? net->blocks[l - 1].y : net->input;
+		float	   *tmp;
+
+		cnn_bn_relu_backward(blk, g, n);
+		cnn_conv_backward(blk, x, g, n, net->col, (l > 0 || dx != NULL) ? other : NULL);
+		tmp = g;
+		g = other;
+		other = tmp;
+	}
+
+	if (dx != NULL)
+	{
+		int			c0 = net->cfg.in_channels;
+		size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
+
+		/* g holds d(loss)/d(input) in CNHW; hand it back as NCHW */
+		for (int s = 0; s < n; s++)
+			for (int c = 0; c < c0; c++)
+				memcpy(dx + ((size_t) s * c0 + c) * plane,
+					   g + ((size_t) c * n + s) * plane, sizeof(float) * plane);
+	}
+	return TTSP_OK;
+}
+
+int
+ttsp_cnn_tensor_count(const ttsp_cnn *net)
+{
+	return TENSORS_PER_BLOCK * net->cfg.n_blocks + 2;
+}
+
+bool
+ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t)
+{
+	int			head = TENSORS_PER_BLOCK * net->cfg.n_blocks;
+
+	if (i < 0 || i >= ttsp_cnn_tensor_count(net))
+		return false;
+	if (i >= head)
+	{
+		bool		weight = i == head;
+
+		snprintf(t->name, sizeof(t->name), "head.%s", weight ? "weight" : "bias");
+		t->data = weight ? net->head_w : net->head_b;
+		t->grad = weight ? net->head_dw : net->head_db;
+		t->count = weight ? (size_t) net->blocks[net->cfg.n_blocks - 1].cout : 1;
+	}
+	else
+	{
+		cnn_block  *blk = &net->blocks[i / TENSORS_PER_BLOCK];
+		static const char *const names[TENSORS_PER_BLOCK] = {
+			"conv.weight", "conv.bias", "bn.weight", "bn.bias",
+			"bn.running_mean", "bn.running_var"
+		};
+		float	   *data[TENSORS_PER_BLOCK] = {
+			blk->w, blk->b, blk->gamma, blk->beta, blk->run_mean, blk->run_var
+		};
+		float	   *grad[TENSORS_PER_BLOCK] = {
+			blk->dw, blk->db, blk->dgamma, blk->dbeta, NULL, NULL
+		};
+		int			j = i % TENSORS_PER_BLOCK;
+
+		snprintf(t->name, sizeof(t->name), "blocks.%d.%s", i / TENSORS_PER_BLOCK, names[j]);
+		t->data = data[j];
+		t->grad = grad[j];
+		t->count = j == 0 ? (size_t) blk->cout * blk->cin * CNN_TAPS : (size_t) blk->cout;
+	}
+	return true;
+}

@@ -1,0 +1,242 @@
+/*
+ * Small 2-D CNN for spectrogram classification/regression: training and
+ * prediction in plain C (no postgres.h) on top of CBLAS sgemm.
+ *
+ * Network: n_blocks x [Conv2d(k=5, stride=2, pad=2) -> ReLU -> BatchNorm2d]
+ * -> global average pooling -> Linear(C_last -> 1).  The output is a logit
+ * for TTSP_TASK_CLASSIFICATION (probability = sigmoid) and the prediction
+ * itself for TTSP_TASK_REGRESSION.  Tensors are float32 NCHW: batch x
+ * in_channels x in_height (frequency bins) x in_width (frames).
+ *
+ * Semantics follow PyTorch: Kaiming-normal conv weights (a = 0.1, fan_in,
+ * leaky_relu gain), zero conv bias, BatchNorm gamma 1 / beta 0, eps 1e-5,
+ * momentum 0.1, training normalises with the biased batch variance and
+ * updates running_var with the unbiased one; nn.Linear's default uniform
+ * init for the head.
+ *
+ * Training loop (the caller checks for cancellation between calls; each
+ * call's work is bounded by the batch size):
+ *
+ *	 ttsp_cnn_forward(net, x, n, true, out, err);
+ *	 ttsp_loss(TTSP_LOSS_BCE, task, out, y, n, &loss, dout, err);
+ *	 ttsp_cnn_backward(net, dout, NULL, err);	// overwrites the gradients
+ *	 ttsp_optimizer_step(opt, err);
+ *
+ * Memory: everything is malloc'd and released by ttsp_cnn_destroy /
+ * ttsp_optimizer_destroy.  Per-batch scratch is sized for the largest batch
+ * seen so far (or ttsp_cnn_reserve); calls at or below that size never
+ * allocate.  ttsp_cnn_workspace_bytes tells the total in advance.
+ *
+ * Determinism: the seed alone fixes the initial weights, and all reductions
+ * run in a fixed order.  Results are bit-identical across runs when OpenBLAS
+ * uses one thread; with more threads sgemm may sum in another order.  The
+ * core never changes OpenBLAS's thread count: that is the caller's choice
+ * (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1).
+ *
+ * im2col scratch is capped at 16 MiB by convolving a batch in chunks of
+ * samples, so memory grows with the batch mostly through the activations.
+ *
+ * Not thread-safe: a net (and its optimizer) belongs to one thread.
+ */
+#ifndef TTSP_CNN_H
+#define TTSP_CNN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttsp_status.h"
+
+#define TTSP_CNN_MAX_BLOCKS 8
+#define TTSP_CNN_MAX_CHANNELS 1024
+#define TTSP_CNN_MAX_DIM 65536	/* in_height, in_width */
+#define TTSP_CNN_MAX_BATCH 65536
+/* Cap on any per-sample tensor (input, block output, im2col rows x cols). */
+#define TTSP_CNN_MAX_SAMPLE_ELEMS (1 << 28)
+#define TTSP_CNN_DEFAULT_SEED 12
+
+typedef enum ttsp_task
+{
+	TTSP_TASK_CLASSIFICATION = 0,
+	TTSP_TASK_REGRESSION = 1
+} ttsp_task;
+
+typedef struct ttsp_cnn_config
+{
+	int			in_channels;
+	int			in_height;
+	int			in_width;
+	int			n_blocks;
+	int			channels[TTSP_CNN_MAX_BLOCKS];	/* output channels per block */
+	int			task;			/* ttsp_task */
+} ttsp_cnn_config;
+
+typedef struct ttsp_cnn ttsp_cnn;
+
+/* 4 blocks of {8, 16, 32, 64} channels for the given input and task. */
+ttsp_cnn_config ttsp_cnn_default_config(int in_channels, int in_height,
+										int in_width, int task);
+
+/*
+ * Check cfg: dims 1..TTSP_CNN_MAX_DIM, channels 1..TTSP_CNN_MAX_CHANNELS,
+ * n_blocks 1..TTSP_CNN_MAX_BLOCKS, a known task, and an input large enough
+ * that the last block's output has at least 2 positions.  That last rule
+ * keeps BatchNorm's training statistics defined for every batch size,
+ * including 1 (PyTorch rejects a training batch with one value per
+ * channel): the variance needs 2 values, the unbiased one divides by m - 1.
+ */
+ttsp_status ttsp_cnn_validate_config(const ttsp_cnn_config *cfg, ttsp_error *err);
+
+/*
+ * Bytes a net of this config holds when running batches of `batch`:
+ * parameters, gradients, BatchNorm statistics and scratch (all but a few KB
+ * of fixed-size structs).  An optimizer adds ttsp_optimizer_state_bytes.
+ * SIZE_MAX if cfg or batch is invalid.
+ */
+size_t		ttsp_cnn_workspace_bytes(const ttsp_cnn_config *cfg, int batch);
+
+/* NULL on failure, with err filled. */
+ttsp_cnn   *ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed,
+							ttsp_error *err);
+
+/* Safe on NULL and on a net whose creation failed half way. */
+void		ttsp_cnn_destroy(ttsp_cnn *net);
+
+const ttsp_cnn_config *ttsp_cnn_get_config(const ttsp_cnn *net);
+
+/* Number of trainable scalars. */
+size_t		ttsp_cnn_param_count(const ttsp_cnn *net);
+
+/* Allocate scratch for batches up to `batch` now (optional). */
+ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);
+
+/*
+ * Run x (batch x in_channels x in_height x in_width) through the net and
+ * write batch raw outputs (logits for classification) to out.  training:
+ * BatchNorm uses and updates batch statistics and the call prepares for
+ * ttsp_cnn_backward; otherwise BatchNorm uses its running statistics.
+ * x may be freed after the call.  Non-finite inputs are TTSP_EINVAL.
+ */
+ttsp_status ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch,
+							 bool training, float *out, ttsp_error *err);
+
+/* Eval-mode forward, then sigmoid for classification: final predictions. */
+ttsp_status ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch,
+							 float *out, ttsp_error *err);
+
+/*
+ * Gradients of a loss given dout = d(loss)/d(output) for each sample of the
+ * last forward, which must have been a training forward.  Overwrites (does
+ * not accumulate) the parameter gradients.  dx, if not NULL, receives
+ * d(loss)/d(x) in the input's layout.
+ */
+ttsp_status ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx,
+							  ttsp_error *err);
+
+/*
+ * Named view of the net's tensors, PyTorch state_dict names and order:
+ * "blocks.<i>.conv.weight" (C_out x C_in x 5 x 5), "blocks.<i>.conv.bias",
+ * "blocks.<i>.bn.weight", "blocks.<i>.bn.bias", "blocks.<i>.bn.running_mean",
+ * "blocks.<i>.bn.running_var", then "head.weight", "head.bias".  grad is NULL
+ * for the running statistics, which are not trained.
+ */
+typedef struct ttsp_cnn_tensor
+{
+	char		name[32];
+	float	   *data;
+	float	   *grad;
+	size_t		count;
+} ttsp_cnn_tensor;
+
+int			ttsp_cnn_tensor_count(const ttsp_cnn *net);
+/* false if i is out of range */
+bool		ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t);
+
+/* Losses ---------------------------------------------------------------- */
+
+typedef enum ttsp_loss_kind
+{
+	/*
+	 * Mean squared error.  Regression: on the raw output.  Classification:
+	 * on sigmoid(logit), i.e. the probability, as the seed project did
+	 * (MSE on a probability); kept for compatibility, BCE trains better.
+	 */
+	TTSP_LOSS_MSE = 0,
+	/* Binary cross-entropy on the logit, computed stably; classification only. */
+	TTSP_LOSS_BCE = 1
+} ttsp_loss_kind;
+
+/*
+ * Mean loss over n outputs into *loss and d(loss)/d(out[i]) into dout
+ * (n floats; may be NULL).  Classification targets must lie in [0, 1].
+ */
+ttsp_status ttsp_loss(ttsp_loss_kind kind, int task, const float *out,
+					  const float *target, int n, double *loss, float *dout,
+					  ttsp_error *err);
+
+/* Optimisers ------------------------------------------------------------ */
+
+typedef enum ttsp_optim_kind
+{
+	TTSP_OPTIM_ADAM = 0,
+	TTSP_OPTIM_SGD = 1
+} ttsp_optim_kind;
+
+typedef struct ttsp_optim_config
+{
+	ttsp_optim_kind kind;
+	double		lr;
+	double		beta1;			/* Adam */
+	double		beta2;			/* Adam */
+	double		eps;			/* Adam */
+	double		momentum;		/* SGD, 0 = plain SGD */
+	double		weight_decay;	/* L2 added to the gradient, as torch.optim */
+} ttsp_optim_config;
+
+typedef struct ttsp_optimizer ttsp_optimizer;
+
+/* Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8.  SGD: lr 0.01, momentum 0. */
+ttsp_optim_config ttsp_optim_defaults(ttsp_optim_kind kind);
+
+size_t		ttsp_optimizer_state_bytes(const ttsp_optim_config *cfg,
+									   size_t param_count);
+
+/* The net must outlive the optimizer. */
+ttsp_optimizer *ttsp_optimizer_create(ttsp_cnn *net, const ttsp_optim_config *cfg,
+									  ttsp_error *err);
+
+/*
+ * Update the parameters from the gradients of the last backward, with
+ * torch.optim semantics (Adam with bias correction).  A non-finite gradient
+ * is an error and leaves the parameters untouched.
+ */
+ttsp_status ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err);
+
+void		ttsp_optimizer_destroy(ttsp_optimizer *opt);
+
+/* Serialisation --------------------------------------------------------- *
+ *
+ * Format version 1, little-endian:
+ *	 "TTSPCNN\0"  u32 version  u32 task  u32 in_channels  u32 in_height
+ *	 u32 in_width  u32 n_blocks  u32 channels[n_blocks]
+ *	 u64 n_params  u64 n_stats  f32 params[n_params]  f32 stats[n_stats]
+ *	 u64 FNV-1a-64 of all preceding bytes
+ * params are the trainable tensors and stats the BatchNorm running
+ * mean/var, each in ttsp_cnn_tensor order.  Kernel 5, stride 2, padding 2,
+ * eps and momentum are fixed by the version.
+ */
+size_t		ttsp_cnn_serialized_size(const ttsp_cnn *net);
+
+/* len must be at least ttsp_cnn_serialized_size (TTSP_EINVAL otherwise). */
+ttsp_status ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len,
+							   ttsp_error *err);
+
+/*
+ * Rebuild a net.  Truncated, altered or inconsistent bytes are
+ * TTSP_ECORRUPT, never a crash: the sizes are checked against len before
+ * anything is allocated (about 2x len).  A later format version is
+ * TTSP_EUNSUPPORTED.  Scratch is allocated by the first forward.
+ */
+ttsp_cnn   *ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err);
+
+#endif
