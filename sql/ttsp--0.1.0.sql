@@ -269,3 +269,86 @@ RETURNS bytea
 AS 'MODULE_PATHNAME', 'ttsp_spectrogram_png' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ttsp_spectrogram_png(spectrogram, double precision) IS
 	'PNG picture: dB scale clipped top_db below the peak, viridis, low frequencies at the bottom, one band per channel';
+
+-- Trained models.  Each ttsp_train adds a version; pg_dump keeps them.
+CREATE TABLE ttsp_model (
+	name text NOT NULL,
+	version integer NOT NULL CHECK (version > 0),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	task text NOT NULL CHECK (task IN ('classification', 'regression')),
+	architecture jsonb NOT NULL,
+	hyperparameters jsonb NOT NULL,
+	features jsonb NOT NULL,
+	norm_mean real[] NOT NULL,
+	norm_std real[] NOT NULL,
+	weights bytea NOT NULL,
+	metrics jsonb NOT NULL,
+	train_loss double precision[] NOT NULL,
+	test_loss double precision[] NOT NULL,
+	PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE ttsp_model IS 'CNN models trained by ttsp_train: architecture, feature parameters, standardisation, weights and metrics';
+SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
+-- Everyone may predict (read models); training (INSERT) is granted explicitly.
+REVOKE ALL ON ttsp_model FROM PUBLIC;
+GRANT SELECT ON ttsp_model TO PUBLIC;
+
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	source regclass,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
+	'Train the CNN on a table''s spectrogram column and label column; stores a new model version, returns test metrics';
+
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	query text,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
+	'Train the CNN on the rows of a query (use query => ...); stores a new model version, returns test metrics';
+
+CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(text, spectrogram, integer) IS
+	'Probability of "popular" (classification) or predicted value (regression) from a model''s latest or given version';
+
+CREATE FUNCTION ttsp_predict(music_id bigint, version integer DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_id' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(bigint, integer) IS
+	'Prediction for <ttsp.audio_dir>/<music_id>.mp3 with ttsp.default_model (else the newest model); needs pg_read_server_files';
+REVOKE ALL ON FUNCTION ttsp_predict(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ttsp_predict(bigint, integer) TO pg_read_server_files;
+
+CREATE FUNCTION ttsp_evaluate(model_name text, source regclass, features text, label text, version integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_evaluate(text, regclass, text, text, integer) IS
+	'Metrics of a model on every row of a table (with the majority or mean baseline)';

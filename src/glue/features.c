@@ -202,7 +202,6 @@ features_from_planes(const FeatureSpec *fs, const float *data, int channels, siz
  */
 typedef struct Stream
 {
-	const FeatureSpec *fs;
 	CoreObjects *co;
 	int			channels;
 	int			rows;
@@ -256,7 +255,7 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 {
 	GlueDecoder *gd = glue_decoder_open(audio, opts);
 	int			rate = ttsp_decoder_sample_rate(gd->dec);
-	Stream		st = {fs};
+	Stream		st = {0};
 	Spectrogram *spec;
 	float	   *block;
 	ttsp_error	err;

@@ -71,6 +71,9 @@ extern Spectrogram *spectrogram_alloc(int channels, int bins, int frames);
 /* Shape and parameters must be consistent; ERROR naming the problem if not. */
 extern void spectrogram_validate(const Spectrogram *spec);
 
+/* ttsp_params(spectrogram): the header as jsonb. */
+extern Datum ttsp_spec_params(PG_FUNCTION_ARGS);
+
 /* "power", "magnitude", "mel", "mfcc" (dB is a separate flag). */
 extern const char *spectrogram_kind_name(const Spectrogram *spec);
 

@@ -1,6 +1,8 @@
 /* Module set-up, GUCs and the mapping from core errors to SQL errors. */
 #include "ttsp_glue.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "catalog/pg_type.h"
 #include "utils/guc.h"
@@ -9,6 +11,9 @@ PG_MODULE_MAGIC;
 
 char	   *ttsp_audio_dir = NULL;
 double		ttsp_max_duration = 600.0;
+int			ttsp_threads = 1;
+int			ttsp_train_memory = 1024 * 1024;
+char	   *ttsp_default_model = NULL;
 
 void		_PG_init(void);
 
@@ -24,6 +29,18 @@ _PG_init(void)
 							 "Bounds memory whatever a file claims; longer audio is an error.",
 							 &ttsp_max_duration, 600.0, 0.1, 86400.0, PGC_USERSET, GUC_UNIT_S,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("ttsp.threads",
+							"OpenBLAS threads for training and prediction.",
+							"1 gives bit-identical training for a given seed.",
+							&ttsp_threads, 1, 1, 64, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ttsp.train_memory",
+							"Memory ttsp_train may use for the network, its optimiser and the training data.",
+							"When the data does not fit, batches are streamed from the source each epoch.",
+							&ttsp_train_memory, 1024 * 1024, 16 * 1024, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("ttsp.default_model",
+							   "Model used by ttsp_predict(music_id); empty means the newest.",
+							   NULL, &ttsp_default_model, "", PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ttsp");
 }
 

@@ -16,6 +16,9 @@
 /* GUCs */
 extern char *ttsp_audio_dir;
 extern double ttsp_max_duration;
+extern int	ttsp_threads;
+extern int	ttsp_train_memory;	/* kB */
+extern char *ttsp_default_model;
 
 /* ereport(ERROR) for a failed core call, with the status's SQLSTATE. */
 extern void ttsp_report(const ttsp_error *err) pg_attribute_noreturn();

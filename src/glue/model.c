@@ -1,0 +1,372 @@
+/*
+ * Model inputs, the model cache, ttsp_predict and ttsp_evaluate.
+ */
+#include "model.h"
+
+#include <math.h>
+#include <cblas.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "feature_spec.h"
+#include "ttsp_glue.h"
+
+PG_FUNCTION_INFO_V1(ttsp_predict);
+PG_FUNCTION_INFO_V1(ttsp_predict_id);
+
+#define MODEL_CACHE_SIZE 4
+
+static LoadedModel *model_cache[MODEL_CACHE_SIZE];
+
+Oid
+ttsp_schema_oid(void)
+{
+	Oid			ext = get_extension_oid("ttsp", false);
+	Oid			nsp;
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	/* get_extension_schema() is static in PG 15: read pg_extension */
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "extension ttsp not found");
+	nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+/* Looked up per call: cheap, and right after DROP/CREATE EXTENSION. */
+const char *
+ttsp_schema(void)
+{
+	return quote_identifier(get_namespace_name(ttsp_schema_oid()));
+}
+
+void
+ttsp_set_threads(void)
+{
+	static int	current = 0;
+
+	/* lazily, in the backend: never at load time, never in the postmaster */
+	if (current != ttsp_threads)
+	{
+		openblas_set_num_threads(ttsp_threads);
+		current = ttsp_threads;
+	}
+}
+
+float
+model_log_value(const Spectrogram *spec, float v)
+{
+	if ((spec->flags & SPEC_FLAG_DB) || spec->kind == SPEC_MFCC)
+		return v;
+	return (spec->power == 1.0f ? 20.0f : 10.0f) * log10f(v > 1e-10f ? v : 1e-10f);
+}
+
+void
+model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
+{
+	const Spectrogram *t = in->tmpl;
+
+	if (s->channels != in->channels || s->bins != in->bins || s->kind != t->kind ||
+		(s->flags & SPEC_FLAG_DB) != (t->flags & SPEC_FLAG_DB) ||
+		s->sample_rate != t->sample_rate || s->n_fft != t->n_fft ||
+		s->win_length != t->win_length || s->hop_length != t->hop_length ||
+		s->power != t->power || s->n_mels != t->n_mels ||
+		(t->kind != SPEC_LINEAR && (s->f_min != t->f_min || s->f_max != t->f_max)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("spectrogram does not match model \"%s\"", model),
+				 errdetail("The model takes %d x %d %s%s values at %d Hz (n_fft %d, win_length %d, hop_length %d); "
+						   "this is %d x %d %s%s at %d Hz (n_fft %d, win_length %d, hop_length %d).",
+						   in->channels, in->bins, spectrogram_kind_name(t),
+						   (t->flags & SPEC_FLAG_DB) ? " dB" : "", t->sample_rate, t->n_fft,
+						   t->win_length, t->hop_length,
+						   s->channels, s->bins, spectrogram_kind_name(s),
+						   (s->flags & SPEC_FLAG_DB) ? " dB" : "", s->sample_rate, s->n_fft,
+						   s->win_length, s->hop_length),
+				 errhint("Compute it with the parameters in ttsp_model.features.")));
+}
+
+void
+model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool standardise)
+{
+	int			avail = Min(s->frames, in->frames);
+	int			cb;
+
+	for (cb = 0; cb < in->channels * in->bins; cb++)
+	{
+		const float *src = s->data + (Size) cb * s->frames;
+		float	   *dst = out + (Size) cb * in->frames;
+		float		shift = standardise ? in->mean[cb] : 0;
+		float		scale = standardise ? 1.0f / in->std[cb] : 1.0f;
+		int			f;
+
+		for (f = 0; f < avail; f++)
+			dst[f] = (model_log_value(s, src[f]) - shift) * scale;
+		/* padding is the mean, 0 once standardised; NaN marks it until then */
+		for (; f < in->frames; f++)
+			dst[f] = standardise ? 0 : NAN;
+	}
+}
+
+void
+model_input_standardise(const ModelInput *in, float *x)
+{
+	int			cb;
+
+	for (cb = 0; cb < in->channels * in->bins; cb++)
+	{
+		float	   *v = x + (Size) cb * in->frames;
+		float		mean = in->mean[cb];
+		float		scale = 1.0f / in->std[cb];
+		int			f;
+
+		for (f = 0; f < in->frames; f++)
+			v[f] = isnan(v[f]) ? 0 : (v[f] - mean) * scale;
+	}
+}
+
+static void
+free_model(LoadedModel *m)
+{
+	if (m == NULL)
+		return;
+	ttsp_cnn_destroy(m->net);
+	pfree(m->name);
+	pfree(m->in.tmpl);
+	pfree(m->in.mean);
+	pfree(m->in.std);
+	pfree(m);
+}
+
+static float *
+copy_float_array(Datum d, int expect, const char *what)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+	float	   *out;
+
+	if (ARR_ELEMTYPE(a) != FLOAT4OID || ARR_HASNULL(a) || ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) != expect)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %s has the wrong length (expected %d values)", what, expect)));
+	out = palloc(expect * sizeof(float));
+	memcpy(out, ARR_DATA_PTR(a), expect * sizeof(float));
+	return out;
+}
+
+/*
+ * Load (name, version) from ttsp_model: the caller has SPI connected and
+ * a row of (task, template spectrogram, frames, norm_mean, norm_std, weights).
+ */
+static LoadedModel *
+decode_model_row(const char *name, int32 version, int64 xmin, HeapTuple row, TupleDesc desc)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	LoadedModel *m = palloc0(sizeof(LoadedModel));
+	bool		isnull;
+	bytea	   *weights;
+	Spectrogram *tmpl;
+	const ttsp_cnn_config *cfg;
+	ttsp_error	err;
+
+	m->name = pstrdup(name);
+	m->version = version;
+	m->row_xmin = xmin;
+	m->task = strcmp(TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull)), "regression") == 0
+		? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
+	tmpl = DatumGetSpectrogramP(SPI_getbinval(row, desc, 2, &isnull));
+	m->in.tmpl = palloc(VARSIZE(tmpl));
+	memcpy(m->in.tmpl, tmpl, VARSIZE(tmpl));
+	m->in.channels = tmpl->channels;
+	m->in.bins = tmpl->bins;
+	m->in.frames = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->channels * tmpl->bins, "norm_mean");
+	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->channels * tmpl->bins, "norm_std");
+	weights = DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull));
+	MemoryContextSwitchTo(old);
+
+	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
+	if (m->net == NULL)
+	{
+		free_model(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("weights of model \"%s\" version %d are unreadable: %s", name, version, err.msg)));
+	}
+	cfg = ttsp_cnn_get_config(m->net);
+	if (cfg->in_channels != m->in.channels || cfg->in_height != m->in.bins || cfg->in_width != m->in.frames)
+	{
+		free_model(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("weights of model \"%s\" version %d do not match its input shape", name, version)));
+	}
+	return m;
+}
+
+LoadedModel *
+model_lookup(const char *name, int32 version)
+{
+	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+	Oid			types[2] = {TEXTOID, INT4OID};
+	LoadedModel *m = NULL;
+	bool		isnull;
+	int32		found_version;
+	int64		xmin;
+	int			i;
+	char	   *sql;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sql = psprintf("SELECT version, xmin::text::bigint FROM %s.ttsp_model "
+				   "WHERE name = $1 AND ($2 <= 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+				   ttsp_schema());
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "model lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
+				 : errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
+	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+	for (i = 0; i < MODEL_CACHE_SIZE; i++)
+		if (model_cache[i] && model_cache[i]->version == found_version &&
+			model_cache[i]->row_xmin == xmin && strcmp(model_cache[i]->name, name) == 0)
+			m = model_cache[i];
+	if (m == NULL)
+	{
+		args[1] = Int32GetDatum(found_version);
+		sql = psprintf("SELECT task, (features || jsonb_build_object('shape', jsonb_build_array(c, b, 1), "
+					   "'data', to_jsonb(array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram, "
+					   "(architecture->>'frames')::int, norm_mean, norm_std, weights "
+					   "FROM %s.ttsp_model, LATERAL (SELECT (features->'shape'->>0)::int AS c, "
+					   "(features->'shape'->>1)::int AS b) s WHERE name = $1 AND version = $2",
+					   ttsp_schema(), ttsp_schema());
+		if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "model load failed");
+		m = decode_model_row(name, found_version, xmin, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		/* newest first; the oldest entry makes room */
+		free_model(model_cache[MODEL_CACHE_SIZE - 1]);
+		memmove(&model_cache[1], &model_cache[0], (MODEL_CACHE_SIZE - 1) * sizeof(LoadedModel *));
+		model_cache[0] = m;
+	}
+	SPI_finish();
+	return m;
+}
+
+void
+model_predict(LoadedModel *m, const float *x, int n, float *out)
+{
+	ttsp_error	err;
+
+	ttsp_set_threads();
+	if (ttsp_cnn_predict(m->net, x, n, out, &err) != TTSP_OK)
+		ttsp_report(&err);
+}
+
+static float8
+predict_one(LoadedModel *m, const Spectrogram *spec)
+{
+	float	   *x = palloc(MODEL_INPUT_SIZE(&m->in) * sizeof(float));
+	float		out;
+
+	model_input_check(&m->in, spec, m->name);
+	model_input_fill(&m->in, spec, x, true);
+	model_predict(m, x, 1, &out);
+	pfree(x);
+	return out;
+}
+
+/* ttsp_predict(model_name, spec, version) */
+Datum
+ttsp_predict(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	LoadedModel *m;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	m = model_lookup(name, PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
+	PG_RETURN_FLOAT8(predict_one(m, PG_GETARG_SPECTROGRAM_P(1)));
+}
+
+/* The default model: ttsp.default_model, else the newest one trained. */
+static char *
+default_model_name(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name = NULL;
+	char	   *sql;
+
+	if (ttsp_default_model != NULL && ttsp_default_model[0] != '\0')
+		return pstrdup(ttsp_default_model);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sql = psprintf("SELECT name FROM %s.ttsp_model ORDER BY created_at DESC, version DESC LIMIT 1", ttsp_schema());
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "default model lookup failed");
+	if (SPI_processed == 1)
+		name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no model has been trained yet"),
+				 errhint("Train one with ttsp_train, or set ttsp.default_model.")));
+	return name;
+}
+
+/*
+ * ttsp_predict(music_id, version): the design card's form.  The audio comes
+ * from ttsp.audio_dir and is turned into the model's features: resampled to
+ * its rate, averaged to mono when the model has one channel.
+ */
+Datum
+ttsp_predict_id(PG_FUNCTION_ARGS)
+{
+	LoadedModel *m;
+	FeatureSpec fs;
+	ttsp_decode_opts opts = {0};
+	bytea	   *audio;
+	Spectrogram *spec;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	audio = ttsp_read_music_file(PG_GETARG_INT64(0));
+	m = model_lookup(default_model_name(), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
+	feature_spec_from_header(m->in.tmpl, &fs);
+	opts.sample_rate = m->in.tmpl->sample_rate;
+	opts.mono = m->in.channels == 1;
+	opts.offset_s = 0;
+	/*
+	 * The model sees in.frames frames: decode what they cover, plus n_fft and
+	 * 0.1 s so that neither end padding nor the resampler's flush reaches them.
+	 */
+	opts.duration_s = ((double) m->in.frames * m->in.tmpl->hop_length + m->in.tmpl->n_fft) /
+		m->in.tmpl->sample_rate + 0.1;
+	opts.max_duration_s = ttsp_max_duration;
+	spec = features_from_audio(audio, &opts, &fs);
+	PG_RETURN_FLOAT8(predict_one(m, spec));
+}

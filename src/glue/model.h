@@ -1,0 +1,71 @@
+/*
+ * Models: how a spectrogram becomes a network input, and the per-backend
+ * cache of decoded models used by ttsp_predict and ttsp_evaluate.
+ */
+#ifndef TTSP_MODEL_H
+#define TTSP_MODEL_H
+
+#include "spectrogram.h"
+
+#include "cnn.h"
+
+/*
+ * Input of a model: log/dB values standardised with per-(channel, bin)
+ * statistics of the training split, cropped or zero-padded (the training
+ * mean) to a fixed number of frames.
+ */
+typedef struct ModelInput
+{
+	Spectrogram *tmpl;			/* header of the training features, 1 frame */
+	int			channels;
+	int			bins;
+	int			frames;
+	float	   *mean;			/* [channels * bins] */
+	float	   *std;
+} ModelInput;
+
+/* Values per input: channels x bins x frames. */
+#define MODEL_INPUT_SIZE(in) ((Size) (in)->channels * (in)->bins * (in)->frames)
+
+/* A spectrogram must have the training features' kind, shape and parameters. */
+extern void model_input_check(const ModelInput *in, const Spectrogram *spec, const char *model);
+
+/* Log scale of one value: 10 log10 of power, 20 log10 of magnitude, else as is. */
+extern float model_log_value(const Spectrogram *spec, float v);
+
+/*
+ * Write the log values of spec's first in->frames frames into out
+ * ([channel][bin][frame]).  With standardise, apply mean and std; frames
+ * past the end are then 0 (the mean).  Without, they are NaN, which
+ * statistics skip and model_input_standardise turns into 0.
+ */
+extern void model_input_fill(const ModelInput *in, const Spectrogram *spec, float *out, bool standardise);
+
+/* Standardise values laid out as model_input_fill(..., false) writes them. */
+extern void model_input_standardise(const ModelInput *in, float *x);
+
+/* A decoded model, cached per backend. */
+typedef struct LoadedModel
+{
+	char	   *name;
+	int32		version;
+	int64		row_xmin;		/* the row's xmin: a replaced row is reloaded */
+	int			task;
+	ModelInput	in;
+	ttsp_cnn   *net;
+} LoadedModel;
+
+/* The named model (latest version when version <= 0), loaded or from cache. */
+extern LoadedModel *model_lookup(const char *name, int32 version);
+
+/* Predictions (probabilities or values) for n inputs of MODEL_INPUT_SIZE each. */
+extern void model_predict(LoadedModel *m, const float *x, int n, float *out);
+
+/* Schema of the extension: its OID, and its name quoted for SPI queries. */
+extern Oid	ttsp_schema_oid(void);
+extern const char *ttsp_schema(void);
+
+/* OpenBLAS threads from ttsp.threads. */
+extern void ttsp_set_threads(void);
+
+#endif

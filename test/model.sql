@@ -1,0 +1,101 @@
+-- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/setup.psql
+SELECT plan(30);
+
+-- 160 half-second clips of four fixtures: noise and chirp are "popular".
+CREATE TABLE sounds AS
+SELECT i AS id, f AS file,
+	ttsp_spectrogram(pg_temp.fixture(f), sample_rate => 8000, mono => true, n_fft => 128,
+		offset_s => (i % 5) * 0.05, duration_s => 0.5) AS spec,
+	(f LIKE 'noise%' OR f LIKE 'chirp%') AS popular,
+	(i % 7) / 7.0 + (f LIKE 'noise%')::int AS score
+FROM generate_series(1, 40) i,
+	unnest(ARRAY['tone_mono_22k.mp3', 'noise_stereo_44k.mp3', 'chirp_stereo_48k_vbr.mp3', 'tagged_44k.mp3']) f;
+
+CREATE TEMP TABLE runs AS
+SELECT 1 AS run, ttsp_train('pop', 'sounds', 'spec', 'popular', epochs => 3, frames => 40) AS m;
+INSERT INTO runs SELECT 2, ttsp_train('pop', 'sounds', 'spec', 'popular', epochs => 3, frames => 40);
+INSERT INTO runs SELECT 3, ttsp_train('pop', 'sounds', 'spec', 'popular', epochs => 3, frames => 40, seed => 13);
+
+SELECT is(m->>'split', 'test', 'metrics are on the test split') FROM runs WHERE run = 1;
+SELECT is((m->>'n')::int, 48, 'the stratified test split holds 25% of 160 rows') FROM runs WHERE run = 1;
+SELECT is((m->>'positives')::int, 24, 'and half of it is popular, as in the table') FROM runs WHERE run = 1;
+SELECT is((m->>'baseline_accuracy')::float8, 0.5::float8, 'the majority baseline is reported beside the accuracy') FROM runs WHERE run = 1;
+SELECT ok(m ?& ARRAY['accuracy', 'balanced_accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'],
+	'all classification metrics are there') FROM runs WHERE run = 1;
+SELECT ok((m->>'accuracy')::float8 >= 0.9, 'a learnable rule is learnt: test accuracy ' || (m->>'accuracy'))
+FROM runs WHERE run = 1;
+SELECT is(array_agg(version ORDER BY version), ARRAY[1, 2, 3], 'retraining a name adds versions')
+FROM ttsp_model WHERE name = 'pop';
+SELECT ok(a.weights = b.weights AND a.train_loss = b.train_loss, 'same seed: bit-identical weights and losses')
+FROM ttsp_model a, ttsp_model b WHERE a.name = 'pop' AND b.name = 'pop' AND a.version = 1 AND b.version = 2;
+SELECT ok(a.weights <> c.weights, 'another seed: other weights')
+FROM ttsp_model a, ttsp_model c WHERE a.name = 'pop' AND c.name = 'pop' AND a.version = 1 AND c.version = 3;
+SELECT is((architecture->'input')::text, '[1, 65, 40]', 'the model records its input shape'),
+	is(features->>'n_fft', '128', 'and the feature parameters')
+FROM ttsp_model WHERE name = 'pop' AND version = 1;
+SELECT is((hyperparameters->>'optimizer', hyperparameters->>'loss', (hyperparameters->>'learning_rate')::float8),
+	('adam'::text, 'bce'::text, 0.001::float8), 'defaults: Adam at 1e-3 with cross-entropy')
+FROM ttsp_model WHERE name = 'pop' AND version = 1;
+SELECT is(array_length(train_loss, 1), 3, 'one train loss per epoch') FROM ttsp_model WHERE name = 'pop' AND version = 1;
+
+-- Prediction, and the seed's test.py accuracy as a plain query.
+SELECT ok(bool_and(p BETWEEN 0 AND 1), 'predictions are probabilities')
+FROM (SELECT ttsp_predict('pop', spec) AS p FROM sounds) x;
+SELECT is(ttsp_predict('pop', spec), ttsp_predict('pop', spec, version => 3), 'the latest version is the default')
+FROM sounds WHERE id = 1 AND file = 'tone_mono_22k.mp3';
+SELECT isnt(ttsp_predict('pop', spec, version => 1), ttsp_predict('pop', spec, version => 3), 'a pinned version is used')
+FROM sounds WHERE id = 1 AND file = 'tone_mono_22k.mp3';
+SELECT is((ttsp_evaluate('pop', 'sounds', 'spec', 'popular')->>'accuracy')::float8,
+	(SELECT avg(((ttsp_predict('pop', spec) >= 0.5) = popular)::int)::float8 FROM sounds),
+	'ttsp_evaluate agrees with accuracy computed in SQL over ttsp_predict');
+
+-- Regression (MSE, as the seed), from a query.
+SELECT ok(m ?& ARRAY['mse', 'mae', 'r2', 'baseline_mse'], 'regression metrics with the mean baseline')
+FROM (SELECT ttsp_train('score', query => 'SELECT spec, score FROM sounds WHERE id <= 20', features => 'spec',
+	label => 'score', task => 'regression', epochs => 2, frames => 40) AS m) x;
+SELECT is(task, 'regression', 'the regressor is stored') FROM ttsp_model WHERE name = 'score';
+
+-- Data larger than ttsp.train_memory streams from the source each epoch.
+SET LOCAL ttsp.train_memory = '30MB';
+SELECT ok((ttsp_train('streamed', 'sounds', 'spec', 'popular', epochs => 2, frames => 400, batch_size => 8)->>'accuracy')::float8 >= 0.9,
+	'training streamed through a cursor learns too');
+RESET ttsp.train_memory;
+
+-- ttsp_predict(music_id) rebuilds the features from the file with the model's parameters.
+\set audio_dir :fixtures 'audio'
+SET ttsp.audio_dir = :'audio_dir';
+CREATE TEMP TABLE one AS SELECT ttsp_spectrogram(6790057285814061057, sample_rate => 8000, mono => true, n_fft => 128) AS spec, true AS popular;
+SELECT lives_ok($$ SELECT ttsp_train('from_files', 'one', 'spec', 'popular', epochs => 1, frames => 40, test_size => 0) $$,
+	'a model on file features');
+SET LOCAL ttsp.default_model = 'from_files';
+SELECT is(ttsp_predict(6790057285814061057), ttsp_predict('from_files', spec), 'ttsp_predict(music_id) = ttsp_predict(model, its spectrogram)')
+FROM one;
+
+-- Errors.
+CREATE TEMP TABLE empty_sounds (spec spectrogram, popular bool);
+SELECT throws_ok($$ SELECT ttsp_train('x', 'empty_sounds', 'spec', 'popular') $$, 'P0002', 'no rows to train on', 'an empty table');
+SELECT throws_ok($$ SELECT ttsp_predict('nope', spec) FROM sounds LIMIT 1 $$, '42704', 'model "nope" does not exist', 'a missing model');
+SELECT throws_ok($$ SELECT ttsp_predict('pop', ttsp_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'), n_fft => 100)) $$,
+	'22023', 'spectrogram does not match model "pop"', 'a spectrogram of another shape');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'score') $$, '22023',
+	'classification labels must be 0/1 or boolean, got 0.142857', 'non-binary labels for classification');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'file', 'popular') $$, '42804',
+	'features column must be of type spectrogram, not text', 'features of the wrong type');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', optimizer => 'rmsprop') $$, '22023',
+	'optimizer must be ''adam'' or ''sgd'', got ''rmsprop''', 'unknown optimizer');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', epochs => 0) $$, '22023',
+	'epochs must be between 1 and 100000, got 0', 'zero epochs');
+
+-- A cancelled training stores nothing (psql shows the error).
+\set ON_ERROR_STOP 0
+SAVEPOINT before_cancel;
+SET LOCAL statement_timeout = '300ms';
+SELECT ttsp_train('cancelled', 'sounds', 'spec', 'popular', epochs => 10000, frames => 40);
+ROLLBACK TO before_cancel;
+\set ON_ERROR_STOP 1
+SELECT is(count(*), 0::bigint, 'no partial model after a cancel') FROM ttsp_model WHERE name = 'cancelled';
+
+SELECT * FROM finish();
+ROLLBACK;
