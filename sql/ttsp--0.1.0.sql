@@ -352,3 +352,21 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ttsp_evaluate(text, regclass, text, text, integer) IS
 	'Metrics of a model on every row of a table (with the majority or mean baseline)';
+
+CREATE FUNCTION ttsp_plot_losses(train_loss double precision[], test_loss double precision[],
+	width integer DEFAULT 640, height integer DEFAULT 400)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'ttsp_plot_losses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer) IS
+	'PNG line plot of per-epoch train and test losses';
+
+CREATE FUNCTION ttsp_loss_curve_png(model_name text, version integer DEFAULT NULL)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT @extschema@.ttsp_plot_losses(m.train_loss, m.test_loss)
+	FROM @extschema@.ttsp_model m
+	WHERE m.name = model_name AND (ttsp_loss_curve_png.version IS NULL OR m.version = ttsp_loss_curve_png.version)
+	ORDER BY m.version DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION ttsp_loss_curve_png(text, integer) IS 'PNG of a model''s per-epoch train and test losses';

@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(30);
+SELECT plan(32);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -39,6 +39,9 @@ SELECT is((hyperparameters->>'optimizer', hyperparameters->>'loss', (hyperparame
 	('adam'::text, 'bce'::text, 0.001::float8), 'defaults: Adam at 1e-3 with cross-entropy')
 FROM ttsp_model WHERE name = 'pop' AND version = 1;
 SELECT is(array_length(train_loss, 1), 3, 'one train loss per epoch') FROM ttsp_model WHERE name = 'pop' AND version = 1;
+
+SELECT is(substr(ttsp_loss_curve_png('pop'), 1, 8), '\x89504e470d0a1a0a'::bytea, 'ttsp_loss_curve_png draws a PNG');
+SELECT is(ttsp_loss_curve_png('nope'), NULL, 'no curve for a missing model');
 
 -- Prediction, and the seed's test.py accuracy as a plain query.
 SELECT ok(bool_and(p BETWEEN 0 AND 1), 'predictions are probabilities')

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <png.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,168 @@ ttsp_heatmap(const float *values, int channels, int rows, int cols,
 			for (dy = 1; dy < yscale; dy++)
 				memcpy(line + (size_t) dy * width * 3, line, (size_t) width * 3);
 		}
+	return TTSP_OK;
+}
+
+/* ---- line plots ---- */
+
+/* A 3 x 5 pixel font: five rows of three bits, top row first. */
+static const struct
+{
+	char		c;
+	uint8_t		rows[5];
+}			glyphs[] = {
+	{'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}}, {'3', {7, 1, 7, 1, 7}},
+	{'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}}, {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}},
+	{'8', {7, 5, 7, 5, 7}}, {'9', {7, 5, 7, 1, 7}}, {'.', {0, 0, 0, 0, 2}}, {'-', {0, 0, 7, 0, 0}},
+	{'a', {0, 7, 3, 5, 7}}, {'c', {0, 7, 4, 4, 7}}, {'e', {2, 5, 7, 4, 3}}, {'h', {4, 4, 7, 5, 5}},
+	{'i', {2, 0, 2, 2, 2}}, {'l', {6, 2, 2, 2, 7}}, {'n', {0, 6, 5, 5, 5}}, {'o', {0, 7, 5, 5, 7}},
+	{'p', {7, 5, 7, 4, 4}}, {'r', {0, 7, 4, 4, 4}}, {'s', {3, 4, 2, 1, 6}}, {'t', {2, 7, 2, 2, 3}},
+	{'m', {0, 7, 7, 5, 5}}, {'x', {0, 5, 2, 2, 5}}, {'y', {5, 5, 7, 1, 7}}, {'g', {7, 5, 7, 1, 7}},
+};
+
+#define FONT_SCALE 2
+#define GLYPH_ADVANCE (4 * FONT_SCALE)
+
+static void
+put_pixel(ttsp_image *img, int x, int y, const uint8_t rgb[3])
+{
+	if (x >= 0 && y >= 0 && x < img->width && y < img->height)
+		memcpy(img->pixels + ((size_t) y * img->width + x) * 3, rgb, 3);
+}
+
+static void
+draw_text(ttsp_image *img, int x, int y, const char *text, const uint8_t rgb[3])
+{
+	for (; *text; text++, x += GLYPH_ADVANCE)
+	{
+		size_t		g;
+
+		for (g = 0; g < sizeof(glyphs) / sizeof(glyphs[0]); g++)
+			if (glyphs[g].c == *text)
+				break;
+		if (g == sizeof(glyphs) / sizeof(glyphs[0]))
+			continue;			/* space or a character we do not draw */
+		for (int r = 0; r < 5 * FONT_SCALE; r++)
+			for (int c = 0; c < 3 * FONT_SCALE; c++)
+				if (glyphs[g].rows[r / FONT_SCALE] & (4 >> (c / FONT_SCALE)))
+					put_pixel(img, x + c, y + r, rgb);
+	}
+}
+
+/* A 2-pixel-wide line (Bresenham). */
+static void
+draw_line(ttsp_image *img, int x0, int y0, int x1, int y1, const uint8_t rgb[3])
+{
+	int			dx = abs(x1 - x0),
+				dy = -abs(y1 - y0);
+	int			sx = x0 < x1 ? 1 : -1,
+				sy = y0 < y1 ? 1 : -1;
+	int			e = dx + dy;
+
+	for (;;)
+	{
+		int			e2 = 2 * e;
+
+		put_pixel(img, x0, y0, rgb);
+		put_pixel(img, x0 + 1, y0, rgb);
+		put_pixel(img, x0, y0 + 1, rgb);
+		if (x0 == x1 && y0 == y1)
+			break;
+		if (e2 >= dy)
+		{
+			e += dy;
+			x0 += sx;
+		}
+		if (e2 <= dx)
+		{
+			e += dx;
+			y0 += sy;
+		}
+	}
+}
+
+ttsp_status
+ttsp_line_plot(const double *const *series, const char *const *names,
+			   const uint8_t (*colors)[3], int n_series, int n_points,
+			   int width, int height, ttsp_image *img, ttsp_error *err)
+{
+	static const uint8_t grey[3] = {150, 150, 150};
+	static const uint8_t black[3] = {40, 40, 40};
+	const int	left = 70,
+				right = 20,
+				top = 40,
+				bottom = 40;
+	double		lo = INFINITY,
+				hi = -INFINITY;
+	char		label[32];
+	int			plot_w = width - left - right,
+				plot_h = height - top - bottom;
+
+	img->pixels = NULL;
+	if (n_series < 1 || n_points < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "nothing to plot");
+	if (width < 200 || height < 150 || width > TTSP_MAX_IMAGE_SIDE || height > TTSP_MAX_IMAGE_SIDE)
+		return ttsp_fail(err, TTSP_EINVAL, "plot size %d x %d is outside 200 x 150 to %d per side",
+						 width, height, TTSP_MAX_IMAGE_SIDE);
+	for (int s = 0; s < n_series; s++)
+		for (int i = 0; i < n_points; i++)
+			if (isfinite(series[s][i]))
+			{
+				lo = fmin(lo, series[s][i]);
+				hi = fmax(hi, series[s][i]);
+			}
+	if (!isfinite(lo))
+		lo = 0, hi = 1;
+	if (hi - lo < 1e-12)
+		hi = lo + 1;
+	img->width = width;
+	img->height = height;
+	img->pixels = malloc((size_t) width * height * 3);
+	if (img->pixels == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for a %d x %d plot", width, height);
+	memset(img->pixels, 255, (size_t) width * height * 3);
+
+	/* frame, y range, x extent, legend */
+	draw_line(img, left, top, left, top + plot_h, grey);
+	draw_line(img, left, top + plot_h, left + plot_w, top + plot_h, grey);
+	snprintf(label, sizeof(label), "%.4g", hi);
+	draw_text(img, 4, top - 4, label, black);
+	snprintf(label, sizeof(label), "%.4g", lo);
+	draw_text(img, 4, top + plot_h - 6, label, black);
+	draw_text(img, left - 4, top + plot_h + 10, "1", black);
+	snprintf(label, sizeof(label), "%d epoch", n_points);
+	draw_text(img, left + plot_w - GLYPH_ADVANCE * (int) strlen(label), top + plot_h + 10, label, black);
+	for (int s = 0; s < n_series; s++)
+	{
+		int			lx = left + 10 + s * 120;
+
+		draw_line(img, lx, 16, lx + 24, 16, colors[s]);
+		draw_text(img, lx + 30, 12, names[s], black);
+	}
+
+	for (int s = 0; s < n_series; s++)
+	{
+		int			px = -1,
+					py = -1;
+
+		for (int i = 0; i < n_points; i++)
+		{
+			int			x,
+						y;
+
+			if (!isfinite(series[s][i]))
+				continue;
+			x = left + (n_points == 1 ? plot_w / 2 : (int) lround((double) i * plot_w / (n_points - 1)));
+			y = top + (int) lround((hi - series[s][i]) / (hi - lo) * plot_h);
+			if (px >= 0)
+				draw_line(img, px, py, x, y, colors[s]);
+			else
+				put_pixel(img, x, y, colors[s]);
+			px = x;
+			py = y;
+		}
+	}
 	return TTSP_OK;
 }
 

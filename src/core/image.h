@@ -34,6 +34,15 @@ ttsp_status ttsp_heatmap(const float *values, int channels, int rows, int cols,
 						 double lo, double hi, int xscale, int yscale,
 						 ttsp_image *img, ttsp_error *err);
 
+/*
+ * Line plot of n_series series of n_points values each (NaN points are
+ * skipped), y from the data's range, with a labelled y range, an x axis of
+ * n_points and a legend of the series names.  width x height pixels.
+ */
+ttsp_status ttsp_line_plot(const double *const *series, const char *const *names,
+						   const uint8_t (*colors)[3], int n_series, int n_points,
+						   int width, int height, ttsp_image *img, ttsp_error *err);
+
 /* PNG bytes of img into *png (malloc'd; free it with free()). */
 ttsp_status ttsp_png_encode(const ttsp_image *img, uint8_t **png, size_t *len,
 							ttsp_error *err);

@@ -1,12 +1,16 @@
-/* Pictures from SQL: ttsp_spectrogram_png. */
+/* Pictures from SQL: ttsp_spectrogram_png and ttsp_plot_losses. */
 #include "spectrogram.h"
 
 #include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 
 #include "image.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(ttsp_spectrogram_png);
+PG_FUNCTION_INFO_V1(ttsp_plot_losses);
 
 /* Aim for a picture about this tall per channel and this wide. */
 #define TARGET_BAND_HEIGHT 256
@@ -72,6 +76,46 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	if (clip && s->kind != SPEC_MFCC)
 		lo = Max(lo, hi - top_db);
 	if (ttsp_heatmap(v, s->channels, s->bins, s->frames, lo, hi, xscale, yscale, &img, &err) != TTSP_OK)
+		ttsp_report(&err);
+	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
+}
+
+/* A float8[] as a C array of its n values; NULL elements become NaN. */
+static double *
+series_values(ArrayType *a, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	double	   *v;
+	int			i;
+
+	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
+	v = palloc(Max(*n, 1) * sizeof(double));
+	for (i = 0; i < *n; i++)
+		v[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
+	return v;
+}
+
+/* ttsp_plot_losses(train_loss float8[], test_loss float8[], width, height) */
+Datum
+ttsp_plot_losses(PG_FUNCTION_ARGS)
+{
+	static const uint8_t colors[2][3] = {{31, 119, 180}, {255, 127, 14}};
+	static const char *const names[2] = {"train loss", "test loss"};
+	const double *series[2];
+	int			n_train,
+				n_test;
+	ttsp_image	img;
+	ttsp_error	err;
+
+	series[0] = series_values(PG_GETARG_ARRAYTYPE_P(0), &n_train);
+	series[1] = series_values(PG_GETARG_ARRAYTYPE_P(1), &n_test);
+	if (n_train != n_test || n_train == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("loss arrays must have the same, non-zero length; got %d and %d", n_train, n_test)));
+	if (ttsp_line_plot(series, names, colors, 2, n_train, PG_GETARG_INT32(2), PG_GETARG_INT32(3),
+					   &img, &err) != TTSP_OK)
 		ttsp_report(&err);
 	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
 }

@@ -1,4 +1,5 @@
 /* Colour map against matplotlib's viridis, heat-map layout, PNG encoding. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,5 +41,30 @@ main(void)
 	ttsp_image_free(&img);
 	ok(ttsp_heatmap(values, 1, 2, 3, 0, 1, 10000, 1, &img, &err) == TTSP_ELIMIT, "oversized image: %s", err.msg);
 	ok(ttsp_heatmap(values, 1, 2, 3, 0, 1, 0, 1, &img, &err) == TTSP_EINVAL, "zero scale: %s", err.msg);
+
+	{
+		const double a[4] = {1, 0.5, 0.25, 0.2};
+		const double b[4] = {0.9, 0.6, NAN, 0.4};
+		const double *series[2] = {a, b};
+		const char *names[2] = {"train loss", "test loss"};
+		const uint8_t colors[2][3] = {{31, 119, 180}, {255, 127, 14}};
+		size_t		blue = 0,
+					orange = 0;
+		size_t		i;
+
+		ok(ttsp_line_plot(series, names, colors, 2, 4, 320, 200, &img, &err) == TTSP_OK &&
+		   img.width == 320 && img.height == 200, "a 320 x 200 line plot");
+		for (i = 0; i < (size_t) img.width * img.height; i++)
+		{
+			blue += memcmp(img.pixels + i * 3, colors[0], 3) == 0;
+			orange += memcmp(img.pixels + i * 3, colors[1], 3) == 0;
+		}
+		ok(blue > 250 && orange > 250, "both series are drawn (%zu and %zu pixels)", blue, orange);
+		/* the first point of series a is the maximum: top-left corner of the plot area */
+		ok(memcmp(img.pixels + ((size_t) 40 * img.width + 70) * 3, colors[0], 3) == 0,
+		   "the maximum sits at the top of the plot");
+		ttsp_image_free(&img);
+		ok(ttsp_line_plot(series, names, colors, 2, 4, 10, 10, &img, &err) == TTSP_EINVAL, "tiny plot: %s", err.msg);
+	}
 	return done_testing();
 }
