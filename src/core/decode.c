@@ -216,13 +216,15 @@ open_resampler(ttsp_decoder *dec, const AVFrame *f, ttsp_error *err)
 	if (f->sample_rate <= 0)
 		return ttsp_fail(err, TTSP_ECORRUPT, "decoded audio has an invalid sample rate %d", f->sample_rate);
 
+	/* the output shape was promised at open: frames must keep to it */
+	if (dec->out_channels != 1 && f->ch_layout.nb_channels != dec->out_channels)
+		return ttsp_fail(err, TTSP_ECORRUPT, "decoded audio has %d channels but the stream declares %d",
+						 f->ch_layout.nb_channels, dec->out_channels);
 	dec->in_channels = f->ch_layout.nb_channels;
 	dec->in_rate = f->sample_rate;
 	dec->in_format = f->format;
 	if (dec->out_rate == 0)
 		dec->out_rate = f->sample_rate;
-	if (dec->out_channels == 0)
-		dec->out_channels = dec->in_channels;
 	dec->started = 1;
 	dec->passthrough = f->format == AV_SAMPLE_FMT_FLTP && f->sample_rate == dec->out_rate;
 	if (dec->passthrough)

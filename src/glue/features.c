@@ -265,8 +265,9 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 	st.rows = feature_rows(fs);
 	st.co = core_create(fs, st.channels, rate);
 	st.frames = palloc0(st.channels * sizeof(float *));
-	/* size the frame buffers from the declared duration: usually no regrowth */
-	st.cap = ttsp_decoder_expected_frames(gd->dec) / fs->stft.hop_length + 2;
+	/* size the frame buffers from the declared duration (usually no regrowth), within the value limit */
+	st.cap = Min(ttsp_decoder_expected_frames(gd->dec) / fs->stft.hop_length + 2,
+				 SPECTROGRAM_MAX_VALUES / ((Size) st.rows * st.channels));
 	for (c = 0; c < st.channels; c++)
 		st.frames[c] = MemoryContextAllocHuge(CurrentMemoryContext, st.cap * st.rows * sizeof(float));
 	for (;;)
