@@ -174,7 +174,8 @@ copy_float_array(Datum d, int expect, const char *what)
 
 /*
  * Load (name, version) from ttsp_model: the caller has SPI connected and
- * a row of (task, template spectrogram, frames, norm_mean, norm_std, weights).
+ * a row of (task, template spectrogram, frames, norm_mean, norm_std, weights,
+ * target_mean, target_std).
  */
 static LoadedModel *
 decode_model_row(const char *name, int32 version, int64 xmin, HeapTuple row, TupleDesc desc)
@@ -201,6 +202,8 @@ decode_model_row(const char *name, int32 version, int64 xmin, HeapTuple row, Tup
 	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->channels * tmpl->bins, "norm_mean");
 	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->channels * tmpl->bins, "norm_std");
 	weights = DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull));
+	m->target_mean = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
+	m->target_std = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
 	MemoryContextSwitchTo(old);
 
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
@@ -259,7 +262,9 @@ model_lookup(const char *name, int32 version)
 		args[1] = Int32GetDatum(found_version);
 		sql = psprintf("SELECT task, (features || jsonb_build_object('shape', jsonb_build_array(c, b, 1), "
 					   "'data', to_jsonb(array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram, "
-					   "(architecture->>'frames')::int, norm_mean, norm_std, weights "
+					   "(architecture->>'frames')::int, norm_mean, norm_std, weights, "
+					   "coalesce((architecture->>'target_mean')::float8, 0), "
+					   "coalesce((architecture->>'target_std')::float8, 1) "
 					   "FROM %s.ttsp_model, LATERAL (SELECT (features->'shape'->>0)::int AS c, "
 					   "(features->'shape'->>1)::int AS b) s WHERE name = $1 AND version = $2",
 					   ttsp_schema(), ttsp_schema());
@@ -280,9 +285,13 @@ model_predict(LoadedModel *m, const float *x, int n, float *out)
 {
 	ttsp_error	err;
 
+	int			i;
+
 	ttsp_set_threads();
 	if (ttsp_cnn_predict(m->net, x, n, out, &err) != TTSP_OK)
 		ttsp_report(&err);
+	for (i = 0; i < n; i++)
+		out[i] = (float) (out[i] * m->target_std + m->target_mean);
 }
 
 static float8

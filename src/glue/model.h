@@ -51,6 +51,8 @@ typedef struct LoadedModel
 	int32		version;
 	int64		row_xmin;		/* the row's xmin: a replaced row is reloaded */
 	int			task;
+	double		target_mean;	/* regression outputs are value * std + mean */
+	double		target_std;
 	ModelInput	in;
 	ttsp_cnn   *net;
 } LoadedModel;

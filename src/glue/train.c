@@ -74,6 +74,9 @@ typedef struct Trainer
 	Size		cache_rows;		/* allocated */
 	Size		cache_limit;	/* rows that fit in ttsp.train_memory */
 	bool		cached;
+	/* regression targets are standardised with the training split's stats */
+	double		target_mean;
+	double		target_std;
 	/* standardisation sums over the training split */
 	double	   *sum;
 	double	   *sumsq;
@@ -372,6 +375,24 @@ make_split(Trainer *t)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("test_size %g leaves no rows to train on", t->opt->test_size)));
+	t->target_mean = 0;
+	t->target_std = 1;
+	if (t->opt->task == TTSP_TASK_REGRESSION)
+	{
+		double		sum = 0,
+					sumsq = 0;
+
+		for (i = 0; i < t->n_rows; i++)
+			if (!row_is_test(t, t->labels[i], t->hashes[i]))
+			{
+				sum += t->labels[i];
+				sumsq += (double) t->labels[i] * t->labels[i];
+			}
+		t->target_mean = sum / t->n_train;
+		t->target_std = sqrt(Max(sumsq / t->n_train - t->target_mean * t->target_mean, 0));
+		if (t->target_std < 1e-12)
+			t->target_std = 1;
+	}
 	pfree(classes);
 	pfree(is_test);
 }
@@ -467,7 +488,7 @@ static void
 add_to_batch(Trainer *t, const float *x, float y)
 {
 	memcpy(t->bx + (Size) t->bn * t->row_size, x, t->row_size * sizeof(float));
-	t->by[t->bn++] = y;
+	t->by[t->bn++] = (float) ((y - t->target_mean) / t->target_std);
 	if (t->bn == t->opt->batch_size)
 		train_step(t);
 }
@@ -565,7 +586,7 @@ flush_predictions(Trainer *t)
 	}
 	for (i = 0; i < t->bn; i++)
 	{
-		t->test_pred[t->n_test_seen] = t->bout[i];
+		t->test_pred[t->n_test_seen] = t->bout[i] * t->target_std + t->target_mean;
 		t->test_label[t->n_test_seen++] = t->by[i];
 	}
 	t->bn = 0;
@@ -748,9 +769,10 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	for (i = 0; i < o->n_blocks; i++)
 		appendStringInfo(&arch, "%s%d", i ? ", " : "", o->channels[i]);
 	appendStringInfo(&arch, "], \"input\": [%d, %d, %d], \"frames\": %d, \"parameters\": %zu, "
-					 "\"output\": \"%s\", \"weights_format\": 1}",
+					 "\"output\": \"%s\", \"target_mean\": %.17g, \"target_std\": %.17g, \"weights_format\": 1}",
 					 t->in.channels, t->in.bins, t->in.frames, t->in.frames, ttsp_cnn_param_count(t->net),
-					 o->task == TTSP_TASK_CLASSIFICATION ? "sigmoid probability" : "value");
+					 o->task == TTSP_TASK_CLASSIFICATION ? "sigmoid probability" : "value x target_std + target_mean",
+					 t->target_mean, t->target_std);
 	initStringInfo(&hyper);
 	appendStringInfo(&hyper, "{\"epochs\": %d, \"batch_size\": %d, \"learning_rate\": %.17g, "
 					 "\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"seed\": %d, "
