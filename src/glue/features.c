@@ -196,6 +196,9 @@ features_from_planes(const FeatureSpec *fs, const float *data, int channels, siz
 	return spec;
 }
 
+/* Bound on the STFT's frames waiting to be collected: 4M floats, 16 MB. */
+#define PENDING_VALUES ((Size) 4 * 1024 * 1024)
+
 /*
  * Streaming: per-channel STFTs fed packet by packet; finished frames are
  * projected (mel) and kept frame-major until the end, then laid out.
@@ -259,10 +262,16 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 	Spectrogram *spec;
 	float	   *block;
 	ttsp_error	err;
+	int			max_piece;
+	int			done;
+	int			piece;
 	int			c;
 
 	st.channels = ttsp_decoder_channels(gd->dec);
 	st.rows = feature_rows(fs);
+	/* samples per push: at most about PENDING_VALUES values of pending frames */
+	max_piece = (int) Min((Size) PG_INT32_MAX / 2,
+						  Max((Size) 1, PENDING_VALUES / ttsp_stft_n_bins(&fs->stft)) * fs->stft.hop_length);
 	st.co = core_create(fs, st.channels, rate);
 	st.frames = palloc0(st.channels * sizeof(float *));
 	/* size the frame buffers from the declared duration (usually no regrowth), within the value limit */
@@ -279,9 +288,14 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 		check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
 		if (n == 0)
 			break;
-		for (c = 0; c < st.channels; c++)
-			check(ttsp_stft_push(st.co->stft[c], planes[c], n, &err), &err);
-		stream_collect(&st);
+		/* in pieces, so that the STFTs' pending frames stay small */
+		for (done = 0; done < n; done += piece)
+		{
+			piece = Min(n - done, max_piece);
+			for (c = 0; c < st.channels; c++)
+				check(ttsp_stft_push(st.co->stft[c], planes[c] + done, piece, &err), &err);
+			stream_collect(&st);
+		}
 	}
 	glue_decoder_close(gd);
 	for (c = 0; c < st.channels; c++)
