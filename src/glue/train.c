@@ -942,7 +942,27 @@ train(TrainOptions *o)
 				 errdetail("%d rows had a NULL feature or label.", t->n_skipped)));
 	if (t->n_skipped > 0)
 		ereport(NOTICE, (errmsg("skipped %d rows with a NULL feature or label", t->n_skipped)));
+	if (o->task == TTSP_TASK_CLASSIFICATION)
+	{
+		int			positives = 0;
+		int			i;
+
+		for (i = 0; i < t->n_rows; i++)
+			positives += t->labels[i] >= 0.5f;
+		if (positives == 0 || positives == t->n_rows)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the label has only one class: all %d rows are %s", t->n_rows,
+							positives ? "positive" : "negative"),
+					 errhint("A classifier needs examples of both classes.")));
+	}
 	make_split(t);
+	if (o->test_size > 0 && t->n_test == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%d rows are too few for test_size %g: the test split would be empty",
+						t->n_rows, o->test_size),
+				 errhint("Add rows, raise test_size, or pass test_size => 0 to report metrics on the training rows.")));
 	compute_stats(t);
 	t->test_pred = MemoryContextAllocHuge(cxt, Max(t->n_train, t->n_test) * sizeof(double));
 	t->test_label = MemoryContextAllocHuge(cxt, Max(t->n_train, t->n_test) * sizeof(double));
