@@ -39,13 +39,6 @@ typedef struct CoreObjects
 } CoreObjects;
 
 static void
-check(ttsp_status st, const ttsp_error *err)
-{
-	if (st != TTSP_OK)
-		ttsp_report(err);
-}
-
-static void
 release_core(void *arg)
 {
 	CoreObjects *co = arg;
@@ -74,14 +67,14 @@ core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &co->cb);
 	for (c = 0; c < n_stft; c++)
 	{
-		check(ttsp_stft_create(&fs->stft, &co->stft[c], &err), &err);
+		ttsp_check(ttsp_stft_create(&fs->stft, &co->stft[c], &err), &err);
 		co->n_stft = c + 1;
 	}
 	if (fs->kind != SPEC_LINEAR)
 	{
 		double		f_max = isnan(fs->f_max) ? ttsp_mel_default_f_max(sample_rate) : fs->f_max;
 
-		check(ttsp_melbank_create(ttsp_stft_n_bins(&fs->stft), fs->f_min, f_max, fs->n_mels,
+		ttsp_check(ttsp_melbank_create(ttsp_stft_n_bins(&fs->stft), fs->f_min, f_max, fs->n_mels,
 								  sample_rate, fs->mel_norm, fs->mel_scale, &co->mel, &err), &err);
 	}
 	return co;
@@ -116,7 +109,7 @@ finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_r
 	ttsp_error	err;
 
 	if (fs->kind == SPEC_MFCC)
-		check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->channels, fs->n_mels, spec->frames,
+		ttsp_check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->channels, fs->n_mels, spec->frames,
 								 spec->data, &err), &err);
 	/* p was checked by read_stft_args: defaults are filled in. */
 	spec->kind = fs->kind;
@@ -145,7 +138,7 @@ finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_r
 	}
 	if (fs->db)
 	{
-		check(ttsp_amplitude_to_db(spec->data, (size_t) spec->channels * spec->bins * spec->frames,
+		ttsp_check(ttsp_amplitude_to_db(spec->data, (size_t) spec->channels * spec->bins * spec->frames,
 								   p->power == 1.0 ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
 								   !isnan(fs->top_db), fs->top_db, &err), &err);
 		spec->flags |= SPEC_FLAG_DB;
@@ -177,7 +170,7 @@ features_from_planes(const FeatureSpec *fs, const float *data, int channels, siz
 	ttsp_error	err;
 	int			c;
 
-	check(ttsp_stft_n_frames(&fs->stft, len, &n_frames, &err), &err);
+	ttsp_check(ttsp_stft_n_frames(&fs->stft, len, &n_frames, &err), &err);
 	spec = alloc_output(fs, channels, n_frames);
 	block = transform_block(fs, spec);
 	for (c = 0; c < channels; c++)
@@ -187,9 +180,9 @@ features_from_planes(const FeatureSpec *fs, const float *data, int channels, siz
 
 		CHECK_FOR_INTERRUPTS();
 		if (co->mel)
-			check(ttsp_mel_spectrogram(&fs->stft, co->mel, x, len, out, &err), &err);
+			ttsp_check(ttsp_mel_spectrogram(&fs->stft, co->mel, x, len, out, &err), &err);
 		else
-			check(ttsp_spectrogram(&fs->stft, x, len, out, &err), &err);
+			ttsp_check(ttsp_spectrogram(&fs->stft, x, len, out, &err), &err);
 	}
 	spec = finish_output(fs, spec, block, sample_rate);
 	release_core(co);
@@ -285,7 +278,7 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
-		check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
+		ttsp_check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
 		if (n == 0)
 			break;
 		/* in pieces, so that the STFTs' pending frames stay small */
@@ -293,13 +286,13 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 		{
 			piece = Min(n - done, max_piece);
 			for (c = 0; c < st.channels; c++)
-				check(ttsp_stft_push(st.co->stft[c], planes[c] + done, piece, &err), &err);
+				ttsp_check(ttsp_stft_push(st.co->stft[c], planes[c] + done, piece, &err), &err);
 			stream_collect(&st);
 		}
 	}
 	glue_decoder_close(gd);
 	for (c = 0; c < st.channels; c++)
-		check(ttsp_stft_finish(st.co->stft[c], &err), &err);
+		ttsp_check(ttsp_stft_finish(st.co->stft[c], &err), &err);
 	stream_collect(&st);
 	release_core(st.co);
 	if (st.n_frames == 0)
@@ -338,7 +331,7 @@ feature_spec_from_header(const Spectrogram *spec, FeatureSpec *fs)
 				 errmsg("pad_mode \"circular\" is not supported")));
 	fs->stft.pad_mode = spec->pad_mode == SPEC_PAD_REFLECT ? TTSP_PAD_REFLECT
 		: spec->pad_mode == SPEC_PAD_CONSTANT ? TTSP_PAD_CONSTANT : TTSP_PAD_REPLICATE;
-	check(ttsp_stft_params_check(&fs->stft, &err), &err);
+	ttsp_check(ttsp_stft_params_check(&fs->stft, &err), &err);
 	fs->n_mels = spec->kind == SPEC_MFCC ? spec->n_mels : spec->bins;
 	fs->f_min = spec->f_min;
 	fs->f_max = spec->f_max;
@@ -394,12 +387,12 @@ read_stft_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 	fs->stft.center = PG_GETARG_BOOL(base + 4);
 	pad_mode = text_to_cstring(PG_GETARG_TEXT_PP(base + 5));
 	fs->stft.normalized = PG_GETARG_BOOL(base + 6);
-	check(ttsp_pad_mode_from_name(pad_mode, &fs->stft.pad_mode, &err), &err);
+	ttsp_check(ttsp_pad_mode_from_name(pad_mode, &fs->stft.pad_mode, &err), &err);
 	if (!(fs->stft.power > 0) || isinf(fs->stft.power))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("power must be a positive number, got %g", fs->stft.power)));
-	check(ttsp_stft_params_check(&fs->stft, &err), &err);
+	ttsp_check(ttsp_stft_params_check(&fs->stft, &err), &err);
 	fs->kind = SPEC_LINEAR;
 }
 
@@ -415,8 +408,8 @@ read_mel_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 	fs->f_min = PG_GETARG_FLOAT8(base);
 	fs->f_max = PG_ARGISNULL(base + 1) ? get_float8_nan() : PG_GETARG_FLOAT8(base + 1);
 	fs->n_mels = PG_GETARG_INT32(base + 2);
-	check(ttsp_mel_norm_from_name(opt_text(fcinfo, base + 3), &fs->mel_norm, &err), &err);
-	check(ttsp_mel_scale_from_name(opt_text(fcinfo, base + 4), &fs->mel_scale, &err), &err);
+	ttsp_check(ttsp_mel_norm_from_name(opt_text(fcinfo, base + 3), &fs->mel_norm, &err), &err);
+	ttsp_check(ttsp_mel_scale_from_name(opt_text(fcinfo, base + 4), &fs->mel_scale, &err), &err);
 	if (!isfinite(fs->f_min) || fs->f_min < 0 || (!isnan(fs->f_max) && !(fs->f_max > fs->f_min && isfinite(fs->f_max))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -439,9 +432,9 @@ read_mfcc_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 	ttsp_mfcc_params_init(&fs->mfcc);
 	fs->mfcc.n_mfcc = PG_GETARG_INT32(base);
 	fs->mfcc.dct_type = PG_GETARG_INT32(base + 1);
-	check(ttsp_dct_norm_from_name(opt_text(fcinfo, base + 2), &fs->mfcc.norm, &err), &err);
+	ttsp_check(ttsp_dct_norm_from_name(opt_text(fcinfo, base + 2), &fs->mfcc.norm, &err), &err);
 	fs->mfcc.log_mels = PG_GETARG_BOOL(base + 3);
-	check(ttsp_mfcc_params_check(&fs->mfcc, fs->n_mels, &err), &err);
+	ttsp_check(ttsp_mfcc_params_check(&fs->mfcc, fs->n_mels, &err), &err);
 	fs->kind = SPEC_MFCC;
 }
 
@@ -589,7 +582,7 @@ ttsp_spec_amplitude_to_db(PG_FUNCTION_ARGS)
 				 errmsg("top_db must be a non-negative number or NULL, got %g", top_db)));
 	out = (Spectrogram *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
 	/* stype follows what the values are: |X| is a magnitude, else power */
-	check(ttsp_amplitude_to_db(out->data, (size_t) out->channels * out->bins * out->frames,
+	ttsp_check(ttsp_amplitude_to_db(out->data, (size_t) out->channels * out->bins * out->frames,
 							   in->power == 1.0f ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
 							   use_top_db, top_db, &err), &err);
 	out->flags |= SPEC_FLAG_DB;

@@ -108,13 +108,6 @@ typedef struct Trainer
 } Trainer;
 
 static void
-check(ttsp_status st, const ttsp_error *err)
-{
-	if (st != TTSP_OK)
-		ttsp_report(err);
-}
-
-static void
 release_trainer(void *arg)
 {
 	Trainer    *t = arg;
@@ -276,7 +269,7 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	t->optim = ttsp_optimizer_create(t->net, &o->optim, &err);
 	if (t->optim == NULL)
 		ttsp_report(&err);
-	check(ttsp_cnn_reserve(t->net, o->batch_size, &err), &err);
+	ttsp_check(ttsp_cnn_reserve(t->net, o->batch_size, &err), &err);
 	t->cache_limit = (budget - fixed) / (t->row_size * sizeof(float));
 	t->bx = palloc(o->batch_size * t->row_size * sizeof(float));
 	t->by = palloc(o->batch_size * sizeof(float));
@@ -357,7 +350,7 @@ make_split(Trainer *t)
 
 	for (i = 0; i < t->n_rows; i++)
 		classes[i] = label_class(t, t->labels[i]);
-	check(ttsp_stratified_split(t->hashes, classes, t->n_rows, t->opt->test_size, is_test, &err), &err);
+	ttsp_check(ttsp_stratified_split(t->hashes, classes, t->n_rows, t->opt->test_size, is_test, &err), &err);
 	for (i = 0; i < t->n_rows; i++)
 		if (is_test[i] && (!t->has_test[classes[i]] || t->hashes[i] > t->test_below[classes[i]]))
 		{
@@ -474,10 +467,10 @@ train_step(Trainer *t)
 	if (t->bn == 0)
 		return;
 	ttsp_set_threads();
-	check(ttsp_cnn_forward(t->net, t->bx, t->bn, true, t->bout, &err), &err);
-	check(ttsp_loss(t->opt->loss, t->opt->task, t->bout, t->by, t->bn, &loss, t->bdout, &err), &err);
-	check(ttsp_cnn_backward(t->net, t->bdout, NULL, &err), &err);
-	check(ttsp_optimizer_step(t->optim, &err), &err);
+	ttsp_check(ttsp_cnn_forward(t->net, t->bx, t->bn, true, t->bout, &err), &err);
+	ttsp_check(ttsp_loss(t->opt->loss, t->opt->task, t->bout, t->by, t->bn, &loss, t->bdout, &err), &err);
+	ttsp_check(ttsp_cnn_backward(t->net, t->bdout, NULL, &err), &err);
+	ttsp_check(ttsp_optimizer_step(t->optim, &err), &err);
 	t->epoch_loss += loss * t->bn;
 	t->epoch_batches += t->bn;
 	t->bn = 0;
@@ -582,7 +575,7 @@ flush_predictions(Trainer *t)
 	{
 		ttsp_error	err;
 
-		check(ttsp_cnn_predict(t->net, t->bx, t->bn, t->bout, &err), &err);
+		ttsp_check(ttsp_cnn_predict(t->net, t->bx, t->bn, t->bout, &err), &err);
 	}
 	for (i = 0; i < t->bn; i++)
 	{
@@ -664,7 +657,7 @@ append_metrics(StringInfo buf, int task, const double *pred, const double *label
 
 		for (i = 0; i < n; i++)
 			labels[i] = label[i] >= 0.5;
-		check(ttsp_classification_metrics(pred, labels, n, &m, &err), &err);
+		ttsp_check(ttsp_classification_metrics(pred, labels, n, &m, &err), &err);
 		append_number(buf, "accuracy", m.accuracy);
 		append_number(buf, "balanced_accuracy", m.balanced_accuracy);
 		append_number(buf, "precision", m.precision);
@@ -679,7 +672,7 @@ append_metrics(StringInfo buf, int task, const double *pred, const double *label
 	{
 		ttsp_reg_metrics m;
 
-		check(ttsp_regression_metrics(pred, label, n, &m, &err), &err);
+		ttsp_check(ttsp_regression_metrics(pred, label, n, &m, &err), &err);
 		append_number(buf, "mse", m.mse);
 		append_number(buf, "mae", m.mae);
 		append_number(buf, "r2", m.r2);
@@ -762,7 +755,7 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	char	   *sql;
 
 	SET_VARSIZE(weights, VARHDRSZ + wlen);
-	check(ttsp_cnn_serialize(t->net, (uint8_t *) VARDATA(weights), wlen, &err), &err);
+	ttsp_check(ttsp_cnn_serialize(t->net, (uint8_t *) VARDATA(weights), wlen, &err), &err);
 	initStringInfo(&arch);
 	appendStringInfo(&arch, "{\"network\": \"%d x [Conv2d(k=5, s=2, p=2) -> ReLU -> BatchNorm2d] -> global average pool -> Linear\", "
 					 "\"channels\": [", o->n_blocks);

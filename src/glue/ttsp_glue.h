@@ -23,6 +23,14 @@ extern char *ttsp_default_model;
 /* ereport(ERROR) for a failed core call, with the status's SQLSTATE. */
 extern void ttsp_report(const ttsp_error *err) pg_attribute_noreturn();
 
+/* ERROR unless a core call succeeded. */
+static inline void
+ttsp_check(ttsp_status st, const ttsp_error *err)
+{
+	if (st != TTSP_OK)
+		ttsp_report(err);
+}
+
 /* A float4 array of the given shape, copying data (C order). */
 extern ArrayType *ttsp_float4_array(int ndim, const int *dims, const float *data);
 
