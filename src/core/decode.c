@@ -14,6 +14,9 @@
 
 #define AVIO_BUFFER_SIZE 32768
 
+/* Highest sample rate accepted in or out: real audio stops at 768 kHz. */
+#define MAX_SAMPLE_RATE 768000
+
 /* Decoding stops being lenient after this many rejected packets in a row. */
 #define MAX_CONSECUTIVE_BAD_PACKETS 64
 
@@ -153,9 +156,9 @@ av_message(int code, char *buf, size_t len)
 static ttsp_status
 check_opts(const ttsp_decode_opts *o, ttsp_error *err)
 {
-	if (o->sample_rate < 0 || o->sample_rate > 768000)
+	if (o->sample_rate < 0 || o->sample_rate > MAX_SAMPLE_RATE)
 		return ttsp_fail(err, TTSP_EINVAL,
-						 "sample_rate must be between 1 and 768000, got %d", o->sample_rate);
+						 "sample_rate must be between 1 and %d, got %d", MAX_SAMPLE_RATE, o->sample_rate);
 	if (!isfinite(o->offset_s) || o->offset_s < 0)
 		return ttsp_fail(err, TTSP_EINVAL,
 						 "offset_s must be a finite number >= 0, got %g", o->offset_s);
@@ -213,8 +216,10 @@ open_resampler(ttsp_decoder *dec, const AVFrame *f, ttsp_error *err)
 	if (f->ch_layout.nb_channels < 1 || f->ch_layout.nb_channels > AV_NUM_DATA_POINTERS)
 		return ttsp_fail(err, TTSP_EUNSUPPORTED, "audio with %d channels is not supported (1 to %d)",
 						 f->ch_layout.nb_channels, AV_NUM_DATA_POINTERS);
-	if (f->sample_rate <= 0)
-		return ttsp_fail(err, TTSP_ECORRUPT, "decoded audio has an invalid sample rate %d", f->sample_rate);
+	/* a declared rate of MHz would make resampling crawl: not audio */
+	if (f->sample_rate <= 0 || f->sample_rate > MAX_SAMPLE_RATE)
+		return ttsp_fail(err, TTSP_ECORRUPT, "decoded audio has an invalid sample rate %d Hz (1 to %d)",
+						 f->sample_rate, MAX_SAMPLE_RATE);
 
 	/* the output shape was promised at open: frames must keep to it */
 	if (dec->out_channels != 1 && f->ch_layout.nb_channels != dec->out_channels)
@@ -315,9 +320,10 @@ ttsp_decoder_open(ttsp_decoder **decp, const uint8_t *data, size_t len,
 		dec->out_rate = dec->codec->sample_rate;
 	if (dec->out_channels == 0)
 		dec->out_channels = dec->codec->ch_layout.nb_channels;
-	if (dec->out_rate <= 0 || dec->out_channels <= 0)
+	if (dec->out_rate <= 0 || dec->out_channels <= 0 || dec->out_rate > MAX_SAMPLE_RATE ||
+		dec->codec->sample_rate > MAX_SAMPLE_RATE)
 		return ttsp_fail(err, TTSP_ECORRUPT, "audio stream declares %d channels at %d Hz",
-						 dec->out_channels, dec->out_rate);
+						 dec->out_channels, dec->codec->sample_rate);
 	if (dec->out_channels > AV_NUM_DATA_POINTERS)
 		return ttsp_fail(err, TTSP_EUNSUPPORTED, "audio with %d channels is not supported (1 to %d)",
 						 dec->out_channels, AV_NUM_DATA_POINTERS);
