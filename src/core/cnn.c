@@ -18,6 +18,9 @@
 
 #define TENSORS_PER_BLOCK 6
 
+/* Floats rounded up to 64 bytes. */
+#define ROUND16(x) (((size_t) (x) + 15) / 16 * 16)
+
 static inline int
 conv_out(int in)
 {
@@ -57,6 +60,19 @@ ttsp_cnn_default_config(int in_channels, int in_height, int in_width, int task)
 	return cfg;
 }
 
+/* Plane sizes of the layouts in cnn_internal.h, with slack for the kernels. */
+static void
+cnn_layout(cnn_block *blk)
+{
+	size_t		P = (size_t) blk->wout + 2;
+
+	blk->P = (int) P;
+	blk->sq = ROUND16((blk->hout + 3) * P + CNN_SLACK);
+	blk->so = ROUND16(blk->hout * P + CNN_SLACK);
+	blk->dpad = ROUND16(P + 8);
+	blk->sd = ROUND16(blk->dpad + (blk->hout + 1) * P + CNN_SLACK);
+}
+
 void
 cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg)
 {
@@ -77,6 +93,7 @@ cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg)
 		blk->win = w;
 		blk->hout = conv_out(h);
 		blk->wout = conv_out(w);
+		cnn_layout(blk);
 		net->n_params += (size_t) blk->cout * blk->cin * CNN_TAPS + 3 * (size_t) blk->cout;
 		net->n_stats += 2 * (size_t) blk->cout;
 		c = blk->cout;
@@ -150,23 +167,13 @@ check_batch(const ttsp_cnn *net, int batch, ttsp_error *err)
 	return TTSP_OK;
 }
 
-int
-cnn_chunk(const cnn_block *blk, int batch)
-{
-	size_t		fit = CNN_COL_BUDGET / block_col_elems(blk);
-
-	if (fit < 1)
-		return 1;
-	return fit < (size_t) batch ? (int) fit : batch;
-}
-
-/* Next `count` floats of the workspace (NULL while only counting). */
+/* Next `count` floats of the workspace, 64-byte aligned (NULL while only counting). */
 static float *
 take(float *base, size_t *used, size_t count)
 {
 	float	   *p = base != NULL ? base + *used : NULL;
 
-	*used += count;
+	*used += ROUND16(count);
 	return p;
 }
 
@@ -179,26 +186,40 @@ static size_t
 ws_carve(ttsp_cnn *net, int batch, float *base)
 {
 	size_t		used = 0;
-	size_t		col = 0;
-	size_t		act = input_elems(&net->cfg);
+	size_t		dy = 0,
+				dz = 0,
+				dxq = 0,
+				wpack = 0,
+				dws = 0;
 	int			last = net->cfg.n_blocks - 1;
 
-	net->input = take(base, &used, batch * input_elems(&net->cfg));
+	/* doubles first: base is 64-byte aligned */
+	net->sample_sum = (double *) take(base, &used,
+									  2 * (size_t) batch * net->blocks[last].cout);
+	for (int l = 0; l <= last; l++)
+		if (cnn_dw_scratch_doubles(&net->blocks[l]) > dws)
+			dws = cnn_dw_scratch_doubles(&net->blocks[l]);
+	net->dw_scratch = (double *) take(base, &used, 2 * dws);
 	for (int l = 0; l <= last; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
-		size_t		cols = (size_t) cnn_chunk(blk, batch) * block_col_elems(blk);
+		size_t		xq = (size_t) blk->cin * batch * 4 * blk->sq;
 
-		blk->r = take(base, &used, batch * block_out_elems(blk));
-		blk->y = take(base, &used, batch * block_out_elems(blk));
-		if (cols > col)
-			col = cols;
-		if (block_out_elems(blk) > act)
-			act = block_out_elems(blk);
+		blk->xq = take(base, &used, xq);
+		blk->r = take(base, &used, (size_t) blk->cout * batch * blk->so);
+		if ((size_t) blk->cout * batch * blk->so > dy)
+			dy = (size_t) blk->cout * batch * blk->so;
+		if ((size_t) blk->cout * batch * blk->sd > dz)
+			dz = (size_t) blk->cout * batch * blk->sd;
+		if (xq > dxq)
+			dxq = xq;
+		if (cnn_wpack_floats(blk) > wpack)
+			wpack = cnn_wpack_floats(blk);
 	}
-	net->col = take(base, &used, col);
-	net->grad_a = take(base, &used, batch * act);
-	net->grad_b = take(base, &used, batch * act);
+	net->dy = take(base, &used, dy);
+	net->dz = take(base, &used, dz);
+	net->dxq = take(base, &used, dxq);
+	net->wpack = take(base, &used, wpack);
 	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
 	return used;
 }
@@ -358,7 +379,11 @@ ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 
 	if (st != TTSP_OK || batch <= net->capacity)
 		return st;
-	ws = malloc(sizeof(float) * ws_carve(net, batch, NULL));
+	/* zeroed: the s2d buffers' padding is never written again */
+	if (posix_memalign((void **) &ws, 64, sizeof(float) * ws_carve(net, batch, NULL)) != 0)
+		ws = NULL;
+	else
+		memset(ws, 0, sizeof(float) * ws_carve(net, batch, NULL));
 	if (ws == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN scratch (batch %d, %zu bytes)",
 						 batch, ttsp_cnn_workspace_bytes(&net->cfg, batch));
@@ -385,9 +410,8 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 {
 	int			c0 = net->cfg.in_channels;
 	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
-	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
-	size_t		last_plane = (size_t) last->hout * last->wout;
-	const float *a;
+	int			nb = net->cfg.n_blocks;
+	const cnn_block *last = &net->blocks[nb - 1];
 	ttsp_status st;
 
 	if (x == NULL || out == NULL)
@@ -399,40 +423,27 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 
 	for (int s = 0; s < batch; s++)
 		for (int c = 0; c < c0; c++)
-		{
-			const float *src = x + ((size_t) s * c0 + c) * plane;
-
-			if (!all_finite(src, plane))
+			if (!all_finite(x + ((size_t) s * c0 + c) * plane, plane))
 				return ttsp_fail(err, TTSP_EINVAL,
 								 "input sample %d channel %d contains NaN or infinity", s, c);
-			memcpy(net->input + ((size_t) c * batch + s) * plane, src, sizeof(float) * plane);
-		}
 
-	a = net->input;
-	for (int l = 0; l < net->cfg.n_blocks; l++)
+	cnn_input_forward(&net->blocks[0], x, batch);
+	for (int l = 0; l < nb; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
 
-		cnn_conv_forward(blk, a, batch, net->col);
-		cnn_bn_forward(blk, batch, training);
-		a = blk->y;
+		cnn_conv_forward(blk, batch, net->wpack);
+		cnn_bn_forward(blk, batch, training,
+					   l + 1 < nb ? &net->blocks[l + 1] : NULL, net->pooled, net->sample_sum);
 	}
 
-	/* global average pooling, then the linear head */
+	/* the linear head on the globally average-pooled last block */
 	for (int s = 0; s < batch; s++)
 	{
 		double		o = net->head_b[0];
 
 		for (int c = 0; c < last->cout; c++)
-		{
-			const float *v = last->y + ((size_t) c * batch + s) * last_plane;
-			double		sum = 0.0;
-
-			for (size_t i = 0; i < last_plane; i++)
-				sum += v[i];
-			net->pooled[(size_t) s * last->cout + c] = (float) (sum / last_plane);
 			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
-		}
 		out[s] = (float) o;
 	}
 	net->batch = batch;
@@ -458,8 +469,6 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 	int			n = net->batch;
 	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
 	size_t		last_plane = (size_t) last->hout * last->wout;
-	float	   *g = net->grad_a,
-			   *other = net->grad_b;
 	double		db = 0.0;
 
 	if (dout == NULL)
@@ -477,12 +486,13 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 
 		for (int s = 0; s < n; s++)
 		{
-			float	   *d = g + ((size_t) c * n + s) * last_plane;
+			float	   *d = net->dy + ((size_t) s * last->cout + c) * last->so;
 			float		v = dout[s] * net->head_w[c] / (float) last_plane;
 
 			dw += (double) dout[s] * net->pooled[(size_t) s * last->cout + c];
-			for (size_t i = 0; i < last_plane; i++)
-				d[i] = v;
+			for (int oy = 0; oy < last->hout; oy++)
+				for (int ox = 0; ox < last->wout; ox++)
+					d[(size_t) oy * last->P + ox] = v;
 		}
 		net->head_dw[c] = (float) dw;
 	}
@@ -490,29 +500,18 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 		db += dout[s];
 	net->head_db[0] = (float) db;
 
+	/* net->dy holds d(loss)/d(block output) of block l, then of block l - 1 */
 	for (int l = net->cfg.n_blocks - 1; l >= 0; l--)
 	{
 		cnn_block  *blk = &net->blocks[l];
-		const float *x = l > 0 ? net->blocks[l - 1].y : net->input;
-		float	   *tmp;
 
-		cnn_bn_relu_backward(blk, g, n);
-		cnn_conv_backward(blk, x, g, n, net->col, (l > 0 || dx != NULL) ? other : NULL);
-		tmp = g;
-		g = other;
-		other = tmp;
-	}
-
-	if (dx != NULL)
-	{
-		int			c0 = net->cfg.in_channels;
-		size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
-
-		/* g holds d(loss)/d(input) in CNHW; hand it back as NCHW */
-		for (int s = 0; s < n; s++)
-			for (int c = 0; c < c0; c++)
-				memcpy(dx + ((size_t) s * c0 + c) * plane,
-					   g + ((size_t) c * n + s) * plane, sizeof(float) * plane);
+		cnn_bn_relu_backward(blk, net->dy, n, net->dz);
+		cnn_conv_backward(blk, net->dz, n, (l > 0 || dx != NULL) ? net->dxq : NULL,
+						  net->wpack, net->dw_scratch);
+		if (l > 0)
+			cnn_dx_to_rows(blk, &net->blocks[l - 1], net->dxq, n, net->dy);
+		else if (dx != NULL)
+			cnn_dx_to_input(blk, net->dxq, n, dx);
 	}
 	return TTSP_OK;
 }

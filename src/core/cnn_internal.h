@@ -2,10 +2,24 @@
  * Private to cnn*.c: the net's layout, shared by the layer code, the
  * optimiser and serialisation.
  *
- * Activations are kept channel-major (C x N x H x W, "CNHW") inside the net:
- * one sgemm then convolves the whole batch (or a chunk of it), and each
- * BatchNorm channel is one contiguous run.  Only the caller-facing input
- * and input gradient are NCHW.
+ * Activations inside the net are channel-major (channel, then sample), in
+ * two layouts that let the stride-2 5x5 convolution run as direct
+ * convolution kernels on contiguous vectors (cnn_layers.c), with no im2col:
+ *
+ * - rows: a block's conv output r, and the gradients dY and dZ, are planes
+ *   of hout rows of P = wout + 2 floats (the last 2 columns of a row are
+ *   padding: don't-care in r and dY, zero in dZ).  Output position
+ *   (oy, ox) is at q = oy * P + ox.
+ * - s2d ("space to depth"): a block's input, zero-padded by 2 on each side
+ *   (padded row R = iy + 2, column C = ix + 2), is split into 4 parity
+ *   planes (R & 1, C & 1) of hout + 2 rows of the same pitch P, so that
+ *   (R, C) is at plane (R & 1) * 2 + (C & 1), offset (R >> 1) * P + (C >> 1).
+ *   Tap (ky, kx) of output q then reads plane (ky & 1, kx & 1) at
+ *   q + (ky >> 1) * P + (kx >> 1): every tap is a shifted contiguous run.
+ *
+ * Buffers are sample-major (sample, then channel): one sample's planes are
+ * contiguous, which keeps a kernel's working set compact.  The zero padding
+ * of the s2d buffers is written once, when the workspace is allocated.
  */
 #ifndef TTSP_CNN_INTERNAL_H
 #define TTSP_CNN_INTERNAL_H
@@ -21,11 +35,8 @@
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
-/*
- * im2col scratch is capped at this many floats (16 MiB) by convolving the
- * batch in chunks of samples; one sample is always allowed.
- */
-#define CNN_COL_BUDGET (1 << 22)
+/* Floats of slack after every plane: vector kernels may run past its end. */
+#define CNN_SLACK 64
 
 typedef struct cnn_block
 {
@@ -35,6 +46,12 @@ typedef struct cnn_block
 				win,
 				hout,
 				wout;
+	/* layout (floats): see the top of this file */
+	int			P;				/* row pitch, wout + 2 */
+	size_t		sq;				/* one s2d parity plane */
+	size_t		so;				/* one r or dY plane: hout rows */
+	size_t		dpad;			/* zeros before a dZ plane's rows */
+	size_t		sd;				/* one dZ plane, pads included */
 	/* parameters and gradients, views into ttsp_cnn.params / grads */
 	float	   *w,
 			   *b,
@@ -50,9 +67,9 @@ typedef struct cnn_block
 	/* statistics used by the last forward (cout each) */
 	float	   *mean,
 			   *invstd;
-	/* workspace, CNHW: ReLU output (= BatchNorm input), BatchNorm output */
-	float	   *r,
-			   *y;
+	/* workspace */
+	float	   *xq;				/* s2d input: capacity x cin x 4 planes */
+	float	   *r;				/* ReLU output (BatchNorm input): capacity x cout planes */
 } cnn_block;
 
 struct ttsp_cnn
@@ -74,11 +91,13 @@ struct ttsp_cnn
 	/* scratch for up to `capacity` samples, one allocation */
 	int			capacity;
 	float	   *ws;
-	float	   *input;			/* CNHW copy of the last forward's x */
-	float	   *col;			/* im2col chunk */
-	float	   *grad_a;			/* backward ping-pong, CNHW */
-	float	   *grad_b;
+	float	   *dy;				/* dY of a block, rows layout */
+	float	   *dz;				/* dZ of a block, padded rows layout */
+	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
+	float	   *wpack;			/* weights rearranged for a kernel */
 	float	   *pooled;			/* N x C_last */
+	double	   *sample_sum;		/* C_last x N sums of r per sample */
+	double	   *dw_scratch;		/* weight-gradient sums */
 
 	int			batch;			/* samples in the last forward */
 	bool		backward_ready; /* last forward was a training one */
@@ -96,20 +115,48 @@ cnn_sigmoid(double x)
 	return e / (1.0 + e);
 }
 
-/* Block dimensions, n_params and n_stats of a valid config (no allocation). */
+/* Block dimensions, layouts, n_params and n_stats of a valid config. */
 void		cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg);
 
 /* Geometry, parameter views and zeroed storage, no initial values. */
 ttsp_cnn   *cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err);
 
-/* Samples per im2col chunk for a block at this batch size. */
-int			cnn_chunk(const cnn_block *blk, int batch);
+/* Floats of weights a kernel may rearrange for a block (cnn_layers.c). */
+size_t		cnn_wpack_floats(const cnn_block *blk);
+/* Doubles of scratch the weight gradient of a block needs. */
+size_t		cnn_dw_scratch_doubles(const cnn_block *blk);
 
-/* Layers (cnn_layers.c); `n` is the batch size of the CNHW tensors. */
-void		cnn_conv_forward(const cnn_block *blk, const float *x, int n, float *col);
-void		cnn_conv_backward(cnn_block *blk, const float *x, const float *dz, int n,
-						  float *col, float *dx);
-void		cnn_bn_forward(cnn_block *blk, int n, bool training);
-void		cnn_bn_relu_backward(cnn_block *blk, float *dy, int n);
+/*
+ * Layers (cnn_layers.c) on the first `n` samples of the buffers.  The
+ * kernels are compiled for AVX-512, AVX2+FMA and plain C, picked once by
+ * CPU (TTSP_CNN_ISA=generic|avx2|avx512 in the environment overrides it, for
+ * tests); results depend on the pick only through float rounding.
+ */
+const char *cnn_isa_name(void);
+/* Force a kernel set by name (tests); false if this CPU cannot run it. */
+bool		cnn_isa_select(const char *name);
+
+/* x (NCHW) into blk->xq of the first block. */
+void		cnn_input_forward(cnn_block *blk, const float *x, int n);
+/* blk->r = relu(conv(blk->xq) + b) */
+void		cnn_conv_forward(cnn_block *blk, int n, float *wpack);
+/*
+ * BatchNorm of blk->r (batch statistics when training, updating the running
+ * ones; the running ones otherwise).  The output goes to next->xq, or for
+ * the last block (next NULL) only its per-sample means, to pooled (n x cout),
+ * with sample_sum (cout x n) as scratch.
+ */
+void		cnn_bn_forward(cnn_block *blk, int n, bool training, cnn_block *next,
+						   float *pooled, double *sample_sum);
+/* dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db. */
+void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, int n, float *dz);
+/* dw from dZ and blk->xq; dxq (s2d) = d(loss)/d(block input) unless NULL. */
+void		cnn_conv_backward(cnn_block *blk, const float *dz, int n, float *dxq,
+							  float *wpack, double *dw_scratch);
+/* dxq of block blk into dY of the block before it (rows layout). */
+void		cnn_dx_to_rows(const cnn_block *blk, const cnn_block *prev, const float *dxq,
+						   int n, float *dy_prev);
+/* dxq of the first block into NCHW. */
+void		cnn_dx_to_input(const cnn_block *blk, const float *dxq, int n, float *dx);
 
 #endif

@@ -1,301 +1,1027 @@
 /*
- * Conv2d(5, stride 2, pad 2) + ReLU + BatchNorm2d, forward and backward,
- * on CNHW tensors.  The convolution is im2col + sgemm over chunks of
- * samples: col has one row per (input channel, tap) and one column per
- * (sample, output position), so W (C_out x C_in*25) * col lands directly in
- * the channel-major output, with the batch stride as leading dimension.
+ * Conv2d(5, stride 2, pad 2) + ReLU + BatchNorm2d, forward and backward, as
+ * direct convolution on the layouts described in cnn_internal.h (no im2col,
+ * no BLAS).  In the s2d layout every tap of the stride-2 kernel is a
+ * contiguous run shifted by a constant, so each kernel below is a loop over
+ * runs of 8 outputs with a register block of accumulators:
+ *
+ *   forward   r[co][q]   = relu(b[co] + sum_{ci,tap} w[co][ci][tap] x[ci][q + off(tap)])
+ *             (COB output channels x NV vectors of outputs per block)
+ *   input     dx[ci][f]  = sum_{co, tap of f's parity} w[co][ci][tap] dz[co][f - off'(tap)]
+ *   gradient  (CIB input channels x NV vectors per block; dz's padding is 0)
+ *   weight    dw[co][ci][ky][kx] = sum_{s,q} dz[co][q] x[ci][q + off(ky,kx)]
+ *   gradient  (COB output channels x the 5 taps of a kernel row per block,
+ *             reduced per sample into double)
+ *
+ * The vectors are GCC/Clang vector extensions of 8 floats; every kernel is
+ * compiled three times, for AVX-512 (32 registers), AVX2+FMA and plain C,
+ * and picked once from the CPU.  Each output is summed in one fixed order,
+ * so results are bit-identical from run to run on a machine (the pick only
+ * changes float rounding: FMA or not).
  */
 #include "cnn_internal.h"
 
-#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
-static inline size_t
-plane_out(const cnn_block *blk)
+typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+/* unaligned, may alias anything */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+#define LD(p) (*(const v8u *) (p))
+#define ST(p, v) (*(v8u *) (p) = (v))
+#define SPLAT(s) __extension__ ({ float s_ = (s); (v8) {s_, s_, s_, s_, s_, s_, s_, s_}; })
+#define RELU(v) ((v8) ((v8i) (v) & ((v) > (v8) {0})))
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 8, 1, 9, 2, 10, 3, 11)
+#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 4, 12, 5, 13, 6, 14, 7, 15)
+
+#define AI static inline __attribute__((always_inline))
+
+/* Sum of the lanes, in a fixed order. */
+#define HSUM(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
+
+#define ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
+#define MAX_BLOCK 8				/* largest COB / CIB of any kernel set */
+
+size_t
+cnn_dw_scratch_doubles(const cnn_block *blk)
 {
-	return (size_t) blk->hout * blk->wout;
+	return (size_t) ROUND_UP(blk->cout, MAX_BLOCK) * blk->cin * CNN_TAPS;
 }
 
-static inline size_t
-plane_in(const cnn_block *blk)
+size_t
+cnn_wpack_floats(const cnn_block *blk)
 {
-	return (size_t) blk->hin * blk->win;
-}
+	size_t		fwd = (size_t) ROUND_UP(blk->cout, MAX_BLOCK) * blk->cin;
+	size_t		bwd = (size_t) ROUND_UP(blk->cin, MAX_BLOCK) * blk->cout;
 
-/* Input row (or column) read by output position o at tap k; may be padding. */
-static inline int
-in_coord(int o, int k)
-{
-	return o * CNN_STRIDE - CNN_PAD + k;
-}
-
-/* Output positions [*lo, *hi) whose tap k falls inside an input of size n. */
-static inline void
-valid_range(int k, int n, int nout, int *lo, int *hi)
-{
-	*lo = 0;
-	while (*lo < nout && in_coord(*lo, k) < 0)
-		(*lo)++;
-	*hi = nout;
-	while (*hi > *lo && in_coord(*hi - 1, k) >= n)
-		(*hi)--;
-}
-
-/*
- * col[c*25 + tap][(s - s0) * plane_out + pos] = x[c][s][...], 0 in the
- * padding.  The padding is handled per row segment, not per element: this
- * is the hottest loop of the forward pass.
- */
-static void
-im2col(const cnn_block *blk, const float *x, int n, int s0, int ns, float *col)
-{
-	size_t		ncols = (size_t) ns * plane_out(blk);
-
-	for (int c = 0; c < blk->cin; c++)
-		for (int ky = 0; ky < CNN_K; ky++)
-		{
-			int			y_lo,
-						y_hi;
-
-			valid_range(ky, blk->hin, blk->hout, &y_lo, &y_hi);
-			for (int kx = 0; kx < CNN_K; kx++)
-			{
-				float	   *row = col + ((size_t) c * CNN_TAPS + ky * CNN_K + kx) * ncols;
-				int			x_lo,
-							x_hi;
-
-				valid_range(kx, blk->win, blk->wout, &x_lo, &x_hi);
-				for (int s = 0; s < ns; s++)
-				{
-					const float *img = x + ((size_t) c * n + s0 + s) * plane_in(blk);
-
-					for (int oy = 0; oy < blk->hout; oy++, row += blk->wout)
-					{
-						const float *src;
-
-						if (oy < y_lo || oy >= y_hi)
-						{
-							memset(row, 0, sizeof(float) * blk->wout);
-							continue;
-						}
-						src = img + (size_t) in_coord(oy, ky) * blk->win;
-						for (int ox = 0; ox < x_lo; ox++)
-							row[ox] = 0.0f;
-						for (int ox = x_lo; ox < x_hi; ox++)
-							row[ox] = src[in_coord(ox, kx)];
-						for (int ox = x_hi; ox < blk->wout; ox++)
-							row[ox] = 0.0f;
-					}
-				}
-			}
-		}
-}
-
-/* Adjoint of im2col: add each col entry back to the input it came from. */
-static void
-col2im(const cnn_block *blk, const float *col, int n, int s0, int ns, float *dx)
-{
-	size_t		ncols = (size_t) ns * plane_out(blk);
-
-	for (int c = 0; c < blk->cin; c++)
-		for (int ky = 0; ky < CNN_K; ky++)
-		{
-			int			y_lo,
-						y_hi;
-
-			valid_range(ky, blk->hin, blk->hout, &y_lo, &y_hi);
-			for (int kx = 0; kx < CNN_K; kx++)
-			{
-				const float *row = col + ((size_t) c * CNN_TAPS + ky * CNN_K + kx) * ncols;
-				int			x_lo,
-							x_hi;
-
-				valid_range(kx, blk->win, blk->wout, &x_lo, &x_hi);
-				for (int s = 0; s < ns; s++)
-				{
-					float	   *img = dx + ((size_t) c * n + s0 + s) * plane_in(blk);
-
-					for (int oy = y_lo; oy < y_hi; oy++)
-					{
-						const float *src = row + ((size_t) s * blk->hout + oy) * blk->wout;
-						float	   *dst = img + (size_t) in_coord(oy, ky) * blk->win;
-
-						for (int ox = x_lo; ox < x_hi; ox++)
-							dst[in_coord(ox, kx)] += src[ox];
-					}
-				}
-			}
-		}
-}
-
-/* blk->r = relu(conv(x) + b) */
-void
-cnn_conv_forward(const cnn_block *blk, const float *x, int n, float *col)
-{
-	int			k = blk->cin * CNN_TAPS;
-	int			chunk = cnn_chunk(blk, n);
-	size_t		plane = plane_out(blk);
-	size_t		m = (size_t) n * plane;
-
-	for (int s0 = 0; s0 < n; s0 += chunk)
-	{
-		int			ns = n - s0 < chunk ? n - s0 : chunk;
-		int			ncols = ns * (int) plane;
-
-		im2col(blk, x, n, s0, ns, col);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-					blk->cout, ncols, k, 1.0f, blk->w, k, col, ncols,
-					0.0f, blk->r + s0 * plane, (int) m);
-	}
-	for (int c = 0; c < blk->cout; c++)
-	{
-		float	   *r = blk->r + c * m;
-		float		bias = blk->b[c];	/* a local: r may alias b for the compiler */
-
-		for (size_t i = 0; i < m; i++)
-		{
-			float		v = r[i] + bias;
-
-			r[i] = v > 0.0f ? v : 0.0f;
-		}
-	}
+	return (fwd > bwd ? fwd : bwd) * CNN_TAPS;
 }
 
 /*
- * From dz = d(loss)/d(conv output) (CNHW), set dw and, if dx is not NULL,
- * dx = d(loss)/d(x).  The bias gradient comes with dz (cnn_bn_relu_backward).
+ * Buffers are sample-major: sample s, channel c.  An s2d buffer has 4
+ * parity planes of sq floats per channel, r and dY one plane of so floats,
+ * dZ one of sd floats (data after dpad zeros).
  */
-void
-cnn_conv_backward(cnn_block *blk, const float *x, const float *dz, int n,
-			  float *col, float *dx)
+static inline size_t
+xq_off(const cnn_block *blk, int s, int c)
 {
-	int			k = blk->cin * CNN_TAPS;
-	int			chunk = cnn_chunk(blk, n);
-	size_t		plane = plane_out(blk);
-	int			m = n * (int) plane;
+	return ((size_t) s * blk->cin + c) * 4 * blk->sq;
+}
 
-	if (dx != NULL)
-		memset(dx, 0, sizeof(float) * blk->cin * (size_t) n * plane_in(blk));
-	for (int s0 = 0; s0 < n; s0 += chunk)
+static inline size_t
+r_off(const cnn_block *blk, int s, int c)
+{
+	return ((size_t) s * blk->cout + c) * blk->so;
+}
+
+static inline size_t
+dz_off(const cnn_block *blk, int s, int c)
+{
+	return ((size_t) s * blk->cout + c) * blk->sd;
+}
+
+/* ---- row helpers ---- */
+
+AI float
+row_sum(const float *p, int w)
+{
+	v8			acc = {0};
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 8 <= w; i += 8)
+		acc += LD(p + i);
+	for (; i < w; i++)
+		tail += p[i];
+	return HSUM(acc) + tail;
+}
+
+AI float
+row_sqdev(const float *p, int w, float mu)
+{
+	v8			acc = {0},
+				m = SPLAT(mu);
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 8 <= w; i += 8)
 	{
-		int			ns = n - s0 < chunk ? n - s0 : chunk;
-		int			ncols = ns * (int) plane;
-		const float *dz0 = dz + s0 * plane;
+		v8			d = LD(p + i) - m;
 
-		/* dw (+)= dz_chunk * col^T */
-		im2col(blk, x, n, s0, ns, col);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-					blk->cout, k, ncols, 1.0f, dz0, m, col, ncols,
-					s0 == 0 ? 0.0f : 1.0f, blk->dw, k);
-		if (dx == NULL)
+		acc += d * d;
+	}
+	for (; i < w; i++)
+		tail += (p[i] - mu) * (p[i] - mu);
+	return HSUM(acc) + tail;
+}
+
+/*
+ * One row of w values, times scale plus shift, into the even and odd
+ * parity planes of an s2d buffer (value i goes to even[i / 2] or
+ * odd[i / 2]).
+ */
+AI void
+row_to_s2d(const float *src, int w, float scale, float shift, float *even, float *odd)
+{
+	v8			sc = SPLAT(scale),
+				sh = SPLAT(shift);
+	int			i = 0;
+
+	for (; i + 16 <= w; i += 16)
+	{
+		v8			a = LD(src + i) * sc + sh,
+					b = LD(src + i + 8) * sc + sh;
+
+		ST(even + i / 2, EVENS(a, b));
+		ST(odd + i / 2, ODDS(a, b));
+	}
+	for (; i < w; i++)
+		(i & 1 ? odd : even)[i / 2] = src[i] * scale + shift;
+}
+
+/* The reverse: interleave even and odd planes into a row of w values. */
+AI void
+s2d_to_row(const float *even, const float *odd, int w, float *dst)
+{
+	int			i = 0;
+
+	for (; i + 16 <= w; i += 16)
+	{
+		v8			e = LD(even + i / 2),
+					o = LD(odd + i / 2);
+
+		ST(dst + i, LOW_PAIRS(e, o));
+		ST(dst + i + 8, HIGH_PAIRS(e, o));
+	}
+	for (; i < w; i++)
+		dst[i] = (i & 1 ? odd : even)[i / 2];
+}
+
+/*
+ * Where row iy of a block input (padded row iy + 2) starts in an s2d
+ * buffer for one channel and sample: the even-column plane; the odd one is
+ * sq further.  Column ix is at [ix / 2] of plane ix & 1.
+ */
+static inline size_t
+s2d_row(const cnn_block *blk, int iy)
+{
+	return (size_t) ((iy & 1) * 2) * blk->sq + (size_t) ((iy >> 1) + 1) * blk->P + 1;
+}
+
+/* ---- jobs: one operation over the batch, split into tasks ---- */
+
+/*
+ * A job is cut into tasks that write disjoint outputs, each summed in the
+ * same order whichever thread runs it: results do not depend on the number
+ * of threads.
+ */
+typedef struct cnn_job
+{
+	cnn_block  *blk;
+	cnn_block  *next;			/* bn_forward: the block it feeds, NULL for the last */
+	const cnn_block *prev;		/* dx_to_rows: the block whose dY is written */
+	const float *in;			/* x (NCHW), dY, dZ or dxq */
+	float	   *out;			/* dZ, dxq, dY of prev, or dx (NCHW) */
+	const float *wpack;
+	double	   *dbl;			/* per-sample sums or dw scratch */
+	float	   *pooled;
+	int			n;
+	bool		training;
+	int			split;			/* conv forward: tasks per sample */
+} cnn_job;
+
+/* Weights as wp[block][k][tap][bs]: w[o][i][tap] for o = block * bs + lane
+ * when by_out (forward), else for i = block * bs + lane (input gradient). */
+static void
+pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
+{
+	int			outer = by_out ? blk->cout : blk->cin,
+				inner = by_out ? blk->cin : blk->cout,
+				nb = (outer + bs - 1) / bs;
+
+	for (int b = 0; b < nb; b++)
+		for (int k = 0; k < inner; k++)
+			for (int t = 0; t < CNN_TAPS; t++)
+				for (int c = 0; c < bs; c++)
+				{
+					int			o = b * bs + c;
+					int			co = by_out ? o : k,
+								ci = by_out ? k : o;
+
+					wp[(((size_t) b * inner + k) * CNN_TAPS + t) * bs + c] =
+						o < outer ? blk->w[((size_t) co * blk->cin + ci) * CNN_TAPS + t] : 0.0f;
+				}
+}
+
+/* ---- forward ---- */
+
+/* task: sample s */
+AI void
+input_forward_task(const cnn_job *j, int s)
+{
+	cnn_block  *blk = j->blk;
+	size_t		plane = (size_t) blk->hin * blk->win;
+
+	for (int c = 0; c < blk->cin; c++)
+	{
+		const float *src = j->in + ((size_t) s * blk->cin + c) * plane;
+		float	   *dst = blk->xq + xq_off(blk, s, c);
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			float	   *e = dst + s2d_row(blk, iy);
+
+			row_to_s2d(src + (size_t) iy * blk->win, blk->win, 1.0f, 0.0f, e, e + blk->sq);
+		}
+	}
+}
+
+/* task: part t % split of sample t / split */
+AI void
+conv_forward_task(const cnn_job *j, int task, const int COB, const int NV)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				cout = blk->cout,
+				P = blk->P,
+				L = blk->hout * P,
+				nb = (cout + COB - 1) / COB,
+				nq = (L + 8 * NV - 1) / (8 * NV),
+				s = task / j->split,
+				part = task % j->split,
+				q_lo = nq * part / j->split * 8 * NV,
+				q_hi = nq * (part + 1) / j->split * 8 * NV;
+	size_t		xcs = 4 * blk->sq,
+				rcs = blk->so;
+	int			off[CNN_TAPS];
+
+	for (int ky = 0; ky < CNN_K; ky++)
+		for (int kx = 0; kx < CNN_K; kx++)
+			off[ky * CNN_K + kx] = (int) (((ky & 1) * 2 + (kx & 1)) * blk->sq) +
+				(ky >> 1) * P + (kx >> 1);
+
+	for (int cb = 0; cb < nb; cb++)
+	{
+		const float *xs = blk->xq + xq_off(blk, s, 0);
+		const float *wb = j->wpack + (size_t) cb * cin * CNN_TAPS * COB;
+		float	   *rs = blk->r + r_off(blk, s, cb * COB);
+		int			nco = cout - cb * COB < COB ? cout - cb * COB : COB;
+		v8			bias[MAX_BLOCK];
+
+		for (int c = 0; c < COB; c++)
+			bias[c] = SPLAT(c < nco ? blk->b[cb * COB + c] : 0.0f);
+		for (int q0 = q_lo; q0 < q_hi && q0 < L; q0 += 8 * NV)
+		{
+			v8			acc[MAX_BLOCK][4];
+			const float *w = wb;
+
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					acc[c][v] = (v8) {0};
+			for (int ci = 0; ci < cin; ci++)
+			{
+				const float *xc = xs + ci * xcs + q0;
+
+				for (int t = 0; t < CNN_TAPS; t++, w += COB)
+				{
+					const float *src = xc + off[t];
+					v8			xv[4];
+
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						xv[v] = LD(src + 8 * v);
+#pragma GCC unroll 8
+					for (int c = 0; c < COB; c++)
+					{
+						v8			wv = SPLAT(w[c]);
+
+#pragma GCC unroll 4
+						for (int v = 0; v < NV; v++)
+							acc[c][v] += wv * xv[v];
+					}
+				}
+			}
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+				if (c < nco)
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						ST(rs + c * rcs + q0 + 8 * v, RELU(acc[c][v] + bias[c]));
+		}
+	}
+}
+
+/* task: channel c */
+AI void
+bn_forward_task(const cnn_job *j, int c)
+{
+	cnn_block  *blk = j->blk;
+	cnn_block  *next = j->next;
+	double	   *ssum = j->dbl;
+	int			n = j->n,
+				hout = blk->hout,
+				wout = blk->wout,
+				P = blk->P;
+	size_t		m = (size_t) n * hout * wout;
+	double		mean,
+				var;
+	float		mu,
+				scale,
+				shift;
+
+	if (j->training || next == NULL)
+		for (int s = 0; s < n; s++)
+		{
+			const float *rc = blk->r + r_off(blk, s, c);
+			double		sum = 0;
+
+			for (int oy = 0; oy < hout; oy++)
+				sum += row_sum(rc + (size_t) oy * P, wout);
+			ssum[(size_t) c * n + s] = sum;
+		}
+	if (j->training)
+	{
+		double		sum = 0,
+					sq = 0;
+
+		for (int s = 0; s < n; s++)
+			sum += ssum[(size_t) c * n + s];
+		mean = sum / m;
+		/* second pass about the mean: no cancellation when it is large */
+		mu = (float) mean;
+		for (int s = 0; s < n; s++)
+		{
+			const float *rc = blk->r + r_off(blk, s, c);
+
+			for (int oy = 0; oy < hout; oy++)
+				sq += row_sqdev(rc + (size_t) oy * P, wout, mu);
+		}
+		var = sq / m;
+		blk->run_mean[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_mean[c]
+									+ BN_MOMENTUM * mean);
+		blk->run_var[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_var[c]
+								   + BN_MOMENTUM * sq / (m - 1));
+	}
+	else
+	{
+		mean = blk->run_mean[c];
+		var = blk->run_var[c];
+	}
+	blk->mean[c] = mu = (float) mean;
+	blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
+	scale = blk->invstd[c] * blk->gamma[c];
+	shift = blk->beta[c] - mu * scale;
+
+	if (next == NULL)
+	{
+		/* the last block's output is only ever averaged */
+		for (int s = 0; s < n; s++)
+			j->pooled[(size_t) s * blk->cout + c] =
+				(float) ((ssum[(size_t) c * n + s] / ((double) hout * wout) - mean) * scale
+						 + blk->beta[c]);
+		return;
+	}
+	for (int s = 0; s < n; s++)
+	{
+		const float *rc = blk->r + r_off(blk, s, c);
+		float	   *dst = next->xq + xq_off(next, s, c);
+
+		for (int oy = 0; oy < hout; oy++)
+		{
+			float	   *e = dst + s2d_row(next, oy);
+
+			row_to_s2d(rc + (size_t) oy * P, wout, scale, shift, e, e + next->sq);
+		}
+	}
+}
+
+/* ---- backward ---- */
+
+/* task: channel c; j->in is dY, j->out dZ */
+AI void
+bn_relu_backward_task(const cnn_job *j, int c)
+{
+	cnn_block  *blk = j->blk;
+	const float *dy = j->in;
+	float	   *dz = j->out;
+	int			n = j->n,
+				hout = blk->hout,
+				wout = blk->wout,
+				P = blk->P;
+	size_t		m = (size_t) n * hout * wout;
+	float		mean = blk->mean[c],
+				invstd = blk->invstd[c];
+	double		sum_dy = 0,
+				sum_dy_dev = 0,
+				sum_dz = 0;
+	float		k,
+				a,
+				kb;
+	v8			mv = SPLAT(mean);
+
+	for (int s = 0; s < n; s++)
+		for (int oy = 0; oy < hout; oy++)
+		{
+			const float *r = blk->r + r_off(blk, s, c) + (size_t) oy * P;
+			const float *d = dy + r_off(blk, s, c) + (size_t) oy * P;
+			v8			acc_d = {0},
+						acc_x = {0};
+			float		t_d = 0,
+						t_x = 0;
+			int			i = 0;
+
+			for (; i + 8 <= wout; i += 8)
+			{
+				v8			dv = LD(d + i);
+
+				acc_d += dv;
+				acc_x += dv * (LD(r + i) - mv);
+			}
+			for (; i < wout; i++)
+			{
+				t_d += d[i];
+				t_x += d[i] * (r[i] - mean);
+			}
+			sum_dy += HSUM(acc_d) + t_d;
+			sum_dy_dev += HSUM(acc_x) + t_x;
+		}
+	/* sum(dy * xhat) = invstd * sum(dy * (r - mean)) */
+	blk->dbeta[c] = (float) sum_dy;
+	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
+
+	/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+	k = blk->gamma[c] * invstd;
+	a = (float) (sum_dy / m);
+	kb = (float) (k * (double) invstd * invstd * sum_dy_dev / m);
+	for (int s = 0; s < n; s++)
+	{
+		float	   *plane = dz + dz_off(blk, s, c);
+		float	   *rows = plane + blk->dpad;
+		v8			kv = SPLAT(k),
+					av = SPLAT(a),
+					kbv = SPLAT(kb);
+
+		memset(plane, 0, sizeof(float) * blk->dpad);
+		for (int oy = 0; oy < hout; oy++)
+		{
+			const float *r = blk->r + r_off(blk, s, c) + (size_t) oy * P;
+			const float *d = dy + r_off(blk, s, c) + (size_t) oy * P;
+			float	   *o = rows + (size_t) oy * P;
+			v8			acc = {0};
+			float		tail = 0;
+			int			i = 0;
+
+			for (; i + 8 <= wout; i += 8)
+			{
+				v8			rv = LD(r + i);
+				v8			g = kv * (LD(d + i) - av) - (rv - mv) * kbv;
+
+				/* r > 0 exactly where the ReLU passed its input */
+				g = (v8) ((v8i) g & (rv > (v8) {0}));
+				ST(o + i, g);
+				acc += g;
+			}
+			for (; i < wout; i++)
+			{
+				float		g = r[i] > 0.0f ? k * (d[i] - a) - (r[i] - mean) * kb : 0.0f;
+
+				o[i] = g;
+				tail += g;
+			}
+			for (; i < P; i++)
+				o[i] = 0.0f;
+			sum_dz += HSUM(acc) + tail;
+		}
+		memset(rows + (size_t) hout * P, 0,
+			   sizeof(float) * (blk->sd - blk->dpad - (size_t) hout * P));
+	}
+	blk->db[c] = (float) sum_dz;
+}
+
+/*
+ * dw of output channels dzs[0 .. COB) and one input channel, from one
+ * sample: kernel row ky's 5 taps read the even plane at +0, +1, +2 and the
+ * odd plane at +0, +1 (row ky >> 1 of parity ky & 1).  tot[c * cstride +
+ * tap] += the sums.
+ */
+AI void
+dw_sample(const cnn_block *blk, const float *const *dzs, const float *xs, double *tot,
+		  size_t cstride, const int COB)
+{
+	int			L = blk->hout * blk->P;
+
+	for (int ky = 0; ky < CNN_K; ky++)
+	{
+		const float *e = xs + (size_t) ((ky & 1) * 2) * blk->sq + (size_t) (ky >> 1) * blk->P;
+		const float *o = e + blk->sq;
+		v8			acc[MAX_BLOCK][CNN_K];
+
+#pragma GCC unroll 8
+		for (int c = 0; c < COB; c++)
+#pragma GCC unroll 5
+			for (int t = 0; t < CNN_K; t++)
+				acc[c][t] = (v8) {0};
+		for (int q = 0; q < L; q += 8)
+		{
+			v8			x0 = LD(e + q),
+						x1 = LD(o + q),
+						x2 = LD(e + q + 1),
+						x3 = LD(o + q + 1),
+						x4 = LD(e + q + 2);
+
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+			{
+				v8			d = LD(dzs[c] + q);
+
+				acc[c][0] += d * x0;
+				acc[c][1] += d * x1;
+				acc[c][2] += d * x2;
+				acc[c][3] += d * x3;
+				acc[c][4] += d * x4;
+			}
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < COB; c++)
+#pragma GCC unroll 5
+			for (int t = 0; t < CNN_K; t++)
+				tot[c * cstride + ky * CNN_K + t] += HSUM(acc[c][t]);
+	}
+}
+
+/*
+ * task: output channels [t * COB, t * COB + COB) over every sample, summed
+ * per sample into double (j->dbl, cnn_dw_scratch_doubles); j->in is dZ.
+ */
+AI void
+dw_task(const cnn_job *j, int task, const int COB)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				co0 = task * COB,
+				nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+	size_t		cstride = (size_t) cin * CNN_TAPS;
+	double	   *tot = j->dbl + (size_t) co0 * cstride;
+
+	/* rows past cout (a partial last block) are scratch */
+	memset(tot, 0, sizeof(double) * COB * cstride);
+	for (int s = 0; s < j->n; s++)
+	{
+		const float *dzs[MAX_BLOCK];
+
+		for (int c = 0; c < COB; c++)
+			dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
+		for (int ci = 0; ci < cin; ci++)
+			dw_sample(blk, dzs, blk->xq + xq_off(blk, s, ci), tot + (size_t) ci * CNN_TAPS,
+					  cstride, COB);
+	}
+	for (size_t i = 0; i < nco * cstride; i++)
+		blk->dw[co0 * cstride + i] = (float) tot[i];
+}
+
+/* task: sample t / nb, input channels [(t % nb) * CIB, + CIB); j->in dZ, j->out dxq */
+AI void
+dx_task(const cnn_job *j, int task, const int CIB, const int NV)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				cout = blk->cout,
+				P = blk->P,
+				nb = (cin + CIB - 1) / CIB,
+				s = task / nb,
+				ib = task % nb,
+				nci = cin - ib * CIB < CIB ? cin - ib * CIB : CIB;
+	size_t		dcs = blk->sd,
+				xcs = 4 * blk->sq;
+	const float *dzs = j->in + dz_off(blk, s, 0) + blk->dpad;
+	const float *wb = j->wpack + (size_t) ib * cout * CNN_TAPS * CIB;
+
+	for (int pl = 0; pl < 4; pl++)
+	{
+		/* padded input (R, C) of parity pl gets the taps (ky, kx) of that parity */
+		int			tap[9],
+					toff[9],
+					nt = 0;
+		float	   *out = j->out + xq_off(blk, s, ib * CIB) + (size_t) pl * blk->sq;
+
+		for (int ky = pl >> 1; ky < CNN_K; ky += 2)
+			for (int kx = pl & 1; kx < CNN_K; kx += 2)
+			{
+				tap[nt] = ky * CNN_K + kx;
+				toff[nt++] = -((ky >> 1) * P + (kx >> 1));
+			}
+		/* rows 1 .. hout hold every real input row */
+		for (int f0 = P; f0 < (blk->hout + 1) * P; f0 += 8 * NV)
+		{
+			v8			acc[MAX_BLOCK][4];
+
+#pragma GCC unroll 8
+			for (int c = 0; c < CIB; c++)
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					acc[c][v] = (v8) {0};
+			for (int co = 0; co < cout; co++)
+			{
+				const float *d = dzs + co * dcs + f0;
+				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
+
+				for (int k = 0; k < nt; k++)
+				{
+					const float *src = d + toff[k];
+					const float *wv = w + tap[k] * CIB;
+					v8			xv[4];
+
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						xv[v] = LD(src + 8 * v);
+#pragma GCC unroll 8
+					for (int c = 0; c < CIB; c++)
+					{
+						v8			wc = SPLAT(wv[c]);
+
+#pragma GCC unroll 4
+						for (int v = 0; v < NV; v++)
+							acc[c][v] += wc * xv[v];
+					}
+				}
+			}
+#pragma GCC unroll 8
+			for (int c = 0; c < CIB; c++)
+				if (c < nci)
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						ST(out + c * xcs + f0 + 8 * v, acc[c][v]);
+		}
+	}
+}
+
+/* task: sample s; dxq (j->in) into dY of j->prev (j->out) */
+AI void
+dx_to_rows_task(const cnn_job *j, int s)
+{
+	const cnn_block *blk = j->blk;
+
+	for (int ci = 0; ci < blk->cin; ci++)
+	{
+		const float *src = j->in + xq_off(blk, s, ci);
+		float	   *dst = j->out + r_off(j->prev, s, ci);
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+
+			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * j->prev->P);
+		}
+	}
+}
+
+/* task: sample s; dxq (j->in) into NCHW (j->out) */
+AI void
+dx_to_input_task(const cnn_job *j, int s)
+{
+	const cnn_block *blk = j->blk;
+
+	for (int ci = 0; ci < blk->cin; ci++)
+	{
+		const float *src = j->in + xq_off(blk, s, ci);
+		float	   *dst = j->out + ((size_t) s * blk->cin + ci) * blk->hin * blk->win;
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+
+			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * blk->win);
+		}
+	}
+}
+
+/* ---- kernel sets ---- */
+
+typedef void (*cnn_task_fn) (const cnn_job *, int);
+
+typedef struct cnn_isa
+{
+	const char *name;
+	int			fcob;			/* forward output-channel block */
+	int			xcib;			/* input-gradient input-channel block */
+	int			wcob;			/* weight-gradient output-channel block */
+	cnn_task_fn input_forward,
+				conv_forward,
+				bn_forward,
+				bn_relu_backward,
+				dw,
+				dx,
+				dx_to_rows,
+				dx_to_input;
+} cnn_isa;
+
+/*
+ * One kernel set: ATTR the target, FCOB x FNV the forward register block,
+ * XCIB x XNV the input-gradient one, WCOB output channels for dw.
+ */
+#define CNN_ISA(sfx, ATTR, FCOB, FNV, XCIB, XNV, WCOB) \
+ATTR static void input_forward_##sfx(const cnn_job *j, int t) { input_forward_task(j, t); } \
+ATTR static void conv_forward_##sfx(const cnn_job *j, int t) { conv_forward_task(j, t, FCOB, FNV); } \
+ATTR static void bn_forward_##sfx(const cnn_job *j, int t) { bn_forward_task(j, t); } \
+ATTR static void bn_relu_backward_##sfx(const cnn_job *j, int t) { bn_relu_backward_task(j, t); } \
+ATTR static void dw_##sfx(const cnn_job *j, int t) { dw_task(j, t, WCOB); } \
+ATTR static void dx_##sfx(const cnn_job *j, int t) { dx_task(j, t, XCIB, XNV); } \
+ATTR static void dx_to_rows_##sfx(const cnn_job *j, int t) { dx_to_rows_task(j, t); } \
+ATTR static void dx_to_input_##sfx(const cnn_job *j, int t) { dx_to_input_task(j, t); } \
+static const cnn_isa isa_##sfx = { \
+	#sfx, FCOB, XCIB, WCOB, input_forward_##sfx, conv_forward_##sfx, bn_forward_##sfx, \
+	bn_relu_backward_##sfx, dw_##sfx, dx_##sfx, dx_to_rows_##sfx, dx_to_input_##sfx \
+};
+
+CNN_ISA(generic, , 2, 2, 2, 2, 1)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CNN_HAVE_X86 1
+CNN_ISA(avx2, __attribute__((target("avx2,fma"))), 4, 3, 4, 3, 2)
+CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 8, 3, 8, 3, 4)
+#endif
+
+static const cnn_isa *isa_cur;
+
+static bool
+isa_usable(const cnn_isa *isa)
+{
+#ifdef CNN_HAVE_X86
+	__builtin_cpu_init();
+	if (isa == &isa_avx2)
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if (isa == &isa_avx512)
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+			__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+#endif
+	return isa == &isa_generic;
+}
+
+bool
+cnn_isa_select(const char *name)
+{
+	const cnn_isa *all[] = {
+#ifdef CNN_HAVE_X86
+		&isa_avx512, &isa_avx2,
+#endif
+		&isa_generic
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if ((name == NULL || strcmp(name, all[i]->name) == 0) && isa_usable(all[i]))
+		{
+			isa_cur = all[i];
+			return true;
+		}
+	return false;
+}
+
+static const cnn_isa *
+isa(void)
+{
+	if (isa_cur == NULL && !cnn_isa_select(getenv("TTSP_CNN_ISA")))
+		cnn_isa_select(NULL);
+	return isa_cur;
+}
+
+const char *
+cnn_isa_name(void)
+{
+	return isa()->name;
+}
+
+/* ---- threads ---- */
+
+/*
+ * A pool of worker threads, created on first use and kept (as OpenBLAS
+ * keeps its own).  They never call back into the caller and block every
+ * signal, so a host process such as a PostgreSQL backend keeps receiving
+ * its signals on its own thread.  A job runs on the calling thread plus
+ * up to cnn_threads() - 1 workers, which take tasks from a shared counter.
+ */
+#define CNN_MAX_THREADS 64
+
+static struct
+{
+	pthread_mutex_t dispatch;	/* one job at a time */
+	pthread_mutex_t mu;
+	pthread_cond_t start;
+	pthread_cond_t done;
+	int			workers;		/* created */
+	unsigned long generation;	/* bumped for each job */
+	int			active;			/* workers taking part in the job */
+	int			pending;		/* of those, not finished */
+	cnn_task_fn fn;
+	const cnn_job *job;
+	int			ntasks;
+	int			next;			/* next task, atomically */
+}			pool = {
+	.dispatch = PTHREAD_MUTEX_INITIALIZER,
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.start = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER
+};
+
+static void
+run_tasks(cnn_task_fn fn, const cnn_job *job, int ntasks)
+{
+	int			t;
+
+	while ((t = __atomic_fetch_add(&pool.next, 1, __ATOMIC_RELAXED)) < ntasks)
+		fn(job, t);
+}
+
+static void *
+worker_main(void *arg)
+{
+	int			id = (int) (intptr_t) arg;
+	unsigned long seen = 0;
+
+	for (;;)
+	{
+		cnn_task_fn fn;
+		const cnn_job *job;
+		int			ntasks;
+
+		pthread_mutex_lock(&pool.mu);
+		while (pool.generation == seen)
+			pthread_cond_wait(&pool.start, &pool.mu);
+		seen = pool.generation;
+		if (id >= pool.active)
+		{
+			pthread_mutex_unlock(&pool.mu);
 			continue;
-		/* dcol = W^T * dz_chunk, reusing col, then scatter back */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-					k, ncols, blk->cout, 1.0f, blk->w, k, dz0, m,
-					0.0f, col, ncols);
-		col2im(blk, col, n, s0, ns, dx);
+		}
+		fn = pool.fn;
+		job = pool.job;
+		ntasks = pool.ntasks;
+		pthread_mutex_unlock(&pool.mu);
+
+		run_tasks(fn, job, ntasks);
+
+		pthread_mutex_lock(&pool.mu);
+		if (--pool.pending == 0)
+			pthread_cond_signal(&pool.done);
+		pthread_mutex_unlock(&pool.mu);
 	}
+	return NULL;
 }
 
-/*
- * blk->y = gamma * (r - mean) / sqrt(var + eps) + beta per channel.  In
- * training, mean/var are the batch's (biased variance) and the running
- * statistics move towards them (unbiased variance); otherwise the running
- * statistics are used.  Training needs m >= 2 values per channel, which
- * ttsp_cnn_validate_config guarantees.
- */
-void
-cnn_bn_forward(cnn_block *blk, int n, bool training)
+/* Workers available, creating up to `want` (fewer if the system refuses). */
+static int
+ensure_workers(int want)
 {
-	size_t		m = (size_t) n * plane_out(blk);
+	sigset_t	all,
+				old;
 
-	for (int c = 0; c < blk->cout; c++)
+	if (pool.workers >= want)
+		return want;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while (pool.workers < want)
 	{
-		const float *r = blk->r + c * m;
-		float	   *y = blk->y + c * m;
-		double		mean,
-					var;
-		float		mu,
-					scale,
-					shift;
+		pthread_t	th;
+		pthread_attr_t attr;
+		int			rc;
 
-		if (training)
-		{
-			double		sum = 0.0,
-						sq = 0.0;
-
-			for (size_t i = 0; i < m; i++)
-				sum += r[i];
-			mean = sum / m;
-			/* two passes: no cancellation when the mean is large */
-			for (size_t i = 0; i < m; i++)
-				sq += (r[i] - mean) * (r[i] - mean);
-			var = sq / m;
-			blk->run_mean[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_mean[c]
-										+ BN_MOMENTUM * mean);
-			blk->run_var[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_var[c]
-									   + BN_MOMENTUM * sq / (m - 1));
-		}
-		else
-		{
-			mean = blk->run_mean[c];
-			var = blk->run_var[c];
-		}
-		blk->mean[c] = mu = (float) mean;
-		blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
-		scale = blk->invstd[c] * blk->gamma[c];
-		shift = blk->beta[c];
-		for (size_t i = 0; i < m; i++)
-			y[i] = (r[i] - mu) * scale + shift;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&th, &attr, worker_main, (void *) (intptr_t) pool.workers);
+		pthread_attr_destroy(&attr);
+		if (rc != 0)
+			break;
+		pool.workers++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pool.workers;
 }
 
-/*
- * In place: dy = d(loss)/d(BatchNorm output) becomes d(loss)/d(conv
- * output), through training-mode BatchNorm (batch statistics depend on
- * every input) and the ReLU.  Sets dgamma, dbeta and the conv bias
- * gradient on the way.
- */
-void
-cnn_bn_relu_backward(cnn_block *blk, float *dy, int n)
+/* Threads for the next job: as many as OpenBLAS is set to use. */
+static int
+cnn_threads(void)
 {
-	size_t		m = (size_t) n * plane_out(blk);
+	int			t = openblas_get_num_threads();
 
-	for (int c = 0; c < blk->cout; c++)
+	return t < 1 ? 1 : t > CNN_MAX_THREADS ? CNN_MAX_THREADS : t;
+}
+
+static void
+run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
+{
+	int			helpers = cnn_threads() - 1;
+
+	if (helpers > ntasks - 1)
+		helpers = ntasks - 1;
+	if (helpers > 0)
 	{
-		const float *r = blk->r + c * m;
-		float	   *d = dy + c * m;
-		float		mean = blk->mean[c],
-					invstd = blk->invstd[c];
-		double		sum_dy = 0.0,
-					sum_dy_xhat = 0.0,
-					sum_dz = 0.0;
-		float		k,
-					a,
-					b;
-
-		for (size_t i = 0; i < m; i++)
-		{
-			sum_dy += d[i];
-			sum_dy_xhat += (double) d[i] * ((r[i] - mean) * invstd);
-		}
-		blk->dbeta[c] = (float) sum_dy;
-		blk->dgamma[c] = (float) sum_dy_xhat;
-
-		/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
-		k = blk->gamma[c] * invstd;
-		a = (float) (sum_dy / m);
-		b = (float) (sum_dy_xhat / m);
-		for (size_t i = 0; i < m; i++)
-		{
-			float		dr = k * (d[i] - a - (r[i] - mean) * invstd * b);
-
-			/* r > 0 exactly where the ReLU passed its input */
-			d[i] = r[i] > 0.0f ? dr : 0.0f;
-			sum_dz += d[i];
-		}
-		blk->db[c] = (float) sum_dz;
+		pthread_mutex_lock(&pool.dispatch);
+		helpers = ensure_workers(helpers);
 	}
+	if (helpers <= 0)
+	{
+		for (int t = 0; t < ntasks; t++)
+			fn(job, t);
+		return;
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.fn = fn;
+	pool.job = job;
+	pool.ntasks = ntasks;
+	pool.next = 0;
+	pool.active = helpers;
+	pool.pending = helpers;
+	pool.generation++;
+	pthread_cond_broadcast(&pool.start);
+	pthread_mutex_unlock(&pool.mu);
+
+	run_tasks(fn, job, ntasks);
+
+	pthread_mutex_lock(&pool.mu);
+	while (pool.pending > 0)
+		pthread_cond_wait(&pool.done, &pool.mu);
+	pthread_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&pool.dispatch);
+}
+
+/* ---- the layer interface ---- */
+
+void
+cnn_input_forward(cnn_block *blk, const float *x, int n)
+{
+	cnn_job		j = {.blk = blk, .in = x, .n = n};
+
+	run_job(isa()->input_forward, &j, n);
+}
+
+void
+cnn_conv_forward(cnn_block *blk, int n, float *wpack)
+{
+	cnn_job		j = {.blk = blk, .wpack = wpack, .n = n, .split = 1};
+	int			threads = cnn_threads();
+
+	pack_weights(blk, wpack, isa()->fcob, true);
+	/* small batches: cut each sample's outputs so every thread has work */
+	if (threads > 1 && n < 4 * threads)
+		j.split = (4 * threads + n - 1) / n;
+	run_job(isa()->conv_forward, &j, n * j.split);
+}
+
+void
+cnn_bn_forward(cnn_block *blk, int n, bool training, cnn_block *next,
+			   float *pooled, double *sample_sum)
+{
+	cnn_job		j = {.blk = blk, .next = next, .pooled = pooled, .dbl = sample_sum,
+	.n = n, .training = training};
+
+	run_job(isa()->bn_forward, &j, blk->cout);
+}
+
+void
+cnn_bn_relu_backward(cnn_block *blk, const float *dy, int n, float *dz)
+{
+	cnn_job		j = {.blk = blk, .in = dy, .out = dz, .n = n};
+
+	run_job(isa()->bn_relu_backward, &j, blk->cout);
+}
+
+void
+cnn_conv_backward(cnn_block *blk, const float *dz, int n, float *dxq, float *wpack,
+				  double *dw_scratch)
+{
+	const cnn_isa *k = isa();
+	cnn_job		j = {.blk = blk, .in = dz, .out = dxq, .wpack = wpack, .dbl = dw_scratch,
+	.n = n};
+
+	run_job(k->dw, &j, (blk->cout + k->wcob - 1) / k->wcob);
+	if (dxq == NULL)
+		return;
+	pack_weights(blk, wpack, k->xcib, false);
+	run_job(k->dx, &j, n * ((blk->cin + k->xcib - 1) / k->xcib));
+}
+
+void
+cnn_dx_to_rows(const cnn_block *blk, const cnn_block *prev, const float *dxq, int n,
+			   float *dy_prev)
+{
+	cnn_job		j = {.blk = (cnn_block *) blk, .prev = prev, .in = dxq, .out = dy_prev, .n = n};
+
+	run_job(isa()->dx_to_rows, &j, n);
+}
+
+void
+cnn_dx_to_input(const cnn_block *blk, const float *dxq, int n, float *dx)
+{
+	cnn_job		j = {.blk = (cnn_block *) blk, .in = dxq, .out = dx, .n = n};
+
+	run_job(isa()->dx_to_input, &j, n);
 }

@@ -14,6 +14,11 @@
  * Checked: outputs, running statistics, eval-mode outputs, loss, d(loss)/
  * d(output), every parameter gradient, every parameter after the step.
  *
+ * The checks run with the kernel set this CPU would pick (one TAP line per
+ * tensor), then again with each other kernel set the CPU can run (one line
+ * per set: generic C, AVX2, AVX-512; see cnn_layers.c).  Last, a few
+ * training steps at 1, 2 and 3 threads must give bit-identical nets.
+ *
  * Tolerance.  The golden values are PyTorch's maths in float64 from the
  * same float32 start, so the error is ttsp's float32 rounding.  For each
  * tensor T (golden values g_i, ours o_i) the test requires
@@ -31,6 +36,7 @@
 #include <cblas.h>
 
 #include "cnn.h"
+#include "cnn_internal.h"		/* cnn_isa_select, to test every kernel set */
 #include "tap.h"
 
 #define GOLDEN_PATH "test/golden/cnn_golden.txt"
@@ -48,6 +54,15 @@ typedef struct record
 static record records[MAX_RECORDS];
 static int	n_records;
 static double worst_overall;
+
+/* quiet: count checks instead of printing one TAP line each */
+static bool quiet;
+static int	quiet_checks;
+static int	quiet_failed;
+static double quiet_worst;
+
+#define OK(cond, ...) \
+	(quiet ? (quiet_checks++, quiet_failed += !(cond)) : ok((cond), __VA_ARGS__))
 
 static bool
 load_golden(const char *path)
@@ -142,12 +157,16 @@ check(const char *what, const float *got, size_t n, const record *r)
 {
 	double		e;
 
-	if (r == NULL || r->n != n)
+	e = r == NULL || r->n != n ? INFINITY : scaled_error(got, r->v, n);
+	if (quiet)
 	{
-		ok(0, "%s: golden record with %zu values", what, n);
+		quiet_checks++;
+		quiet_failed += !(e <= REL_TOL);
+		quiet_worst = fmax(quiet_worst, e);
+		if (!(e <= REL_TOL))
+			printf("# %s: max rel error %.2e\n", what, e);
 		return;
 	}
-	e = scaled_error(got, r->v, n);
 	worst_overall = fmax(worst_overall, e);
 	ok(e <= REL_TOL, "%s: max rel error %.2e (%zu values)", what, e, n);
 }
@@ -218,10 +237,10 @@ test_forward(const float *x, int batch)
 	float	   *out = malloc(sizeof(float) * batch);
 	ttsp_error	err;
 
-	ok(net != NULL, "net of the golden config with the golden starting values");
+	OK(net != NULL, "net of the golden config with the golden starting values");
 	if (net == NULL)
 		return;
-	ok(ttsp_cnn_forward(net, x, batch, true, out, &err) == TTSP_OK, "training forward runs");
+	OK(ttsp_cnn_forward(net, x, batch, true, out, &err) == TTSP_OK, "training forward runs");
 	check("training forward: outputs (logits)", out, batch, find("train %s%s", "out", ""));
 	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
 	{
@@ -237,7 +256,7 @@ test_forward(const float *x, int batch)
 
 	/* eval mode from the starting running statistics */
 	net = golden_net(TTSP_TASK_CLASSIFICATION);
-	ok(ttsp_cnn_forward(net, x, batch, false, out, &err) == TTSP_OK, "eval forward runs");
+	OK(ttsp_cnn_forward(net, x, batch, false, out, &err) == TTSP_OK, "eval forward runs");
 	check("eval forward: outputs", out, batch, find("eval %s%s", "out", ""));
 	ttsp_cnn_destroy(net);
 	free(out);
@@ -262,12 +281,12 @@ test_case(const float *x, int batch, int task, ttsp_loss_kind loss_kind,
 
 	if (net == NULL)
 	{
-		ok(0, "%s/%s: net", case_name, opt_name);
+		OK(0, "%s/%s: net", case_name, opt_name);
 		return;
 	}
 	oc.lr = opt_kind == TTSP_OPTIM_ADAM ? 1e-3 : 0.01;
 	opt = ttsp_optimizer_create(net, &oc, &err);
-	ok(opt != NULL &&
+	OK(opt != NULL &&
 	   ttsp_cnn_forward(net, x, batch, true, out, &err) == TTSP_OK &&
 	   ttsp_loss(loss_kind, task, out, y, batch, &loss, dout, &err) == TTSP_OK &&
 	   ttsp_cnn_backward(net, dout, NULL, &err) == TTSP_OK,
@@ -294,7 +313,7 @@ test_case(const float *x, int batch, int task, ttsp_loss_kind loss_kind,
 		}
 	}
 
-	ok(ttsp_optimizer_step(opt, &err) == TTSP_OK, "%s/%s: optimizer step runs", case_name, opt_name);
+	OK(ttsp_optimizer_step(opt, &err) == TTSP_OK, "%s/%s: optimizer step runs", case_name, opt_name);
 	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
 	{
 		ttsp_cnn_tensor t = tensor(net, i);
@@ -312,14 +331,73 @@ test_case(const float *x, int batch, int task, ttsp_loss_kind loss_kind,
 	free(dout);
 }
 
+static void
+golden_checks(const float *x, int batch)
+{
+	test_forward(x, batch);
+	for (int o = 0; o < 2; o++)
+	{
+		ttsp_optim_kind k = o == 0 ? TTSP_OPTIM_ADAM : TTSP_OPTIM_SGD;
+
+		test_case(x, batch, TTSP_TASK_CLASSIFICATION, TTSP_LOSS_BCE, "classification_bce", k);
+		test_case(x, batch, TTSP_TASK_CLASSIFICATION, TTSP_LOSS_MSE, "classification_mse", k);
+		test_case(x, batch, TTSP_TASK_REGRESSION, TTSP_LOSS_MSE, "regression_mse", k);
+	}
+}
+
+/* Serialized net after 3 Adam steps on the golden data at `threads` threads. */
+static uint8_t *
+trained(const float *x, int batch, int threads, size_t *len)
+{
+	ttsp_cnn   *net = golden_net(TTSP_TASK_CLASSIFICATION);
+	ttsp_optim_config oc = ttsp_optim_defaults(TTSP_OPTIM_ADAM);
+	ttsp_optimizer *opt = ttsp_optimizer_create(net, &oc, NULL);
+	float	   *y = floats(find("target %s%s", "classification", ""));
+	float	   *out = malloc(sizeof(float) * batch),
+			   *dout = malloc(sizeof(float) * batch),
+			   *dx = malloc(sizeof(float) * find("input %s%s", "x", "")->n);
+	uint8_t    *buf;
+	double		loss;
+
+	openblas_set_num_threads(threads);
+	for (int step = 0; step < 3; step++)
+	{
+		ttsp_cnn_forward(net, x, batch, true, out, NULL);
+		ttsp_loss(TTSP_LOSS_BCE, TTSP_TASK_CLASSIFICATION, out, y, batch, &loss, dout, NULL);
+		ttsp_cnn_backward(net, dout, step == 2 ? dx : NULL, NULL);
+		ttsp_optimizer_step(opt, NULL);
+	}
+	/* the input gradient of the last step rides along */
+	*len = ttsp_cnn_serialized_size(net) + sizeof(float) * find("input %s%s", "x", "")->n;
+	buf = malloc(*len);
+	ttsp_cnn_serialize(net, buf, ttsp_cnn_serialized_size(net), NULL);
+	memcpy(buf + ttsp_cnn_serialized_size(net), dx, *len - ttsp_cnn_serialized_size(net));
+	openblas_set_num_threads(1);
+	ttsp_optimizer_destroy(opt);
+	ttsp_cnn_destroy(net);
+	free(y);
+	free(out);
+	free(dout);
+	free(dx);
+	return buf;
+}
+
 int
 main(void)
 {
+	static const char *const isas[] = {"generic", "avx2", "avx512"};
 	const record *xr;
 	float	   *x;
 	int			batch;
+	const char *picked;
+	size_t		l1,
+				l2,
+				l3;
+	uint8_t    *b1,
+			   *b2,
+			   *b3;
 
-	/* one thread: sgemm's summation order, hence every bit, is then fixed */
+	/* one thread unless a check says otherwise (results do not depend on it) */
 	openblas_set_num_threads(1);
 	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)",
 			GOLDEN_PATH))
@@ -334,17 +412,40 @@ main(void)
 		return done_testing();
 	x = floats(xr);
 
-	test_forward(x, batch);
-	for (int o = 0; o < 2; o++)
-	{
-		ttsp_optim_kind k = o == 0 ? TTSP_OPTIM_ADAM : TTSP_OPTIM_SGD;
-
-		test_case(x, batch, TTSP_TASK_CLASSIFICATION, TTSP_LOSS_BCE, "classification_bce", k);
-		test_case(x, batch, TTSP_TASK_CLASSIFICATION, TTSP_LOSS_MSE, "classification_mse", k);
-		test_case(x, batch, TTSP_TASK_REGRESSION, TTSP_LOSS_MSE, "regression_mse", k);
-	}
+	picked = cnn_isa_name();
+	printf("# kernel set picked for this CPU: %s\n", picked);
+	golden_checks(x, batch);
 	printf("# largest scaled error over all checks: %.2e (tolerance %.0e, floor %.0e x tensor max)\n",
 		   worst_overall, REL_TOL, FLOOR);
+
+	for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++)
+	{
+		if (strcmp(isas[i], picked) == 0)
+			continue;
+		if (!cnn_isa_select(isas[i]))
+		{
+			ok(1, "# SKIP kernel set %s: this CPU cannot run it", isas[i]);
+			continue;
+		}
+		quiet = true;
+		quiet_checks = quiet_failed = 0;
+		quiet_worst = 0;
+		golden_checks(x, batch);
+		ok(quiet_failed == 0 && quiet_checks > 0,
+		   "kernel set %s: %d golden checks, %d failed, largest scaled error %.2e",
+		   isas[i], quiet_checks, quiet_failed, quiet_worst);
+	}
+	quiet = false;
+	cnn_isa_select(picked);
+
+	b1 = trained(x, batch, 1, &l1);
+	b2 = trained(x, batch, 2, &l2);
+	b3 = trained(x, batch, 3, &l3);
+	ok(l1 == l2 && l1 == l3 && memcmp(b1, b2, l1) == 0 && memcmp(b1, b3, l1) == 0,
+	   "3 Adam steps and the input gradient: bit-identical at 1, 2 and 3 threads");
+	free(b1);
+	free(b2);
+	free(b3);
 	free(x);
 	return done_testing();
 }
