@@ -193,13 +193,18 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 				dws = 0;
 	int			last = net->cfg.n_blocks - 1;
 
-	/* doubles first: base is 64-byte aligned */
-	net->sample_sum = (double *) take(base, &used,
-									  2 * (size_t) batch * net->blocks[last].cout);
+	size_t		sums = 0;
+
+	/* doubles first: base is 64-byte aligned, as every region */
 	for (int l = 0; l <= last; l++)
+	{
 		if (cnn_dw_scratch_doubles(&net->blocks[l]) > dws)
 			dws = cnn_dw_scratch_doubles(&net->blocks[l]);
+		if (2 * (size_t) batch * net->blocks[l].cout > sums)
+			sums = 2 * (size_t) batch * net->blocks[l].cout;
+	}
 	net->dw_scratch = (double *) take(base, &used, 2 * dws);
+	net->bn_sums = (double *) take(base, &used, 2 * sums);
 	for (int l = 0; l <= last; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
@@ -421,20 +426,20 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		return st;
 	net->backward_ready = false;
 
-	for (int s = 0; s < batch; s++)
-		for (int c = 0; c < c0; c++)
-			if (!all_finite(x + ((size_t) s * c0 + c) * plane, plane))
-				return ttsp_fail(err, TTSP_EINVAL,
-								 "input sample %d channel %d contains NaN or infinity", s, c);
-
-	cnn_input_forward(&net->blocks[0], x, batch);
+	if (!cnn_input_forward(&net->blocks[0], x, batch))
+		for (int s = 0; s < batch; s++)
+			for (int c = 0; c < c0; c++)
+				if (!all_finite(x + ((size_t) s * c0 + c) * plane, plane))
+					return ttsp_fail(err, TTSP_EINVAL,
+									 "input sample %d channel %d contains NaN or infinity", s, c);
 	for (int l = 0; l < nb; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
+		bool		stats = training || l == nb - 1;
 
-		cnn_conv_forward(blk, batch, net->wpack);
-		cnn_bn_forward(blk, batch, training,
-					   l + 1 < nb ? &net->blocks[l + 1] : NULL, net->pooled, net->sample_sum);
+		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, net->wpack,
+						 stats ? net->bn_sums : NULL);
+		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
 
 	/* the linear head on the globally average-pooled last block */
@@ -505,13 +510,12 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 	{
 		cnn_block  *blk = &net->blocks[l];
 
-		cnn_bn_relu_backward(blk, net->dy, n, net->dz);
-		cnn_conv_backward(blk, net->dz, n, (l > 0 || dx != NULL) ? net->dxq : NULL,
-						  net->wpack, net->dw_scratch);
-		if (l > 0)
-			cnn_dx_to_rows(blk, &net->blocks[l - 1], net->dxq, n, net->dy);
-		else if (dx != NULL)
-			cnn_dx_to_input(blk, net->dxq, n, dx);
+		/* the last block computes its own sums; the others got them below */
+		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
+							 n, net->dz);
+		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n,
+						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
+						  net->bn_sums);
 	}
 	return TTSP_OK;
 }

@@ -96,7 +96,7 @@ struct ttsp_cnn
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
 	float	   *wpack;			/* weights rearranged for a kernel */
 	float	   *pooled;			/* N x C_last */
-	double	   *sample_sum;		/* C_last x N sums of r per sample */
+	double	   *bn_sums;		/* per-sample, per-channel BatchNorm sums */
 	double	   *dw_scratch;		/* weight-gradient sums */
 
 	int			batch;			/* samples in the last forward */
@@ -136,27 +136,40 @@ const char *cnn_isa_name(void);
 /* Force a kernel set by name (tests); false if this CPU cannot run it. */
 bool		cnn_isa_select(const char *name);
 
-/* x (NCHW) into blk->xq of the first block. */
-void		cnn_input_forward(cnn_block *blk, const float *x, int n);
-/* blk->r = relu(conv(blk->xq) + b) */
-void		cnn_conv_forward(cnn_block *blk, int n, float *wpack);
+/* x (NCHW) into blk->xq of the first block; false if x has NaN or infinity. */
+bool		cnn_input_forward(cnn_block *blk, const float *x, int n);
 /*
- * BatchNorm of blk->r (batch statistics when training, updating the running
- * ones; the running ones otherwise).  The output goes to next->xq, or for
- * the last block (next NULL) only its per-sample means, to pooled (n x cout),
- * with sample_sum (cout x n) as scratch.
+ * blk->r = relu(conv(input) + b).  For a block after the first, prev is the
+ * block before it, whose BatchNorm (final mean/invstd) turns prev->r into
+ * this block's input sample by sample, just before use.  stats, unless
+ * NULL, receives per-sample statistics of r for cnn_bn_forward (2 x n x
+ * cout doubles).
  */
-void		cnn_bn_forward(cnn_block *blk, int n, bool training, cnn_block *next,
-						   float *pooled, double *sample_sum);
-/* dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db. */
-void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, int n, float *dz);
-/* dw from dZ and blk->xq; dxq (s2d) = d(loss)/d(block input) unless NULL. */
-void		cnn_conv_backward(cnn_block *blk, const float *dz, int n, float *dxq,
-							  float *wpack, double *dw_scratch);
-/* dxq of block blk into dY of the block before it (rows layout). */
-void		cnn_dx_to_rows(const cnn_block *blk, const cnn_block *prev, const float *dxq,
-						   int n, float *dy_prev);
-/* dxq of the first block into NCHW. */
-void		cnn_dx_to_input(const cnn_block *blk, const float *dxq, int n, float *dx);
+void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack,
+							 double *stats);
+/*
+ * BatchNorm statistics of blk into blk->mean/invstd: the batch's from stats
+ * when training (updating the running ones), else the running ones.  For
+ * the last block, pooled (n x cout) receives its output averaged per sample
+ * (stats needed in both modes).
+ */
+void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
+						   float *pooled);
+/*
+ * dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db.
+ * sums: the per-sample sums cnn_conv_backward left for this block, or NULL
+ * to compute them (the last block).
+ */
+void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
+								 int n, float *dz);
+/*
+ * dw from dZ and blk->xq.  Unless grad is NULL, also d(loss)/d(block input)
+ * through dxq (scratch, s2d): into grad as dY of prev (rows layout) with
+ * prev's BatchNorm-backward sums in sums (2 x n x prev->cout doubles), or,
+ * for the first block (prev NULL), as NCHW.
+ */
+void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
+							  float *grad, float *dxq, float *wpack, double *dw_scratch,
+							  double *sums);
 
 #endif

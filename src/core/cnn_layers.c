@@ -125,27 +125,29 @@ row_sqdev(const float *p, int w, float mu)
 }
 
 /*
- * One row of w values, times scale plus shift, into the even and odd
+ * One row of w values v, as (v - mu) * scale + shift, into the even and odd
  * parity planes of an s2d buffer (value i goes to even[i / 2] or
  * odd[i / 2]).
  */
 AI void
-row_to_s2d(const float *src, int w, float scale, float shift, float *even, float *odd)
+row_to_s2d(const float *src, int w, float mu, float scale, float shift, float *even,
+		   float *odd)
 {
-	v8			sc = SPLAT(scale),
+	v8			m = SPLAT(mu),
+				sc = SPLAT(scale),
 				sh = SPLAT(shift);
 	int			i = 0;
 
 	for (; i + 16 <= w; i += 16)
 	{
-		v8			a = LD(src + i) * sc + sh,
-					b = LD(src + i + 8) * sc + sh;
+		v8			a = (LD(src + i) - m) * sc + sh,
+					b = (LD(src + i + 8) - m) * sc + sh;
 
 		ST(even + i / 2, EVENS(a, b));
 		ST(odd + i / 2, ODDS(a, b));
 	}
 	for (; i < w; i++)
-		(i & 1 ? odd : even)[i / 2] = src[i] * scale + shift;
+		(i & 1 ? odd : even)[i / 2] = (src[i] - mu) * scale + shift;
 }
 
 /* The reverse: interleave even and odd planes into a row of w values. */
@@ -188,15 +190,17 @@ typedef struct cnn_job
 {
 	cnn_block  *blk;
 	cnn_block  *next;			/* bn_forward: the block it feeds, NULL for the last */
-	const cnn_block *prev;		/* dx_to_rows: the block whose dY is written */
-	const float *in;			/* x (NCHW), dY, dZ or dxq */
-	float	   *out;			/* dZ, dxq, dY of prev, or dx (NCHW) */
+	const cnn_block *prev;		/* the block before blk */
+	const float *in;			/* x (NCHW), dY or dZ */
+	float	   *out;			/* dZ, or dxq */
+	float	   *grad;			/* input gradient: dY of prev, or NCHW if no prev */
 	const float *wpack;
 	double	   *dbl;			/* per-sample sums or dw scratch */
 	float	   *pooled;
 	int			n;
 	bool		training;
 	int			split;			/* conv forward: tasks per sample */
+	int		   *flag;			/* input forward: set when a value is not finite */
 } cnn_job;
 
 /* Weights as wp[block][k][tap][bs]: w[o][i][tap] for o = block * bs + lane
@@ -224,12 +228,44 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
 
 /* ---- forward ---- */
 
+/*
+ * One row into the even and odd planes of an s2d buffer, as row_to_s2d
+ * without scaling; returns false if a value is NaN or infinite.
+ */
+AI bool
+input_row_to_s2d(const float *src, int w, float *even, float *odd)
+{
+	v8i			bad = {0};
+	int			i = 0;
+	bool		ok = true;
+
+	for (; i + 16 <= w; i += 16)
+	{
+		v8			a = LD(src + i),
+					b = LD(src + i + 8);
+
+		/* v * 0 is 0 unless v is NaN or infinite */
+		bad |= (a * 0.0f != (v8) {0}) | (b * 0.0f != (v8) {0});
+		ST(even + i / 2, EVENS(a, b));
+		ST(odd + i / 2, ODDS(a, b));
+	}
+	for (; i < w; i++)
+	{
+		ok &= isfinite(src[i]) != 0;
+		(i & 1 ? odd : even)[i / 2] = src[i];
+	}
+	for (int k = 0; k < 8; k++)
+		ok &= bad[k] == 0;
+	return ok;
+}
+
 /* task: sample s */
 AI void
 input_forward_task(const cnn_job *j, int s)
 {
 	cnn_block  *blk = j->blk;
 	size_t		plane = (size_t) blk->hin * blk->win;
+	bool		ok = true;
 
 	for (int c = 0; c < blk->cin; c++)
 	{
@@ -240,12 +276,81 @@ input_forward_task(const cnn_job *j, int s)
 		{
 			float	   *e = dst + s2d_row(blk, iy);
 
-			row_to_s2d(src + (size_t) iy * blk->win, blk->win, 1.0f, 0.0f, e, e + blk->sq);
+			ok &= input_row_to_s2d(src + (size_t) iy * blk->win, blk->win, e, e + blk->sq);
 		}
+	}
+	if (!ok)
+		__atomic_store_n(j->flag, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The previous block's BatchNorm (statistics already final) applied to its
+ * channel c of sample s, into this block's s2d input.
+ */
+AI void
+apply_bn(const cnn_job *j, int s, int c)
+{
+	const cnn_block *prev = j->prev;
+	cnn_block  *blk = j->blk;
+	float		scale = prev->invstd[c] * prev->gamma[c];
+	const float *rc = prev->r + r_off(prev, s, c);
+	float	   *dst = blk->xq + xq_off(blk, s, c);
+
+	for (int oy = 0; oy < prev->hout; oy++)
+	{
+		float	   *e = dst + s2d_row(blk, oy);
+
+		row_to_s2d(rc + (size_t) oy * prev->P, prev->wout, prev->mean[c], scale, prev->beta[c],
+				   e, e + blk->sq);
 	}
 }
 
-/* task: part t % split of sample t / split */
+/*
+ * Statistics of r for channel c of sample s: its sum, and its sum of squared
+ * deviations from the sample's own mean (Chan et al. combine them per
+ * channel later, without cancellation).
+ */
+AI void
+sample_stats(const cnn_job *j, int s, int c)
+{
+	cnn_block  *blk = j->blk;
+	const float *rc = blk->r + r_off(blk, s, c);
+	double		k = (double) blk->hout * blk->wout,
+				sum = 0,
+				sq = 0,
+				mean;
+	float		mu;
+
+	for (int oy = 0; oy < blk->hout; oy++)
+		sum += row_sum(rc + (size_t) oy * blk->P, blk->wout);
+	mean = sum / k;
+	mu = (float) mean;
+	for (int oy = 0; oy < blk->hout; oy++)
+		sq += row_sqdev(rc + (size_t) oy * blk->P, blk->wout, mu);
+	/* about mean rather than the rounded mu: sum (x - mu)^2 - k (mean - mu)^2 */
+	j->dbl[((size_t) c * j->n + s) * 2] = sum;
+	j->dbl[((size_t) c * j->n + s) * 2 + 1] = sq - k * (mean - mu) * (mean - mu);
+}
+
+/* task: channel t % cin of sample t / cin (small batches: apply_bn apart) */
+AI void
+apply_bn_task(const cnn_job *j, int t)
+{
+	apply_bn(j, t / j->blk->cin, t % j->blk->cin);
+}
+
+/* task: channel t % cout of sample t / cout */
+AI void
+stats_task(const cnn_job *j, int t)
+{
+	sample_stats(j, t / j->blk->cout, t % j->blk->cout);
+}
+
+/*
+ * task: part t % split of sample t / split.  A whole sample (split 1) first
+ * gets its input from the previous block's BatchNorm (j->prev) and ends
+ * with its statistics (j->dbl), while its data are in cache.
+ */
 AI void
 conv_forward_task(const cnn_job *j, int task, const int COB, const int NV)
 {
@@ -264,6 +369,9 @@ conv_forward_task(const cnn_job *j, int task, const int COB, const int NV)
 				rcs = blk->so;
 	int			off[CNN_TAPS];
 
+	if (j->split == 1 && j->prev != NULL)
+		for (int c = 0; c < cin; c++)
+			apply_bn(j, s, c);
 	for (int ky = 0; ky < CNN_K; ky++)
 		for (int kx = 0; kx < CNN_K; kx++)
 			off[ky * CNN_K + kx] = (int) (((ky & 1) * 2 + (kx & 1)) * blk->sq) +
@@ -320,52 +428,41 @@ conv_forward_task(const cnn_job *j, int task, const int COB, const int NV)
 						ST(rs + c * rcs + q0 + 8 * v, RELU(acc[c][v] + bias[c]));
 		}
 	}
+	if (j->split == 1 && j->dbl != NULL)
+		for (int c = 0; c < cout; c++)
+			sample_stats(j, s, c);
 }
 
-/* task: channel c */
+/*
+ * task: channel c.  The statistics BatchNorm uses: the batch's, combined
+ * from the per-sample ones in j->dbl (updating the running ones), when
+ * training, else the running ones.  For the last block (j->pooled not
+ * NULL), also its output averaged per sample: the head's input.
+ */
 AI void
 bn_forward_task(const cnn_job *j, int c)
 {
 	cnn_block  *blk = j->blk;
-	cnn_block  *next = j->next;
-	double	   *ssum = j->dbl;
-	int			n = j->n,
-				hout = blk->hout,
-				wout = blk->wout,
-				P = blk->P;
-	size_t		m = (size_t) n * hout * wout;
-	double		mean,
+	const double *st = j->dbl + (size_t) c * j->n * 2;
+	int			n = j->n;
+	double		k = (double) blk->hout * blk->wout,
+				m = n * k,
+				mean,
 				var;
-	float		mu,
-				scale,
-				shift;
 
-	if (j->training || next == NULL)
-		for (int s = 0; s < n; s++)
-		{
-			const float *rc = blk->r + r_off(blk, s, c);
-			double		sum = 0;
-
-			for (int oy = 0; oy < hout; oy++)
-				sum += row_sum(rc + (size_t) oy * P, wout);
-			ssum[(size_t) c * n + s] = sum;
-		}
 	if (j->training)
 	{
 		double		sum = 0,
 					sq = 0;
 
 		for (int s = 0; s < n; s++)
-			sum += ssum[(size_t) c * n + s];
+			sum += st[2 * s];
 		mean = sum / m;
-		/* second pass about the mean: no cancellation when it is large */
-		mu = (float) mean;
 		for (int s = 0; s < n; s++)
 		{
-			const float *rc = blk->r + r_off(blk, s, c);
+			double		d = st[2 * s] / k - mean;
 
-			for (int oy = 0; oy < hout; oy++)
-				sq += row_sqdev(rc + (size_t) oy * P, wout, mu);
+			sq += st[2 * s + 1] + k * d * d;
 		}
 		var = sq / m;
 		blk->run_mean[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_mean[c]
@@ -378,37 +475,55 @@ bn_forward_task(const cnn_job *j, int c)
 		mean = blk->run_mean[c];
 		var = blk->run_var[c];
 	}
-	blk->mean[c] = mu = (float) mean;
+	blk->mean[c] = (float) mean;
 	blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
-	scale = blk->invstd[c] * blk->gamma[c];
-	shift = blk->beta[c] - mu * scale;
-
-	if (next == NULL)
+	if (j->pooled != NULL)
 	{
-		/* the last block's output is only ever averaged */
+		double		scale = (double) blk->invstd[c] * blk->gamma[c];
+
 		for (int s = 0; s < n; s++)
 			j->pooled[(size_t) s * blk->cout + c] =
-				(float) ((ssum[(size_t) c * n + s] / ((double) hout * wout) - mean) * scale
-						 + blk->beta[c]);
-		return;
-	}
-	for (int s = 0; s < n; s++)
-	{
-		const float *rc = blk->r + r_off(blk, s, c);
-		float	   *dst = next->xq + xq_off(next, s, c);
-
-		for (int oy = 0; oy < hout; oy++)
-		{
-			float	   *e = dst + s2d_row(next, oy);
-
-			row_to_s2d(rc + (size_t) oy * P, wout, scale, shift, e, e + next->sq);
-		}
+				(float) ((st[2 * s] / k - mean) * scale + blk->beta[c]);
 	}
 }
 
 /* ---- backward ---- */
 
-/* task: channel c; j->in is dY, j->out dZ */
+/*
+ * Sums of dy and dy * (r - mean) over one row of channel c: what the
+ * BatchNorm backward needs from the whole batch before it can start.
+ */
+AI void
+bn_backward_row_sums(const float *d, const float *r, int w, float mean, double *sum_dy,
+					 double *sum_dy_dev)
+{
+	v8			mv = SPLAT(mean),
+				acc_d = {0},
+				acc_x = {0};
+	float		t_d = 0,
+				t_x = 0;
+	int			i = 0;
+
+	for (; i + 8 <= w; i += 8)
+	{
+		v8			dv = LD(d + i);
+
+		acc_d += dv;
+		acc_x += dv * (LD(r + i) - mv);
+	}
+	for (; i < w; i++)
+	{
+		t_d += d[i];
+		t_x += d[i] * (r[i] - mean);
+	}
+	*sum_dy += HSUM(acc_d) + t_d;
+	*sum_dy_dev += HSUM(acc_x) + t_x;
+}
+
+/*
+ * task: channel c; j->in is dY, j->out dZ.  j->dbl, unless NULL, holds the
+ * per-sample sums of bn_backward_row_sums (else they are computed here).
+ */
 AI void
 bn_relu_backward_task(const cnn_job *j, int c)
 {
@@ -431,31 +546,23 @@ bn_relu_backward_task(const cnn_job *j, int c)
 	v8			mv = SPLAT(mean);
 
 	for (int s = 0; s < n; s++)
-		for (int oy = 0; oy < hout; oy++)
+	{
+		double		sd = 0,
+					sx = 0;
+
+		if (j->dbl != NULL)
 		{
-			const float *r = blk->r + r_off(blk, s, c) + (size_t) oy * P;
-			const float *d = dy + r_off(blk, s, c) + (size_t) oy * P;
-			v8			acc_d = {0},
-						acc_x = {0};
-			float		t_d = 0,
-						t_x = 0;
-			int			i = 0;
-
-			for (; i + 8 <= wout; i += 8)
-			{
-				v8			dv = LD(d + i);
-
-				acc_d += dv;
-				acc_x += dv * (LD(r + i) - mv);
-			}
-			for (; i < wout; i++)
-			{
-				t_d += d[i];
-				t_x += d[i] * (r[i] - mean);
-			}
-			sum_dy += HSUM(acc_d) + t_d;
-			sum_dy_dev += HSUM(acc_x) + t_x;
+			sd = j->dbl[((size_t) c * n + s) * 2];
+			sx = j->dbl[((size_t) c * n + s) * 2 + 1];
 		}
+		else
+			for (int oy = 0; oy < hout; oy++)
+				bn_backward_row_sums(dy + r_off(blk, s, c) + (size_t) oy * P,
+									 blk->r + r_off(blk, s, c) + (size_t) oy * P, wout,
+									 mean, &sd, &sx);
+		sum_dy += sd;
+		sum_dy_dev += sx;
+	}
 	/* sum(dy * xhat) = invstd * sum(dy * (r - mean)) */
 	blk->dbeta[c] = (float) sum_dy;
 	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
@@ -561,36 +668,96 @@ dw_sample(const cnn_block *blk, const float *const *dzs, const float *xs, double
 }
 
 /*
- * task: output channels [t * COB, t * COB + COB) over every sample, summed
- * per sample into double (j->dbl, cnn_dw_scratch_doubles); j->in is dZ.
+ * task: the t-th of j->split contiguous ranges of COB-channel output
+ * blocks, over every sample, summed per sample into double (j->dbl,
+ * cnn_dw_scratch_doubles); j->in is dZ.  Samples are the outer loop, so a
+ * sample's input is read once per task while its blocks are summed, and
+ * every output sums its samples in order whatever the split.
  */
 AI void
 dw_task(const cnn_job *j, int task, const int COB)
 {
 	cnn_block  *blk = j->blk;
 	int			cin = blk->cin,
-				co0 = task * COB,
-				nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+				nb = (blk->cout + COB - 1) / COB,
+				b_lo = nb * task / j->split,
+				b_hi = nb * (task + 1) / j->split;
 	size_t		cstride = (size_t) cin * CNN_TAPS;
-	double	   *tot = j->dbl + (size_t) co0 * cstride;
 
 	/* rows past cout (a partial last block) are scratch */
-	memset(tot, 0, sizeof(double) * COB * cstride);
+	memset(j->dbl + (size_t) b_lo * COB * cstride, 0,
+		   sizeof(double) * (b_hi - b_lo) * COB * cstride);
 	for (int s = 0; s < j->n; s++)
-	{
-		const float *dzs[MAX_BLOCK];
+		for (int b = b_lo; b < b_hi; b++)
+		{
+			int			co0 = b * COB,
+						nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+			const float *dzs[MAX_BLOCK];
 
-		for (int c = 0; c < COB; c++)
-			dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
-		for (int ci = 0; ci < cin; ci++)
-			dw_sample(blk, dzs, blk->xq + xq_off(blk, s, ci), tot + (size_t) ci * CNN_TAPS,
-					  cstride, COB);
+			for (int c = 0; c < COB; c++)
+				dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
+			for (int ci = 0; ci < cin; ci++)
+				dw_sample(blk, dzs, blk->xq + xq_off(blk, s, ci),
+						  j->dbl + ((size_t) co0 * cin + ci) * CNN_TAPS, cstride, COB);
+		}
+	for (int b = b_lo; b < b_hi; b++)
+	{
+		int			co0 = b * COB,
+					nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+
+		for (size_t i = 0; i < nco * cstride; i++)
+			blk->dw[co0 * cstride + i] = (float) j->dbl[co0 * cstride + i];
 	}
-	for (size_t i = 0; i < nco * cstride; i++)
-		blk->dw[co0 * cstride + i] = (float) tot[i];
 }
 
-/* task: sample t / nb, input channels [(t % nb) * CIB, + CIB); j->in dZ, j->out dxq */
+/*
+ * One channel of a sample's input gradient, in s2d form, into dY of the
+ * block before (with its BatchNorm-backward sums, j->dbl) or, for the first
+ * block, into NCHW.
+ */
+AI void
+dx_convert(const cnn_job *j, int s, int ci)
+{
+	const cnn_block *blk = j->blk;
+	const cnn_block *prev = j->prev;
+	const float *src = j->out + xq_off(blk, s, ci);
+
+	if (prev != NULL)
+	{
+		float	   *dst = j->grad + r_off(prev, s, ci);
+		const float *r = prev->r + r_off(prev, s, ci);
+		double		sd = 0,
+					sx = 0;
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+			float	   *d = dst + (size_t) iy * prev->P;
+
+			s2d_to_row(e, e + blk->sq, blk->win, d);
+			bn_backward_row_sums(d, r + (size_t) iy * prev->P, blk->win, prev->mean[ci],
+								 &sd, &sx);
+		}
+		j->dbl[((size_t) ci * j->n + s) * 2] = sd;
+		j->dbl[((size_t) ci * j->n + s) * 2 + 1] = sx;
+	}
+	else
+	{
+		float	   *dst = j->grad + ((size_t) s * blk->cin + ci) * blk->hin * blk->win;
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+
+			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * blk->win);
+		}
+	}
+}
+
+/*
+ * task: sample t / nb, input channels [(t % nb) * CIB, + CIB); j->in dZ,
+ * j->out dxq (scratch), then dx_convert while it is in cache.
+ */
 AI void
 dx_task(const cnn_job *j, int task, const int CIB, const int NV)
 {
@@ -664,46 +831,8 @@ dx_task(const cnn_job *j, int task, const int CIB, const int NV)
 						ST(out + c * xcs + f0 + 8 * v, acc[c][v]);
 		}
 	}
-}
-
-/* task: sample s; dxq (j->in) into dY of j->prev (j->out) */
-AI void
-dx_to_rows_task(const cnn_job *j, int s)
-{
-	const cnn_block *blk = j->blk;
-
-	for (int ci = 0; ci < blk->cin; ci++)
-	{
-		const float *src = j->in + xq_off(blk, s, ci);
-		float	   *dst = j->out + r_off(j->prev, s, ci);
-
-		for (int iy = 0; iy < blk->hin; iy++)
-		{
-			const float *e = src + s2d_row(blk, iy);
-
-			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * j->prev->P);
-		}
-	}
-}
-
-/* task: sample s; dxq (j->in) into NCHW (j->out) */
-AI void
-dx_to_input_task(const cnn_job *j, int s)
-{
-	const cnn_block *blk = j->blk;
-
-	for (int ci = 0; ci < blk->cin; ci++)
-	{
-		const float *src = j->in + xq_off(blk, s, ci);
-		float	   *dst = j->out + ((size_t) s * blk->cin + ci) * blk->hin * blk->win;
-
-		for (int iy = 0; iy < blk->hin; iy++)
-		{
-			const float *e = src + s2d_row(blk, iy);
-
-			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * blk->win);
-		}
-	}
+	for (int c = 0; c < nci; c++)
+		dx_convert(j, s, ib * CIB + c);
 }
 
 /* ---- kernel sets ---- */
@@ -717,13 +846,13 @@ typedef struct cnn_isa
 	int			xcib;			/* input-gradient input-channel block */
 	int			wcob;			/* weight-gradient output-channel block */
 	cnn_task_fn input_forward,
+				apply_bn,
+				stats,
 				conv_forward,
 				bn_forward,
 				bn_relu_backward,
 				dw,
-				dx,
-				dx_to_rows,
-				dx_to_input;
+				dx;
 } cnn_isa;
 
 /*
@@ -732,16 +861,17 @@ typedef struct cnn_isa
  */
 #define CNN_ISA(sfx, ATTR, FCOB, FNV, XCIB, XNV, WCOB) \
 ATTR static void input_forward_##sfx(const cnn_job *j, int t) { input_forward_task(j, t); } \
+ATTR static void apply_bn_##sfx(const cnn_job *j, int t) { apply_bn_task(j, t); } \
+ATTR static void stats_##sfx(const cnn_job *j, int t) { stats_task(j, t); } \
 ATTR static void conv_forward_##sfx(const cnn_job *j, int t) { conv_forward_task(j, t, FCOB, FNV); } \
 ATTR static void bn_forward_##sfx(const cnn_job *j, int t) { bn_forward_task(j, t); } \
 ATTR static void bn_relu_backward_##sfx(const cnn_job *j, int t) { bn_relu_backward_task(j, t); } \
 ATTR static void dw_##sfx(const cnn_job *j, int t) { dw_task(j, t, WCOB); } \
 ATTR static void dx_##sfx(const cnn_job *j, int t) { dx_task(j, t, XCIB, XNV); } \
-ATTR static void dx_to_rows_##sfx(const cnn_job *j, int t) { dx_to_rows_task(j, t); } \
-ATTR static void dx_to_input_##sfx(const cnn_job *j, int t) { dx_to_input_task(j, t); } \
 static const cnn_isa isa_##sfx = { \
-	#sfx, FCOB, XCIB, WCOB, input_forward_##sfx, conv_forward_##sfx, bn_forward_##sfx, \
-	bn_relu_backward_##sfx, dw_##sfx, dx_##sfx, dx_to_rows_##sfx, dx_to_input_##sfx \
+	#sfx, FCOB, XCIB, WCOB, input_forward_##sfx, apply_bn_##sfx, stats_##sfx, \
+	conv_forward_##sfx, bn_forward_##sfx, \
+	bn_relu_backward_##sfx, dw_##sfx, dx_##sfx \
 };
 
 CNN_ISA(generic, , 2, 2, 2, 2, 1)
@@ -955,73 +1085,73 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 
 /* ---- the layer interface ---- */
 
-void
+bool
 cnn_input_forward(cnn_block *blk, const float *x, int n)
 {
-	cnn_job		j = {.blk = blk, .in = x, .n = n};
+	int			bad = 0;
+	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad};
 
 	run_job(isa()->input_forward, &j, n);
+	return !bad;
 }
 
 void
-cnn_conv_forward(cnn_block *blk, int n, float *wpack)
+cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats)
 {
-	cnn_job		j = {.blk = blk, .wpack = wpack, .n = n, .split = 1};
+	const cnn_isa *k = isa();
+	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1};
 	int			threads = cnn_threads();
 
-	pack_weights(blk, wpack, isa()->fcob, true);
-	/* small batches: cut each sample's outputs so every thread has work */
+	pack_weights(blk, wpack, k->fcob, true);
 	if (threads > 1 && n < 4 * threads)
+	{
+		/* small batches: cut each sample's outputs so every thread has work */
 		j.split = (4 * threads + n - 1) / n;
-	run_job(isa()->conv_forward, &j, n * j.split);
+		if (prev != NULL)
+			run_job(k->apply_bn, &j, n * blk->cin);
+		run_job(k->conv_forward, &j, n * j.split);
+		if (stats != NULL)
+			run_job(k->stats, &j, n * blk->cout);
+		return;
+	}
+	run_job(k->conv_forward, &j, n);
 }
 
 void
-cnn_bn_forward(cnn_block *blk, int n, bool training, cnn_block *next,
-			   float *pooled, double *sample_sum)
+cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats, float *pooled)
 {
-	cnn_job		j = {.blk = blk, .next = next, .pooled = pooled, .dbl = sample_sum,
-	.n = n, .training = training};
+	cnn_job		j = {.blk = blk, .dbl = (double *) stats, .pooled = pooled, .n = n,
+	.training = training};
 
 	run_job(isa()->bn_forward, &j, blk->cout);
 }
 
 void
-cnn_bn_relu_backward(cnn_block *blk, const float *dy, int n, float *dz)
+cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, float *dz)
 {
-	cnn_job		j = {.blk = blk, .in = dy, .out = dz, .n = n};
+	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n};
 
 	run_job(isa()->bn_relu_backward, &j, blk->cout);
 }
 
 void
-cnn_conv_backward(cnn_block *blk, const float *dz, int n, float *dxq, float *wpack,
-				  double *dw_scratch)
+cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
+				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .in = dz, .out = dxq, .wpack = wpack, .dbl = dw_scratch,
-	.n = n};
+	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n};
 
-	run_job(k->dw, &j, (blk->cout + k->wcob - 1) / k->wcob);
-	if (dxq == NULL)
+	/* one contiguous range of channel blocks per thread */
+	j.split = cnn_threads();
+	if (j.split > (blk->cout + k->wcob - 1) / k->wcob)
+		j.split = (blk->cout + k->wcob - 1) / k->wcob;
+	run_job(k->dw, &j, j.split);
+	if (grad == NULL)
 		return;
+	j.prev = prev;
+	j.out = dxq;
+	j.grad = grad;
+	j.dbl = sums;
 	pack_weights(blk, wpack, k->xcib, false);
 	run_job(k->dx, &j, n * ((blk->cin + k->xcib - 1) / k->xcib));
-}
-
-void
-cnn_dx_to_rows(const cnn_block *blk, const cnn_block *prev, const float *dxq, int n,
-			   float *dy_prev)
-{
-	cnn_job		j = {.blk = (cnn_block *) blk, .prev = prev, .in = dxq, .out = dy_prev, .n = n};
-
-	run_job(isa()->dx_to_rows, &j, n);
-}
-
-void
-cnn_dx_to_input(const cnn_block *blk, const float *dxq, int n, float *dx)
-{
-	cnn_job		j = {.blk = (cnn_block *) blk, .in = dxq, .out = dx, .n = n};
-
-	run_job(isa()->dx_to_input, &j, n);
 }
