@@ -14,9 +14,9 @@
  * A harness run is bounded: at most 30 s of audio is decoded.
  *
  * TTSP_FUZZ_NO_RESAMPLE=1 (scripts/fuzz --no-resample) keeps the stream's
- * rate whatever bits 1-2 say: a WAV header declaring ~16 MHz makes
- * libswresample spend seconds building its filter, which starves a long run
- * (test/fixtures/fuzz/slow-resampler-16mhz.bin).
+ * rate whatever bits 1-2 say.  It kept a long run going while a WAV header
+ * declaring ~16 MHz made libswresample spend seconds per input
+ * (test/fixtures/fuzz/slow-resampler-16mhz.bin, since fixed in decode.c).
  */
 #include <stddef.h>
 #include <stdint.h>
