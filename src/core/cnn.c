@@ -151,7 +151,7 @@ ttsp_cnn_validate_config(const ttsp_cnn_config *cfg, ttsp_error *err)
 	return TTSP_OK;
 }
 
-/* Bounds that keep every sgemm dimension and offset within int. */
+/* The batch limits: 1..TTSP_CNN_MAX_BATCH, and batch x per-sample sizes within int. */
 static ttsp_status
 check_batch(const ttsp_cnn *net, int batch, ttsp_error *err)
 {

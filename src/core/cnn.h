@@ -1,6 +1,7 @@
 /*
  * Small 2-D CNN for spectrogram classification/regression: training and
- * prediction in plain C (no postgres.h) on top of CBLAS sgemm.
+ * prediction in plain C (no postgres.h), with direct convolution kernels
+ * for AVX-512, AVX2+FMA or plain C picked from the CPU (cnn_layers.c).
  *
  * Network: n_blocks x [Conv2d(k=5, stride=2, pad=2) -> ReLU -> BatchNorm2d]
  * -> global average pooling -> Linear(C_last -> 1).  The output is a logit
@@ -27,14 +28,16 @@
  * seen so far (or ttsp_cnn_reserve); calls at or below that size never
  * allocate.  ttsp_cnn_workspace_bytes tells the total in advance.
  *
- * Determinism: the seed alone fixes the initial weights, and all reductions
- * run in a fixed order.  Results are bit-identical across runs when OpenBLAS
- * uses one thread; with more threads sgemm may sum in another order.  The
- * core never changes OpenBLAS's thread count: that is the caller's choice
- * (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1).
+ * Threads and determinism: the seed alone fixes the initial weights.  Each
+ * call runs on as many threads as OpenBLAS is set to use
+ * (openblas_get_num_threads(): openblas_set_num_threads or
+ * OPENBLAS_NUM_THREADS, the caller's choice; the core never changes it),
+ * with worker threads that block all signals.  Work is split so that every
+ * output is summed in one fixed order whatever the thread count: results
+ * are bit-identical across runs and thread counts on a given CPU (the
+ * kernel set picked, and so FMA rounding, may differ between CPUs).
  *
- * im2col scratch is capped at 16 MiB by convolving a batch in chunks of
- * samples, so memory grows with the batch mostly through the activations.
+ * Memory grows with the batch through the activations (no im2col buffer).
  *
  * Not thread-safe: a net (and its optimizer) belongs to one thread.
  */

@@ -213,17 +213,21 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
 				nb = (outer + bs - 1) / bs;
 
 	for (int b = 0; b < nb; b++)
-		for (int k = 0; k < inner; k++)
-			for (int t = 0; t < CNN_TAPS; t++)
-				for (int c = 0; c < bs; c++)
-				{
-					int			o = b * bs + c;
-					int			co = by_out ? o : k,
-								ci = by_out ? k : o;
+		for (int c = 0; c < bs; c++)
+		{
+			int			o = b * bs + c;
 
-					wp[(((size_t) b * inner + k) * CNN_TAPS + t) * bs + c] =
-						o < outer ? blk->w[((size_t) co * blk->cin + ci) * CNN_TAPS + t] : 0.0f;
-				}
+			for (int k = 0; k < inner; k++)
+			{
+				int			co = by_out ? o : k,
+							ci = by_out ? k : o;
+				float	   *dst = wp + ((size_t) b * inner + k) * CNN_TAPS * bs + c;
+
+				for (int t = 0; t < CNN_TAPS; t++)
+					dst[t * bs] = o < outer ?
+						blk->w[((size_t) co * blk->cin + ci) * CNN_TAPS + t] : 0.0f;
+			}
+		}
 }
 
 /* ---- forward ---- */
@@ -1007,15 +1011,29 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* In a child of fork(): the workers stayed with the parent. */
+static void
+pool_forget(void)
+{
+	pthread_mutex_init(&pool.dispatch, NULL);
+	pthread_mutex_init(&pool.mu, NULL);
+	pthread_cond_init(&pool.start, NULL);
+	pthread_cond_init(&pool.done, NULL);
+	pool.workers = 0;
+}
+
 /* Workers available, creating up to `want` (fewer if the system refuses). */
 static int
 ensure_workers(int want)
 {
+	static bool atfork;
 	sigset_t	all,
 				old;
 
 	if (pool.workers >= want)
 		return want;
+	if (!atfork)
+		atfork = pthread_atfork(NULL, NULL, pool_forget) == 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (pool.workers < want)
@@ -1056,6 +1074,8 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 	{
 		pthread_mutex_lock(&pool.dispatch);
 		helpers = ensure_workers(helpers);
+		if (helpers <= 0)
+			pthread_mutex_unlock(&pool.dispatch);
 	}
 	if (helpers <= 0)
 	{
