@@ -3,7 +3,7 @@
  * direct convolution on the layouts described in cnn_internal.h (no im2col,
  * no BLAS).  In the s2d layout every tap of the stride-2 kernel is a
  * contiguous run shifted by a constant, so each kernel below is a loop over
- * runs of 8 outputs with a register block of accumulators:
+ * vectors of outputs with a register block of accumulators:
  *
  *   forward   r[co][q]   = relu(b[co] + sum_{ci,tap} w[co][ci][tap] x[ci][q + off(tap)])
  *             (COB output channels x NV vectors of outputs per block)
@@ -13,12 +13,16 @@
  *   gradient  (COB output channels x the 5 taps of a kernel row per block,
  *             reduced per sample into double)
  *
- * The vectors are GCC/Clang vector extensions of 8 floats; every kernel is
- * compiled three times, for AVX-512 (32 registers), AVX2+FMA and plain C,
- * and picked once from the CPU.  Each output is summed in one fixed order,
- * so results are bit-identical from run to run on a machine (the pick only
- * changes float rounding: FMA or not).
+ * The vectors are GCC/Clang vector extensions.  The kernels (the second
+ * part of this file, which includes itself once per width) are written
+ * once for a width VW and compiled as three kernel sets: AVX-512 (8 floats,
+ * 32 registers) and AVX2+FMA (8 floats) on x86-64, and plain C with 4-float
+ * vectors (SSE2, NEON: 8-float vectors would live in memory there), picked
+ * once from the CPU.  Each output is summed in one fixed order, so results
+ * are bit-identical from run to run and at any thread count on a machine
+ * (the pick only changes float rounding: FMA or not).
  */
+#ifndef CNN_KERNEL_PASS
 #include "cnn_internal.h"
 
 #include <pthread.h>
@@ -29,24 +33,7 @@
 
 #include <cblas.h>
 
-typedef float v8 __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-/* unaligned, may alias anything */
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
-
-#define LD(p) (*(const v8u *) (p))
-#define ST(p, v) (*(v8u *) (p) = (v))
-#define SPLAT(s) __extension__ ({ float s_ = (s); (v8) {s_, s_, s_, s_, s_, s_, s_, s_}; })
-#define RELU(v) ((v8) ((v8i) (v) & ((v) > (v8) {0})))
-#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
-#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
-#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 8, 1, 9, 2, 10, 3, 11)
-#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 4, 12, 5, 13, 6, 14, 7, 15)
-
 #define AI static inline __attribute__((always_inline))
-
-/* Sum of the lanes, in a fixed order. */
-#define HSUM(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 #define ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
 #define MAX_BLOCK 8				/* largest COB / CIB of any kernel set */
@@ -87,85 +74,6 @@ static inline size_t
 dz_off(const cnn_block *blk, int s, int c)
 {
 	return ((size_t) s * blk->cout + c) * blk->sd;
-}
-
-/* ---- row helpers ---- */
-
-AI float
-row_sum(const float *p, int w)
-{
-	v8			acc = {0};
-	float		tail = 0;
-	int			i = 0;
-
-	for (; i + 8 <= w; i += 8)
-		acc += LD(p + i);
-	for (; i < w; i++)
-		tail += p[i];
-	return HSUM(acc) + tail;
-}
-
-AI float
-row_sqdev(const float *p, int w, float mu)
-{
-	v8			acc = {0},
-				m = SPLAT(mu);
-	float		tail = 0;
-	int			i = 0;
-
-	for (; i + 8 <= w; i += 8)
-	{
-		v8			d = LD(p + i) - m;
-
-		acc += d * d;
-	}
-	for (; i < w; i++)
-		tail += (p[i] - mu) * (p[i] - mu);
-	return HSUM(acc) + tail;
-}
-
-/*
- * One row of w values v, as (v - mu) * scale + shift, into the even and odd
- * parity planes of an s2d buffer (value i goes to even[i / 2] or
- * odd[i / 2]).
- */
-AI void
-row_to_s2d(const float *src, int w, float mu, float scale, float shift, float *even,
-		   float *odd)
-{
-	v8			m = SPLAT(mu),
-				sc = SPLAT(scale),
-				sh = SPLAT(shift);
-	int			i = 0;
-
-	for (; i + 16 <= w; i += 16)
-	{
-		v8			a = (LD(src + i) - m) * sc + sh,
-					b = (LD(src + i + 8) - m) * sc + sh;
-
-		ST(even + i / 2, EVENS(a, b));
-		ST(odd + i / 2, ODDS(a, b));
-	}
-	for (; i < w; i++)
-		(i & 1 ? odd : even)[i / 2] = (src[i] - mu) * scale + shift;
-}
-
-/* The reverse: interleave even and odd planes into a row of w values. */
-AI void
-s2d_to_row(const float *even, const float *odd, int w, float *dst)
-{
-	int			i = 0;
-
-	for (; i + 16 <= w; i += 16)
-	{
-		v8			e = LD(even + i / 2),
-					o = LD(odd + i / 2);
-
-		ST(dst + i, LOW_PAIRS(e, o));
-		ST(dst + i + 8, HIGH_PAIRS(e, o));
-	}
-	for (; i < w; i++)
-		dst[i] = (i & 1 ? odd : even)[i / 2];
 }
 
 /*
@@ -230,614 +138,25 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
 		}
 }
 
-/* ---- forward ---- */
-
 /*
- * One row into the even and odd planes of an s2d buffer, as row_to_s2d
- * without scaling; returns false if a value is NaN or infinite.
+ * Vectors of 8 floats (AVX2 / AVX-512 registers) and of 4 (SSE2, NEON: the
+ * plain C kernel set; wider vectors would go through memory there).
  */
-AI bool
-input_row_to_s2d(const float *src, int w, float *even, float *odd)
-{
-	v8i			bad = {0};
-	int			i = 0;
-	bool		ok = true;
+typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+/* unaligned, may alias anything */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
 
-	for (; i + 16 <= w; i += 16)
-	{
-		v8			a = LD(src + i),
-					b = LD(src + i + 8);
-
-		/* v * 0 is 0 unless v is NaN or infinite */
-		bad |= (a * 0.0f != (v8) {0}) | (b * 0.0f != (v8) {0});
-		ST(even + i / 2, EVENS(a, b));
-		ST(odd + i / 2, ODDS(a, b));
-	}
-	for (; i < w; i++)
-	{
-		ok &= isfinite(src[i]) != 0;
-		(i & 1 ? odd : even)[i / 2] = src[i];
-	}
-	for (int k = 0; k < 8; k++)
-		ok &= bad[k] == 0;
-	return ok;
-}
-
-/* task: sample s */
-AI void
-input_forward_task(const cnn_job *j, int s)
-{
-	cnn_block  *blk = j->blk;
-	size_t		plane = (size_t) blk->hin * blk->win;
-	bool		ok = true;
-
-	for (int c = 0; c < blk->cin; c++)
-	{
-		const float *src = j->in + ((size_t) s * blk->cin + c) * plane;
-		float	   *dst = blk->xq + xq_off(blk, s, c);
-
-		for (int iy = 0; iy < blk->hin; iy++)
-		{
-			float	   *e = dst + s2d_row(blk, iy);
-
-			ok &= input_row_to_s2d(src + (size_t) iy * blk->win, blk->win, e, e + blk->sq);
-		}
-	}
-	if (!ok)
-		__atomic_store_n(j->flag, 1, __ATOMIC_RELAXED);
-}
-
-/*
- * The previous block's BatchNorm (statistics already final) applied to its
- * channel c of sample s, into this block's s2d input.
- */
-AI void
-apply_bn(const cnn_job *j, int s, int c)
-{
-	const cnn_block *prev = j->prev;
-	cnn_block  *blk = j->blk;
-	float		scale = prev->invstd[c] * prev->gamma[c];
-	const float *rc = prev->r + r_off(prev, s, c);
-	float	   *dst = blk->xq + xq_off(blk, s, c);
-
-	for (int oy = 0; oy < prev->hout; oy++)
-	{
-		float	   *e = dst + s2d_row(blk, oy);
-
-		row_to_s2d(rc + (size_t) oy * prev->P, prev->wout, prev->mean[c], scale, prev->beta[c],
-				   e, e + blk->sq);
-	}
-}
-
-/*
- * Statistics of r for channel c of sample s: its sum, and its sum of squared
- * deviations from the sample's own mean (Chan et al. combine them per
- * channel later, without cancellation).
- */
-AI void
-sample_stats(const cnn_job *j, int s, int c)
-{
-	cnn_block  *blk = j->blk;
-	const float *rc = blk->r + r_off(blk, s, c);
-	double		k = (double) blk->hout * blk->wout,
-				sum = 0,
-				sq = 0,
-				mean;
-	float		mu;
-
-	for (int oy = 0; oy < blk->hout; oy++)
-		sum += row_sum(rc + (size_t) oy * blk->P, blk->wout);
-	mean = sum / k;
-	mu = (float) mean;
-	for (int oy = 0; oy < blk->hout; oy++)
-		sq += row_sqdev(rc + (size_t) oy * blk->P, blk->wout, mu);
-	/* about mean rather than the rounded mu: sum (x - mu)^2 - k (mean - mu)^2 */
-	j->dbl[((size_t) c * j->n + s) * 2] = sum;
-	j->dbl[((size_t) c * j->n + s) * 2 + 1] = sq - k * (mean - mu) * (mean - mu);
-}
-
-/* task: channel t % cin of sample t / cin (small batches: apply_bn apart) */
-AI void
-apply_bn_task(const cnn_job *j, int t)
-{
-	apply_bn(j, t / j->blk->cin, t % j->blk->cin);
-}
-
-/* task: channel t % cout of sample t / cout */
-AI void
-stats_task(const cnn_job *j, int t)
-{
-	sample_stats(j, t / j->blk->cout, t % j->blk->cout);
-}
-
-/*
- * task: part t % split of sample t / split.  A whole sample (split 1) first
- * gets its input from the previous block's BatchNorm (j->prev) and ends
- * with its statistics (j->dbl), while its data are in cache.
- */
-AI void
-conv_forward_task(const cnn_job *j, int task, const int COB, const int NV)
-{
-	cnn_block  *blk = j->blk;
-	int			cin = blk->cin,
-				cout = blk->cout,
-				P = blk->P,
-				L = blk->hout * P,
-				nb = (cout + COB - 1) / COB,
-				nq = (L + 8 * NV - 1) / (8 * NV),
-				s = task / j->split,
-				part = task % j->split,
-				q_lo = nq * part / j->split * 8 * NV,
-				q_hi = nq * (part + 1) / j->split * 8 * NV;
-	size_t		xcs = 4 * blk->sq,
-				rcs = blk->so;
-	int			off[CNN_TAPS];
-
-	if (j->split == 1 && j->prev != NULL)
-		for (int c = 0; c < cin; c++)
-			apply_bn(j, s, c);
-	for (int ky = 0; ky < CNN_K; ky++)
-		for (int kx = 0; kx < CNN_K; kx++)
-			off[ky * CNN_K + kx] = (int) (((ky & 1) * 2 + (kx & 1)) * blk->sq) +
-				(ky >> 1) * P + (kx >> 1);
-
-	for (int cb = 0; cb < nb; cb++)
-	{
-		const float *xs = blk->xq + xq_off(blk, s, 0);
-		const float *wb = j->wpack + (size_t) cb * cin * CNN_TAPS * COB;
-		float	   *rs = blk->r + r_off(blk, s, cb * COB);
-		int			nco = cout - cb * COB < COB ? cout - cb * COB : COB;
-		v8			bias[MAX_BLOCK];
-
-		for (int c = 0; c < COB; c++)
-			bias[c] = SPLAT(c < nco ? blk->b[cb * COB + c] : 0.0f);
-		for (int q0 = q_lo; q0 < q_hi && q0 < L; q0 += 8 * NV)
-		{
-			v8			acc[MAX_BLOCK][4];
-			const float *w = wb;
-
-#pragma GCC unroll 8
-			for (int c = 0; c < COB; c++)
-#pragma GCC unroll 4
-				for (int v = 0; v < NV; v++)
-					acc[c][v] = (v8) {0};
-			for (int ci = 0; ci < cin; ci++)
-			{
-				const float *xc = xs + ci * xcs + q0;
-
-				for (int t = 0; t < CNN_TAPS; t++, w += COB)
-				{
-					const float *src = xc + off[t];
-					v8			xv[4];
-
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						xv[v] = LD(src + 8 * v);
-#pragma GCC unroll 8
-					for (int c = 0; c < COB; c++)
-					{
-						v8			wv = SPLAT(w[c]);
-
-#pragma GCC unroll 4
-						for (int v = 0; v < NV; v++)
-							acc[c][v] += wv * xv[v];
-					}
-				}
-			}
-#pragma GCC unroll 8
-			for (int c = 0; c < COB; c++)
-				if (c < nco)
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						ST(rs + c * rcs + q0 + 8 * v, RELU(acc[c][v] + bias[c]));
-		}
-	}
-	if (j->split == 1 && j->dbl != NULL)
-		for (int c = 0; c < cout; c++)
-			sample_stats(j, s, c);
-}
-
-/*
- * task: channel c.  The statistics BatchNorm uses: the batch's, combined
- * from the per-sample ones in j->dbl (updating the running ones), when
- * training, else the running ones.  For the last block (j->pooled not
- * NULL), also its output averaged per sample: the head's input.
- */
-AI void
-bn_forward_task(const cnn_job *j, int c)
-{
-	cnn_block  *blk = j->blk;
-	const double *st = j->dbl + (size_t) c * j->n * 2;
-	int			n = j->n;
-	double		k = (double) blk->hout * blk->wout,
-				m = n * k,
-				mean,
-				var;
-
-	if (j->training)
-	{
-		double		sum = 0,
-					sq = 0;
-
-		for (int s = 0; s < n; s++)
-			sum += st[2 * s];
-		mean = sum / m;
-		for (int s = 0; s < n; s++)
-		{
-			double		d = st[2 * s] / k - mean;
-
-			sq += st[2 * s + 1] + k * d * d;
-		}
-		var = sq / m;
-		blk->run_mean[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_mean[c]
-									+ BN_MOMENTUM * mean);
-		blk->run_var[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_var[c]
-								   + BN_MOMENTUM * sq / (m - 1));
-	}
-	else
-	{
-		mean = blk->run_mean[c];
-		var = blk->run_var[c];
-	}
-	blk->mean[c] = (float) mean;
-	blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
-	if (j->pooled != NULL)
-	{
-		double		scale = (double) blk->invstd[c] * blk->gamma[c];
-
-		for (int s = 0; s < n; s++)
-			j->pooled[(size_t) s * blk->cout + c] =
-				(float) ((st[2 * s] / k - mean) * scale + blk->beta[c]);
-	}
-}
-
-/* ---- backward ---- */
-
-/*
- * Sums of dy and dy * (r - mean) over one row of channel c: what the
- * BatchNorm backward needs from the whole batch before it can start.
- */
-AI void
-bn_backward_row_sums(const float *d, const float *r, int w, float mean, double *sum_dy,
-					 double *sum_dy_dev)
-{
-	v8			mv = SPLAT(mean),
-				acc_d = {0},
-				acc_x = {0};
-	float		t_d = 0,
-				t_x = 0;
-	int			i = 0;
-
-	for (; i + 8 <= w; i += 8)
-	{
-		v8			dv = LD(d + i);
-
-		acc_d += dv;
-		acc_x += dv * (LD(r + i) - mv);
-	}
-	for (; i < w; i++)
-	{
-		t_d += d[i];
-		t_x += d[i] * (r[i] - mean);
-	}
-	*sum_dy += HSUM(acc_d) + t_d;
-	*sum_dy_dev += HSUM(acc_x) + t_x;
-}
-
-/*
- * task: channel c; j->in is dY, j->out dZ.  j->dbl, unless NULL, holds the
- * per-sample sums of bn_backward_row_sums (else they are computed here).
- */
-AI void
-bn_relu_backward_task(const cnn_job *j, int c)
-{
-	cnn_block  *blk = j->blk;
-	const float *dy = j->in;
-	float	   *dz = j->out;
-	int			n = j->n,
-				hout = blk->hout,
-				wout = blk->wout,
-				P = blk->P;
-	size_t		m = (size_t) n * hout * wout;
-	float		mean = blk->mean[c],
-				invstd = blk->invstd[c];
-	double		sum_dy = 0,
-				sum_dy_dev = 0,
-				sum_dz = 0;
-	float		k,
-				a,
-				kb;
-	v8			mv = SPLAT(mean);
-
-	for (int s = 0; s < n; s++)
-	{
-		double		sd = 0,
-					sx = 0;
-
-		if (j->dbl != NULL)
-		{
-			sd = j->dbl[((size_t) c * n + s) * 2];
-			sx = j->dbl[((size_t) c * n + s) * 2 + 1];
-		}
-		else
-			for (int oy = 0; oy < hout; oy++)
-				bn_backward_row_sums(dy + r_off(blk, s, c) + (size_t) oy * P,
-									 blk->r + r_off(blk, s, c) + (size_t) oy * P, wout,
-									 mean, &sd, &sx);
-		sum_dy += sd;
-		sum_dy_dev += sx;
-	}
-	/* sum(dy * xhat) = invstd * sum(dy * (r - mean)) */
-	blk->dbeta[c] = (float) sum_dy;
-	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
-
-	/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
-	k = blk->gamma[c] * invstd;
-	a = (float) (sum_dy / m);
-	kb = (float) (k * (double) invstd * invstd * sum_dy_dev / m);
-	for (int s = 0; s < n; s++)
-	{
-		float	   *plane = dz + dz_off(blk, s, c);
-		float	   *rows = plane + blk->dpad;
-		v8			kv = SPLAT(k),
-					av = SPLAT(a),
-					kbv = SPLAT(kb);
-
-		memset(plane, 0, sizeof(float) * blk->dpad);
-		for (int oy = 0; oy < hout; oy++)
-		{
-			const float *r = blk->r + r_off(blk, s, c) + (size_t) oy * P;
-			const float *d = dy + r_off(blk, s, c) + (size_t) oy * P;
-			float	   *o = rows + (size_t) oy * P;
-			v8			acc = {0};
-			float		tail = 0;
-			int			i = 0;
-
-			for (; i + 8 <= wout; i += 8)
-			{
-				v8			rv = LD(r + i);
-				v8			g = kv * (LD(d + i) - av) - (rv - mv) * kbv;
-
-				/* r > 0 exactly where the ReLU passed its input */
-				g = (v8) ((v8i) g & (rv > (v8) {0}));
-				ST(o + i, g);
-				acc += g;
-			}
-			for (; i < wout; i++)
-			{
-				float		g = r[i] > 0.0f ? k * (d[i] - a) - (r[i] - mean) * kb : 0.0f;
-
-				o[i] = g;
-				tail += g;
-			}
-			for (; i < P; i++)
-				o[i] = 0.0f;
-			sum_dz += HSUM(acc) + tail;
-		}
-		memset(rows + (size_t) hout * P, 0,
-			   sizeof(float) * (blk->sd - blk->dpad - (size_t) hout * P));
-	}
-	blk->db[c] = (float) sum_dz;
-}
-
-/*
- * dw of output channels dzs[0 .. COB) and one input channel, from one
- * sample: kernel row ky's 5 taps read the even plane at +0, +1, +2 and the
- * odd plane at +0, +1 (row ky >> 1 of parity ky & 1).  tot[c * cstride +
- * tap] += the sums.
- */
-AI void
-dw_sample(const cnn_block *blk, const float *const *dzs, const float *xs, double *tot,
-		  size_t cstride, const int COB)
-{
-	int			L = blk->hout * blk->P;
-
-	for (int ky = 0; ky < CNN_K; ky++)
-	{
-		const float *e = xs + (size_t) ((ky & 1) * 2) * blk->sq + (size_t) (ky >> 1) * blk->P;
-		const float *o = e + blk->sq;
-		v8			acc[MAX_BLOCK][CNN_K];
-
-#pragma GCC unroll 8
-		for (int c = 0; c < COB; c++)
-#pragma GCC unroll 5
-			for (int t = 0; t < CNN_K; t++)
-				acc[c][t] = (v8) {0};
-		for (int q = 0; q < L; q += 8)
-		{
-			v8			x0 = LD(e + q),
-						x1 = LD(o + q),
-						x2 = LD(e + q + 1),
-						x3 = LD(o + q + 1),
-						x4 = LD(e + q + 2);
-
-#pragma GCC unroll 8
-			for (int c = 0; c < COB; c++)
-			{
-				v8			d = LD(dzs[c] + q);
-
-				acc[c][0] += d * x0;
-				acc[c][1] += d * x1;
-				acc[c][2] += d * x2;
-				acc[c][3] += d * x3;
-				acc[c][4] += d * x4;
-			}
-		}
-#pragma GCC unroll 8
-		for (int c = 0; c < COB; c++)
-#pragma GCC unroll 5
-			for (int t = 0; t < CNN_K; t++)
-				tot[c * cstride + ky * CNN_K + t] += HSUM(acc[c][t]);
-	}
-}
-
-/*
- * task: the t-th of j->split contiguous ranges of COB-channel output
- * blocks, over every sample, summed per sample into double (j->dbl,
- * cnn_dw_scratch_doubles); j->in is dZ.  Samples are the outer loop, so a
- * sample's input is read once per task while its blocks are summed, and
- * every output sums its samples in order whatever the split.
- */
-AI void
-dw_task(const cnn_job *j, int task, const int COB)
-{
-	cnn_block  *blk = j->blk;
-	int			cin = blk->cin,
-				nb = (blk->cout + COB - 1) / COB,
-				b_lo = nb * task / j->split,
-				b_hi = nb * (task + 1) / j->split;
-	size_t		cstride = (size_t) cin * CNN_TAPS;
-
-	/* rows past cout (a partial last block) are scratch */
-	memset(j->dbl + (size_t) b_lo * COB * cstride, 0,
-		   sizeof(double) * (b_hi - b_lo) * COB * cstride);
-	for (int s = 0; s < j->n; s++)
-		for (int b = b_lo; b < b_hi; b++)
-		{
-			int			co0 = b * COB,
-						nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
-			const float *dzs[MAX_BLOCK];
-
-			for (int c = 0; c < COB; c++)
-				dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
-			for (int ci = 0; ci < cin; ci++)
-				dw_sample(blk, dzs, blk->xq + xq_off(blk, s, ci),
-						  j->dbl + ((size_t) co0 * cin + ci) * CNN_TAPS, cstride, COB);
-		}
-	for (int b = b_lo; b < b_hi; b++)
-	{
-		int			co0 = b * COB,
-					nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
-
-		for (size_t i = 0; i < nco * cstride; i++)
-			blk->dw[co0 * cstride + i] = (float) j->dbl[co0 * cstride + i];
-	}
-}
-
-/*
- * One channel of a sample's input gradient, in s2d form, into dY of the
- * block before (with its BatchNorm-backward sums, j->dbl) or, for the first
- * block, into NCHW.
- */
-AI void
-dx_convert(const cnn_job *j, int s, int ci)
-{
-	const cnn_block *blk = j->blk;
-	const cnn_block *prev = j->prev;
-	const float *src = j->out + xq_off(blk, s, ci);
-
-	if (prev != NULL)
-	{
-		float	   *dst = j->grad + r_off(prev, s, ci);
-		const float *r = prev->r + r_off(prev, s, ci);
-		double		sd = 0,
-					sx = 0;
-
-		for (int iy = 0; iy < blk->hin; iy++)
-		{
-			const float *e = src + s2d_row(blk, iy);
-			float	   *d = dst + (size_t) iy * prev->P;
-
-			s2d_to_row(e, e + blk->sq, blk->win, d);
-			bn_backward_row_sums(d, r + (size_t) iy * prev->P, blk->win, prev->mean[ci],
-								 &sd, &sx);
-		}
-		j->dbl[((size_t) ci * j->n + s) * 2] = sd;
-		j->dbl[((size_t) ci * j->n + s) * 2 + 1] = sx;
-	}
-	else
-	{
-		float	   *dst = j->grad + ((size_t) s * blk->cin + ci) * blk->hin * blk->win;
-
-		for (int iy = 0; iy < blk->hin; iy++)
-		{
-			const float *e = src + s2d_row(blk, iy);
-
-			s2d_to_row(e, e + blk->sq, blk->win, dst + (size_t) iy * blk->win);
-		}
-	}
-}
-
-/*
- * task: sample t / nb, input channels [(t % nb) * CIB, + CIB); j->in dZ,
- * j->out dxq (scratch), then dx_convert while it is in cache.
- */
-AI void
-dx_task(const cnn_job *j, int task, const int CIB, const int NV)
-{
-	cnn_block  *blk = j->blk;
-	int			cin = blk->cin,
-				cout = blk->cout,
-				P = blk->P,
-				nb = (cin + CIB - 1) / CIB,
-				s = task / nb,
-				ib = task % nb,
-				nci = cin - ib * CIB < CIB ? cin - ib * CIB : CIB;
-	size_t		dcs = blk->sd,
-				xcs = 4 * blk->sq;
-	const float *dzs = j->in + dz_off(blk, s, 0) + blk->dpad;
-	const float *wb = j->wpack + (size_t) ib * cout * CNN_TAPS * CIB;
-
-	for (int pl = 0; pl < 4; pl++)
-	{
-		/* padded input (R, C) of parity pl gets the taps (ky, kx) of that parity */
-		int			tap[9],
-					toff[9],
-					nt = 0;
-		float	   *out = j->out + xq_off(blk, s, ib * CIB) + (size_t) pl * blk->sq;
-
-		for (int ky = pl >> 1; ky < CNN_K; ky += 2)
-			for (int kx = pl & 1; kx < CNN_K; kx += 2)
-			{
-				tap[nt] = ky * CNN_K + kx;
-				toff[nt++] = -((ky >> 1) * P + (kx >> 1));
-			}
-		/* rows 1 .. hout hold every real input row */
-		for (int f0 = P; f0 < (blk->hout + 1) * P; f0 += 8 * NV)
-		{
-			v8			acc[MAX_BLOCK][4];
-
-#pragma GCC unroll 8
-			for (int c = 0; c < CIB; c++)
-#pragma GCC unroll 4
-				for (int v = 0; v < NV; v++)
-					acc[c][v] = (v8) {0};
-			for (int co = 0; co < cout; co++)
-			{
-				const float *d = dzs + co * dcs + f0;
-				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
-
-				for (int k = 0; k < nt; k++)
-				{
-					const float *src = d + toff[k];
-					const float *wv = w + tap[k] * CIB;
-					v8			xv[4];
-
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						xv[v] = LD(src + 8 * v);
-#pragma GCC unroll 8
-					for (int c = 0; c < CIB; c++)
-					{
-						v8			wc = SPLAT(wv[c]);
-
-#pragma GCC unroll 4
-						for (int v = 0; v < NV; v++)
-							acc[c][v] += wc * xv[v];
-					}
-				}
-			}
-#pragma GCC unroll 8
-			for (int c = 0; c < CIB; c++)
-				if (c < nci)
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						ST(out + c * xcs + f0 + 8 * v, acc[c][v]);
-		}
-	}
-	for (int c = 0; c < nci; c++)
-		dx_convert(j, s, ib * CIB + c);
-}
+/* The kernels: this file's second part, once per vector width. */
+#define CNN_KERNEL_PASS 8
+#include "cnn_layers.c"
+#undef CNN_KERNEL_PASS
+#define CNN_KERNEL_PASS 4
+#include "cnn_layers.c"
+#undef CNN_KERNEL_PASS
 
 /* ---- kernel sets ---- */
 
@@ -860,29 +179,30 @@ typedef struct cnn_isa
 } cnn_isa;
 
 /*
- * One kernel set: ATTR the target, FCOB x FNV the forward register block,
- * XCIB x XNV the input-gradient one, WCOB output channels for dw.
+ * One kernel set: ATTR the target, W the vector width, FCOB x FNV the
+ * forward register block (output channels x vectors), XCIB x XNV the
+ * input-gradient one, WCOB output channels for dw.
  */
-#define CNN_ISA(sfx, ATTR, FCOB, FNV, XCIB, XNV, WCOB) \
-ATTR static void input_forward_##sfx(const cnn_job *j, int t) { input_forward_task(j, t); } \
-ATTR static void apply_bn_##sfx(const cnn_job *j, int t) { apply_bn_task(j, t); } \
-ATTR static void stats_##sfx(const cnn_job *j, int t) { stats_task(j, t); } \
-ATTR static void conv_forward_##sfx(const cnn_job *j, int t) { conv_forward_task(j, t, FCOB, FNV); } \
-ATTR static void bn_forward_##sfx(const cnn_job *j, int t) { bn_forward_task(j, t); } \
-ATTR static void bn_relu_backward_##sfx(const cnn_job *j, int t) { bn_relu_backward_task(j, t); } \
-ATTR static void dw_##sfx(const cnn_job *j, int t) { dw_task(j, t, WCOB); } \
-ATTR static void dx_##sfx(const cnn_job *j, int t) { dx_task(j, t, XCIB, XNV); } \
+#define CNN_ISA(sfx, ATTR, W, FCOB, FNV, XCIB, XNV, WCOB) \
+ATTR static void input_forward_##sfx(const cnn_job *j, int t) { input_forward_task_w##W(j, t); } \
+ATTR static void apply_bn_##sfx(const cnn_job *j, int t) { apply_bn_task_w##W(j, t); } \
+ATTR static void stats_##sfx(const cnn_job *j, int t) { stats_task_w##W(j, t); } \
+ATTR static void conv_forward_##sfx(const cnn_job *j, int t) { conv_forward_task_w##W(j, t, FCOB, FNV); } \
+ATTR static void bn_forward_##sfx(const cnn_job *j, int t) { bn_forward_task_w##W(j, t); } \
+ATTR static void bn_relu_backward_##sfx(const cnn_job *j, int t) { bn_relu_backward_task_w##W(j, t); } \
+ATTR static void dw_##sfx(const cnn_job *j, int t) { dw_task_w##W(j, t, WCOB); } \
+ATTR static void dx_##sfx(const cnn_job *j, int t) { dx_task_w##W(j, t, XCIB, XNV); } \
 static const cnn_isa isa_##sfx = { \
 	#sfx, FCOB, XCIB, WCOB, input_forward_##sfx, apply_bn_##sfx, stats_##sfx, \
 	conv_forward_##sfx, bn_forward_##sfx, \
 	bn_relu_backward_##sfx, dw_##sfx, dx_##sfx \
 };
 
-CNN_ISA(generic, , 2, 2, 2, 2, 1)
+CNN_ISA(generic, , 4, 4, 2, 4, 2, 4)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CNN_HAVE_X86 1
-CNN_ISA(avx2, __attribute__((target("avx2,fma"))), 4, 3, 4, 3, 2)
-CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 8, 3, 8, 3, 4)
+CNN_ISA(avx2, __attribute__((target("avx2,fma"))), 8, 4, 3, 4, 3, 2)
+CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 8, 8, 3, 8, 3, 4)
 #endif
 
 static const cnn_isa *isa_cur;
@@ -1175,3 +495,743 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 	pack_weights(blk, wpack, k->xcib, false);
 	run_job(k->dx, &j, n * ((blk->cin + k->xcib - 1) / k->xcib));
 }
+#else							/* CNN_KERNEL_PASS: the kernels */
+
+/*
+ * Everything below is compiled once per vector width VW (8 or 4 floats),
+ * its functions named K(name): name_w8 or name_w4.
+ */
+#if CNN_KERNEL_PASS == 8
+#define VW 8
+#define V v8
+#define VI v8i
+#define LD(p) (*(const v8u *) (p))
+#define ST(p, v) (*(v8u *) (p) = (v))
+#define SPLAT(s) __extension__ ({ float s_ = (s); (v8) {s_, s_, s_, s_, s_, s_, s_, s_}; })
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 8, 1, 9, 2, 10, 3, 11)
+#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 4, 12, 5, 13, 6, 14, 7, 15)
+/* sum of the lanes, in a fixed order */
+#define HSUM(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
+#define K(name) name##_w8
+#else
+#define VW 4
+#define V v4
+#define VI v4i
+#define LD(p) (*(const v4u *) (p))
+#define ST(p, v) (*(v4u *) (p) = (v))
+#define SPLAT(s) __extension__ ({ float s_ = (s); (v4) {s_, s_, s_, s_}; })
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7)
+#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 4, 1, 5)
+#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 2, 6, 3, 7)
+#define HSUM(v) (((v)[0] + (v)[2]) + ((v)[1] + (v)[3]))
+#define K(name) name##_w4
+#endif
+#define RELU(v) ((V) ((VI) (v) & ((v) > (V) {0})))
+
+/* ---- row helpers ---- */
+
+AI float
+K(row_sum)(const float *p, int w)
+{
+	V			acc = {0};
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + VW <= w; i += VW)
+		acc += LD(p + i);
+	for (; i < w; i++)
+		tail += p[i];
+	return HSUM(acc) + tail;
+}
+
+AI float
+K(row_sqdev)(const float *p, int w, float mu)
+{
+	V			acc = {0},
+				m = SPLAT(mu);
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + VW <= w; i += VW)
+	{
+		V			d = LD(p + i) - m;
+
+		acc += d * d;
+	}
+	for (; i < w; i++)
+		tail += (p[i] - mu) * (p[i] - mu);
+	return HSUM(acc) + tail;
+}
+
+/*
+ * One row of w values v, as (v - mu) * scale + shift, into the even and odd
+ * parity planes of an s2d buffer (value i goes to even[i / 2] or
+ * odd[i / 2]).
+ */
+AI void
+K(row_to_s2d)(const float *src, int w, float mu, float scale, float shift, float *even,
+		   float *odd)
+{
+	V			m = SPLAT(mu),
+				sc = SPLAT(scale),
+				sh = SPLAT(shift);
+	int			i = 0;
+
+	for (; i + 2 * VW <= w; i += 2 * VW)
+	{
+		V			a = (LD(src + i) - m) * sc + sh,
+					b = (LD(src + i + VW) - m) * sc + sh;
+
+		ST(even + i / 2, EVENS(a, b));
+		ST(odd + i / 2, ODDS(a, b));
+	}
+	for (; i < w; i++)
+		(i & 1 ? odd : even)[i / 2] = (src[i] - mu) * scale + shift;
+}
+
+/* The reverse: interleave even and odd planes into a row of w values. */
+AI void
+K(s2d_to_row)(const float *even, const float *odd, int w, float *dst)
+{
+	int			i = 0;
+
+	for (; i + 2 * VW <= w; i += 2 * VW)
+	{
+		V			e = LD(even + i / 2),
+					o = LD(odd + i / 2);
+
+		ST(dst + i, LOW_PAIRS(e, o));
+		ST(dst + i + VW, HIGH_PAIRS(e, o));
+	}
+	for (; i < w; i++)
+		dst[i] = (i & 1 ? odd : even)[i / 2];
+}
+
+/* ---- forward ---- */
+
+/*
+ * One row into the even and odd planes of an s2d buffer, as row_to_s2d
+ * without scaling; returns false if a value is NaN or infinite.
+ */
+AI bool
+K(input_row_to_s2d)(const float *src, int w, float *even, float *odd)
+{
+	VI			bad = {0};
+	int			i = 0;
+	bool		ok = true;
+
+	for (; i + 2 * VW <= w; i += 2 * VW)
+	{
+		V			a = LD(src + i),
+					b = LD(src + i + VW);
+
+		/* v * 0 is 0 unless v is NaN or infinite */
+		bad |= (a * 0.0f != (V) {0}) | (b * 0.0f != (V) {0});
+		ST(even + i / 2, EVENS(a, b));
+		ST(odd + i / 2, ODDS(a, b));
+	}
+	for (; i < w; i++)
+	{
+		ok &= isfinite(src[i]) != 0;
+		(i & 1 ? odd : even)[i / 2] = src[i];
+	}
+	for (int k = 0; k < VW; k++)
+		ok &= bad[k] == 0;
+	return ok;
+}
+
+/* task: sample s */
+AI void
+K(input_forward_task)(const cnn_job *j, int s)
+{
+	cnn_block  *blk = j->blk;
+	size_t		plane = (size_t) blk->hin * blk->win;
+	bool		ok = true;
+
+	for (int c = 0; c < blk->cin; c++)
+	{
+		const float *src = j->in + ((size_t) s * blk->cin + c) * plane;
+		float	   *dst = blk->xq + xq_off(blk, s, c);
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			float	   *e = dst + s2d_row(blk, iy);
+
+			ok &= K(input_row_to_s2d)(src + (size_t) iy * blk->win, blk->win, e, e + blk->sq);
+		}
+	}
+	if (!ok)
+		__atomic_store_n(j->flag, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The previous block's BatchNorm (statistics already final) applied to its
+ * channel c of sample s, into this block's s2d input.
+ */
+AI void
+K(apply_bn)(const cnn_job *j, int s, int c)
+{
+	const cnn_block *prev = j->prev;
+	cnn_block  *blk = j->blk;
+	float		scale = prev->invstd[c] * prev->gamma[c];
+	const float *rc = prev->r + r_off(prev, s, c);
+	float	   *dst = blk->xq + xq_off(blk, s, c);
+
+	for (int oy = 0; oy < prev->hout; oy++)
+	{
+		float	   *e = dst + s2d_row(blk, oy);
+
+		K(row_to_s2d)(rc + (size_t) oy * prev->P, prev->wout, prev->mean[c], scale, prev->beta[c],
+				   e, e + blk->sq);
+	}
+}
+
+/*
+ * Statistics of r for channel c of sample s: its sum, and its sum of squared
+ * deviations from the sample's own mean (Chan et al. combine them per
+ * channel later, without cancellation).
+ */
+AI void
+K(sample_stats)(const cnn_job *j, int s, int c)
+{
+	cnn_block  *blk = j->blk;
+	const float *rc = blk->r + r_off(blk, s, c);
+	double		k = (double) blk->hout * blk->wout,
+				sum = 0,
+				sq = 0,
+				mean;
+	float		mu;
+
+	for (int oy = 0; oy < blk->hout; oy++)
+		sum += K(row_sum)(rc + (size_t) oy * blk->P, blk->wout);
+	mean = sum / k;
+	mu = (float) mean;
+	for (int oy = 0; oy < blk->hout; oy++)
+		sq += K(row_sqdev)(rc + (size_t) oy * blk->P, blk->wout, mu);
+	/* about mean rather than the rounded mu: sum (x - mu)^2 - k (mean - mu)^2 */
+	j->dbl[((size_t) c * j->n + s) * 2] = sum;
+	j->dbl[((size_t) c * j->n + s) * 2 + 1] = sq - k * (mean - mu) * (mean - mu);
+}
+
+/* task: channel t % cin of sample t / cin (small batches: apply_bn apart) */
+AI void
+K(apply_bn_task)(const cnn_job *j, int t)
+{
+	K(apply_bn)(j, t / j->blk->cin, t % j->blk->cin);
+}
+
+/* task: channel t % cout of sample t / cout */
+AI void
+K(stats_task)(const cnn_job *j, int t)
+{
+	K(sample_stats)(j, t / j->blk->cout, t % j->blk->cout);
+}
+
+/*
+ * task: part t % split of sample t / split.  A whole sample (split 1) first
+ * gets its input from the previous block's BatchNorm (j->prev) and ends
+ * with its statistics (j->dbl), while its data are in cache.
+ */
+AI void
+K(conv_forward_task)(const cnn_job *j, int task, const int COB, const int NV)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				cout = blk->cout,
+				P = blk->P,
+				L = blk->hout * P,
+				nb = (cout + COB - 1) / COB,
+				nq = (L + VW * NV - 1) / (VW * NV),
+				s = task / j->split,
+				part = task % j->split,
+				q_lo = nq * part / j->split * VW * NV,
+				q_hi = nq * (part + 1) / j->split * VW * NV;
+	size_t		xcs = 4 * blk->sq,
+				rcs = blk->so;
+	int			off[CNN_TAPS];
+
+	if (j->split == 1 && j->prev != NULL)
+		for (int c = 0; c < cin; c++)
+			K(apply_bn)(j, s, c);
+	for (int ky = 0; ky < CNN_K; ky++)
+		for (int kx = 0; kx < CNN_K; kx++)
+			off[ky * CNN_K + kx] = (int) (((ky & 1) * 2 + (kx & 1)) * blk->sq) +
+				(ky >> 1) * P + (kx >> 1);
+
+	for (int cb = 0; cb < nb; cb++)
+	{
+		const float *xs = blk->xq + xq_off(blk, s, 0);
+		const float *wb = j->wpack + (size_t) cb * cin * CNN_TAPS * COB;
+		float	   *rs = blk->r + r_off(blk, s, cb * COB);
+		int			nco = cout - cb * COB < COB ? cout - cb * COB : COB;
+		V			bias[MAX_BLOCK];
+
+		for (int c = 0; c < COB; c++)
+			bias[c] = SPLAT(c < nco ? blk->b[cb * COB + c] : 0.0f);
+		for (int q0 = q_lo; q0 < q_hi && q0 < L; q0 += VW * NV)
+		{
+			V			acc[MAX_BLOCK][4];
+			const float *w = wb;
+
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					acc[c][v] = (V) {0};
+			for (int ci = 0; ci < cin; ci++)
+			{
+				const float *xc = xs + ci * xcs + q0;
+
+				for (int t = 0; t < CNN_TAPS; t++, w += COB)
+				{
+					const float *src = xc + off[t];
+					V			xv[4];
+
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						xv[v] = LD(src + VW * v);
+#pragma GCC unroll 8
+					for (int c = 0; c < COB; c++)
+					{
+						V			wv = SPLAT(w[c]);
+
+#pragma GCC unroll 4
+						for (int v = 0; v < NV; v++)
+							acc[c][v] += wv * xv[v];
+					}
+				}
+			}
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+				if (c < nco)
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						ST(rs + c * rcs + q0 + VW * v, RELU(acc[c][v] + bias[c]));
+		}
+	}
+	if (j->split == 1 && j->dbl != NULL)
+		for (int c = 0; c < cout; c++)
+			K(sample_stats)(j, s, c);
+}
+
+/*
+ * task: channel c.  The statistics BatchNorm uses: the batch's, combined
+ * from the per-sample ones in j->dbl (updating the running ones), when
+ * training, else the running ones.  For the last block (j->pooled not
+ * NULL), also its output averaged per sample: the head's input.
+ */
+AI void
+K(bn_forward_task)(const cnn_job *j, int c)
+{
+	cnn_block  *blk = j->blk;
+	const double *st = j->dbl + (size_t) c * j->n * 2;
+	int			n = j->n;
+	double		k = (double) blk->hout * blk->wout,
+				m = n * k,
+				mean,
+				var;
+
+	if (j->training)
+	{
+		double		sum = 0,
+					sq = 0;
+
+		for (int s = 0; s < n; s++)
+			sum += st[2 * s];
+		mean = sum / m;
+		for (int s = 0; s < n; s++)
+		{
+			double		d = st[2 * s] / k - mean;
+
+			sq += st[2 * s + 1] + k * d * d;
+		}
+		var = sq / m;
+		blk->run_mean[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_mean[c]
+									+ BN_MOMENTUM * mean);
+		blk->run_var[c] = (float) ((1.0 - BN_MOMENTUM) * blk->run_var[c]
+								   + BN_MOMENTUM * sq / (m - 1));
+	}
+	else
+	{
+		mean = blk->run_mean[c];
+		var = blk->run_var[c];
+	}
+	blk->mean[c] = (float) mean;
+	blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
+	if (j->pooled != NULL)
+	{
+		double		scale = (double) blk->invstd[c] * blk->gamma[c];
+
+		for (int s = 0; s < n; s++)
+			j->pooled[(size_t) s * blk->cout + c] =
+				(float) ((st[2 * s] / k - mean) * scale + blk->beta[c]);
+	}
+}
+
+/* ---- backward ---- */
+
+/*
+ * Sums of dy and dy * (r - mean) over one row of channel c: what the
+ * BatchNorm backward needs from the whole batch before it can start.
+ */
+AI void
+K(bn_backward_row_sums)(const float *d, const float *r, int w, float mean, double *sum_dy,
+					 double *sum_dy_dev)
+{
+	V			mv = SPLAT(mean),
+				acc_d = {0},
+				acc_x = {0};
+	float		t_d = 0,
+				t_x = 0;
+	int			i = 0;
+
+	for (; i + VW <= w; i += VW)
+	{
+		V			dv = LD(d + i);
+
+		acc_d += dv;
+		acc_x += dv * (LD(r + i) - mv);
+	}
+	for (; i < w; i++)
+	{
+		t_d += d[i];
+		t_x += d[i] * (r[i] - mean);
+	}
+	*sum_dy += HSUM(acc_d) + t_d;
+	*sum_dy_dev += HSUM(acc_x) + t_x;
+}
+
+/*
+ * task: channel c; j->in is dY, j->out dZ.  j->dbl, unless NULL, holds the
+ * per-sample sums of bn_backward_row_sums (else they are computed here).
+ */
+AI void
+K(bn_relu_backward_task)(const cnn_job *j, int c)
+{
+	cnn_block  *blk = j->blk;
+	const float *dy = j->in;
+	float	   *dz = j->out;
+	int			n = j->n,
+				hout = blk->hout,
+				wout = blk->wout,
+				P = blk->P;
+	size_t		m = (size_t) n * hout * wout;
+	float		mean = blk->mean[c],
+				invstd = blk->invstd[c];
+	double		sum_dy = 0,
+				sum_dy_dev = 0,
+				sum_dz = 0;
+	float		k,
+				a,
+				kb;
+	V			mv = SPLAT(mean);
+
+	for (int s = 0; s < n; s++)
+	{
+		double		sd = 0,
+					sx = 0;
+
+		if (j->dbl != NULL)
+		{
+			sd = j->dbl[((size_t) c * n + s) * 2];
+			sx = j->dbl[((size_t) c * n + s) * 2 + 1];
+		}
+		else
+			for (int oy = 0; oy < hout; oy++)
+				K(bn_backward_row_sums)(dy + r_off(blk, s, c) + (size_t) oy * P,
+									 blk->r + r_off(blk, s, c) + (size_t) oy * P, wout,
+									 mean, &sd, &sx);
+		sum_dy += sd;
+		sum_dy_dev += sx;
+	}
+	/* sum(dy * xhat) = invstd * sum(dy * (r - mean)) */
+	blk->dbeta[c] = (float) sum_dy;
+	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
+
+	/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+	k = blk->gamma[c] * invstd;
+	a = (float) (sum_dy / m);
+	kb = (float) (k * (double) invstd * invstd * sum_dy_dev / m);
+	for (int s = 0; s < n; s++)
+	{
+		float	   *plane = dz + dz_off(blk, s, c);
+		float	   *rows = plane + blk->dpad;
+		V			kv = SPLAT(k),
+					av = SPLAT(a),
+					kbv = SPLAT(kb);
+
+		memset(plane, 0, sizeof(float) * blk->dpad);
+		for (int oy = 0; oy < hout; oy++)
+		{
+			const float *r = blk->r + r_off(blk, s, c) + (size_t) oy * P;
+			const float *d = dy + r_off(blk, s, c) + (size_t) oy * P;
+			float	   *o = rows + (size_t) oy * P;
+			V			acc = {0};
+			float		tail = 0;
+			int			i = 0;
+
+			for (; i + VW <= wout; i += VW)
+			{
+				V			rv = LD(r + i);
+				V			g = kv * (LD(d + i) - av) - (rv - mv) * kbv;
+
+				/* r > 0 exactly where the ReLU passed its input */
+				g = (V) ((VI) g & (rv > (V) {0}));
+				ST(o + i, g);
+				acc += g;
+			}
+			for (; i < wout; i++)
+			{
+				float		g = r[i] > 0.0f ? k * (d[i] - a) - (r[i] - mean) * kb : 0.0f;
+
+				o[i] = g;
+				tail += g;
+			}
+			for (; i < P; i++)
+				o[i] = 0.0f;
+			sum_dz += HSUM(acc) + tail;
+		}
+		memset(rows + (size_t) hout * P, 0,
+			   sizeof(float) * (blk->sd - blk->dpad - (size_t) hout * P));
+	}
+	blk->db[c] = (float) sum_dz;
+}
+
+/*
+ * dw of output channels dzs[0 .. COB) and one input channel, from one
+ * sample: kernel row ky's 5 taps read the even plane at +0, +1, +2 and the
+ * odd plane at +0, +1 (row ky >> 1 of parity ky & 1).  tot[c * cstride +
+ * tap] += the sums.
+ */
+AI void
+K(dw_sample)(const cnn_block *blk, const float *const *dzs, const float *xs, double *tot,
+		  size_t cstride, const int COB)
+{
+	int			L = blk->hout * blk->P;
+
+	for (int ky = 0; ky < CNN_K; ky++)
+	{
+		const float *e = xs + (size_t) ((ky & 1) * 2) * blk->sq + (size_t) (ky >> 1) * blk->P;
+		const float *o = e + blk->sq;
+		V			acc[MAX_BLOCK][CNN_K];
+
+#pragma GCC unroll 8
+		for (int c = 0; c < COB; c++)
+#pragma GCC unroll 5
+			for (int t = 0; t < CNN_K; t++)
+				acc[c][t] = (V) {0};
+		for (int q = 0; q < L; q += VW)
+		{
+			V			x0 = LD(e + q),
+						x1 = LD(o + q),
+						x2 = LD(e + q + 1),
+						x3 = LD(o + q + 1),
+						x4 = LD(e + q + 2);
+
+#pragma GCC unroll 8
+			for (int c = 0; c < COB; c++)
+			{
+				V			d = LD(dzs[c] + q);
+
+				acc[c][0] += d * x0;
+				acc[c][1] += d * x1;
+				acc[c][2] += d * x2;
+				acc[c][3] += d * x3;
+				acc[c][4] += d * x4;
+			}
+		}
+#pragma GCC unroll 8
+		for (int c = 0; c < COB; c++)
+#pragma GCC unroll 5
+			for (int t = 0; t < CNN_K; t++)
+				tot[c * cstride + ky * CNN_K + t] += HSUM(acc[c][t]);
+	}
+}
+
+/*
+ * task: the t-th of j->split contiguous ranges of COB-channel output
+ * blocks, over every sample, summed per sample into double (j->dbl,
+ * cnn_dw_scratch_doubles); j->in is dZ.  Samples are the outer loop, so a
+ * sample's input is read once per task while its blocks are summed, and
+ * every output sums its samples in order whatever the split.
+ */
+AI void
+K(dw_task)(const cnn_job *j, int task, const int COB)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				nb = (blk->cout + COB - 1) / COB,
+				b_lo = nb * task / j->split,
+				b_hi = nb * (task + 1) / j->split;
+	size_t		cstride = (size_t) cin * CNN_TAPS;
+
+	/* rows past cout (a partial last block) are scratch */
+	memset(j->dbl + (size_t) b_lo * COB * cstride, 0,
+		   sizeof(double) * (b_hi - b_lo) * COB * cstride);
+	for (int s = 0; s < j->n; s++)
+		for (int b = b_lo; b < b_hi; b++)
+		{
+			int			co0 = b * COB,
+						nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+			const float *dzs[MAX_BLOCK];
+
+			for (int c = 0; c < COB; c++)
+				dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
+			for (int ci = 0; ci < cin; ci++)
+				K(dw_sample)(blk, dzs, blk->xq + xq_off(blk, s, ci),
+						  j->dbl + ((size_t) co0 * cin + ci) * CNN_TAPS, cstride, COB);
+		}
+	for (int b = b_lo; b < b_hi; b++)
+	{
+		int			co0 = b * COB,
+					nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
+
+		for (size_t i = 0; i < nco * cstride; i++)
+			blk->dw[co0 * cstride + i] = (float) j->dbl[co0 * cstride + i];
+	}
+}
+
+/*
+ * One channel of a sample's input gradient, in s2d form, into dY of the
+ * block before (with its BatchNorm-backward sums, j->dbl) or, for the first
+ * block, into NCHW.
+ */
+AI void
+K(dx_convert)(const cnn_job *j, int s, int ci)
+{
+	const cnn_block *blk = j->blk;
+	const cnn_block *prev = j->prev;
+	const float *src = j->out + xq_off(blk, s, ci);
+
+	if (prev != NULL)
+	{
+		float	   *dst = j->grad + r_off(prev, s, ci);
+		const float *r = prev->r + r_off(prev, s, ci);
+		double		sd = 0,
+					sx = 0;
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+			float	   *d = dst + (size_t) iy * prev->P;
+
+			K(s2d_to_row)(e, e + blk->sq, blk->win, d);
+			K(bn_backward_row_sums)(d, r + (size_t) iy * prev->P, blk->win, prev->mean[ci],
+								 &sd, &sx);
+		}
+		j->dbl[((size_t) ci * j->n + s) * 2] = sd;
+		j->dbl[((size_t) ci * j->n + s) * 2 + 1] = sx;
+	}
+	else
+	{
+		float	   *dst = j->grad + ((size_t) s * blk->cin + ci) * blk->hin * blk->win;
+
+		for (int iy = 0; iy < blk->hin; iy++)
+		{
+			const float *e = src + s2d_row(blk, iy);
+
+			K(s2d_to_row)(e, e + blk->sq, blk->win, dst + (size_t) iy * blk->win);
+		}
+	}
+}
+
+/*
+ * task: sample t / nb, input channels [(t % nb) * CIB, + CIB); j->in dZ,
+ * j->out dxq (scratch), then dx_convert while it is in cache.
+ */
+AI void
+K(dx_task)(const cnn_job *j, int task, const int CIB, const int NV)
+{
+	cnn_block  *blk = j->blk;
+	int			cin = blk->cin,
+				cout = blk->cout,
+				P = blk->P,
+				nb = (cin + CIB - 1) / CIB,
+				s = task / nb,
+				ib = task % nb,
+				nci = cin - ib * CIB < CIB ? cin - ib * CIB : CIB;
+	size_t		dcs = blk->sd,
+				xcs = 4 * blk->sq;
+	const float *dzs = j->in + dz_off(blk, s, 0) + blk->dpad;
+	const float *wb = j->wpack + (size_t) ib * cout * CNN_TAPS * CIB;
+
+	for (int pl = 0; pl < 4; pl++)
+	{
+		/* padded input (R, C) of parity pl gets the taps (ky, kx) of that parity */
+		int			tap[9],
+					toff[9],
+					nt = 0;
+		float	   *out = j->out + xq_off(blk, s, ib * CIB) + (size_t) pl * blk->sq;
+
+		for (int ky = pl >> 1; ky < CNN_K; ky += 2)
+			for (int kx = pl & 1; kx < CNN_K; kx += 2)
+			{
+				tap[nt] = ky * CNN_K + kx;
+				toff[nt++] = -((ky >> 1) * P + (kx >> 1));
+			}
+		/* rows 1 .. hout hold every real input row */
+		for (int f0 = P; f0 < (blk->hout + 1) * P; f0 += VW * NV)
+		{
+			V			acc[MAX_BLOCK][4];
+
+#pragma GCC unroll 8
+			for (int c = 0; c < CIB; c++)
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					acc[c][v] = (V) {0};
+			for (int co = 0; co < cout; co++)
+			{
+				const float *d = dzs + co * dcs + f0;
+				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
+
+				for (int k = 0; k < nt; k++)
+				{
+					const float *src = d + toff[k];
+					const float *wv = w + tap[k] * CIB;
+					V			xv[4];
+
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						xv[v] = LD(src + VW * v);
+#pragma GCC unroll 8
+					for (int c = 0; c < CIB; c++)
+					{
+						V			wc = SPLAT(wv[c]);
+
+#pragma GCC unroll 4
+						for (int v = 0; v < NV; v++)
+							acc[c][v] += wc * xv[v];
+					}
+				}
+			}
+#pragma GCC unroll 8
+			for (int c = 0; c < CIB; c++)
+				if (c < nci)
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						ST(out + c * xcs + f0 + VW * v, acc[c][v]);
+		}
+	}
+	for (int c = 0; c < nci; c++)
+		K(dx_convert)(j, s, ib * CIB + c);
+}
+
+
+#undef VW
+#undef V
+#undef VI
+#undef LD
+#undef ST
+#undef SPLAT
+#undef EVENS
+#undef ODDS
+#undef LOW_PAIRS
+#undef HIGH_PAIRS
+#undef HSUM
+#undef K
+#undef RELU
+
+#endif							/* CNN_KERNEL_PASS */
