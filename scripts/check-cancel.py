@@ -5,11 +5,12 @@ starts the cluster and exports PGHOST/PGPORT/PGUSER).
     check-cancel.py WORKDIR [--margin-mb N]
 
 WORKDIR holds long.mp3 (about an hour) and clip.mp3 (a few seconds).  For
-each case, in a fresh session (backend): a short warm-up of the same kind,
-run twice (libraries loaded, buffers touched, glibc's malloc thresholds
-settled), VmRSS read from /proc/<backend pid>/status,
-then the long call stopped by (a) statement_timeout = 500ms and (b)
-pg_cancel_backend() from a second session after 1 s.  The latency is the
+each case, in a fresh session (backend): a short warm-up of the same kind
+(libraries loaded, buffers touched), a rehearsal (the long call stopped the
+same way: glibc's malloc thresholds settle), VmRSS read from
+/proc/<backend pid>/status, then the long call stopped by (a)
+statement_timeout = 500ms and (b) pg_cancel_backend() from a second session
+after 1 s.  The latency is the
 client-side time from the timeout (statement start + 500 ms) or from sending
 pg_cancel_backend to the error arriving.  After the error the backend's VmRSS
 is read again; VmHWM shows that the call did allocate.  Fails when a call
@@ -17,6 +18,7 @@ finishes instead of being cancelled, the error is not 57014, a latency is
 1 s or more, VmRSS after is more than the margin above VmRSS before, a
 cancelled ttsp_train left a ttsp_model row, or the backend is gone.
 """
+import os
 import re
 import sys
 import threading
@@ -39,6 +41,11 @@ def connect():
     c = psycopg2.connect("")
     c.autocommit = True
     return c
+
+
+def environ_has(pid, name):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return any(v.startswith(name.encode() + b"=") for v in f.read().split(b"\0"))
 
 
 def status_kb(pid):
@@ -120,27 +127,8 @@ class Notices:
             self.text.append(msg)
 
 
-def run_case(title, settings, warm, query, model, mode):
-    global failures
-    problems = []
-    conn = connect()
-    conn.notices = notices = Notices()
-    c = conn.cursor()
-    for s in settings:
-        c.execute(s)
-    c.execute("SELECT pg_backend_pid()")
-    pid = c.fetchone()[0]
-    # Twice: glibc keeps freed heap for reuse once its mmap threshold has
-    # adapted (after the first call), so the second call is the steady state.
-    for _ in range(2):
-        c.execute(warm)
-    if model is not None:
-        # ttsp_train's NOTICE says how the data is held: check it is the case's
-        want = "streaming from the source" if "streamed" in title else "data in memory"
-        if not any(want in n for n in notices.text):
-            problems.append("the warm-up training did not say '%s': %s" % (want, notices.text))
-    notices.epochs = 0
-    before = status_kb(pid)
+def stop_once(c, pid, query, mode, problems):
+    """Run query on cursor c, stopped by mode; the result and when the stop fired."""
     result = {}
 
     def worker():
@@ -156,9 +144,9 @@ def run_case(title, settings, warm, query, model, mode):
         t_start = time.monotonic()
         worker()
         t_fire = t_start + TIMEOUT_S
+        c.execute("RESET statement_timeout")
     else:
         th = threading.Thread(target=worker)
-        t_start = time.monotonic()
         th.start()
         time.sleep(CANCEL_AFTER_S)
         t_fire = time.monotonic()
@@ -173,6 +161,37 @@ def run_case(title, settings, warm, query, model, mode):
             problems.append("the call ended before the cancel was sent")
         if not sent:
             problems.append("pg_cancel_backend returned false")
+    return result, t_fire
+
+
+def run_case(title, settings, warm, query, model, mode):
+    global failures
+    problems = []
+    conn = connect()
+    conn.notices = notices = Notices()
+    c = conn.cursor()
+    for s in settings:
+        c.execute(s)
+    c.execute("SELECT pg_backend_pid()")
+    pid = c.fetchone()[0]
+    if environ_has(pid, "GLIBC_TUNABLES") != bool(os.environ.get("GLIBC_TUNABLES")):
+        problems.append("the backend's GLIBC_TUNABLES is not this script's")
+    c.execute(warm)
+    if model is not None:
+        # ttsp_train's NOTICE says how the data is held: check it is the case's
+        want = "streaming from the source" if "streamed" in title else "data in memory"
+        if not any(want in n for n in notices.text):
+            problems.append("the warm-up training did not say '%s': %s" % (want, notices.text))
+    # A rehearsal: the same call stopped the same way.  glibc keeps some freed
+    # heap for reuse once its mmap threshold has adapted to the first large
+    # blocks, so "before" is the steady state, and a leak would still show
+    # as growth in the measured call.
+    rehearsal, _ = stop_once(c, pid, query, mode, problems)
+    if rehearsal.get("error") is None or rehearsal["error"].pgcode != psycopg2.errorcodes.QUERY_CANCELED:
+        problems.append("the rehearsal was not cancelled: %r" % (rehearsal.get("error") or rehearsal.get("rows"),))
+    notices.epochs = 0
+    before = status_kb(pid)
+    result, t_fire = stop_once(c, pid, query, mode, problems)
     latency = result["t_end"] - t_fire
     err = result.get("error")
     if err is None:
@@ -185,13 +204,13 @@ def run_case(title, settings, warm, query, model, mode):
     if latency >= MAX_LATENCY_S:
         problems.append("latency %.3f s >= %.1f s" % (latency, MAX_LATENCY_S))
     try:
-        c.execute("RESET statement_timeout")
         c.execute("SELECT 1")
         after = status_kb(pid)
     except psycopg2.Error as e:
         problems.append("session unusable after the error: %s" % e)
         after = {"VmRSS": -1, "VmHWM": -1, "RssAnon": -1}
     grown_mb = (after["VmRSS"] - before["VmRSS"]) / 1024.0
+    anon_mb = (after["RssAnon"] - before["RssAnon"]) / 1024.0
     if grown_mb > margin_mb:
         problems.append("VmRSS grew by %.1f MB (> %.1f MB)" % (grown_mb, margin_mb))
     models = "-"
@@ -206,18 +225,21 @@ def run_case(title, settings, warm, query, model, mode):
     rows.append((title, mode, latency, before, after, models, outcome, problems))
     failures += len(problems)
     mb = lambda kb: kb / 1024.0
-    print("%-46s %-7s %7.3f s %7.1f %7.1f %7.1f %+7.1f %6s %6s  %s" % (
+    print("%-44s %-7s %7.3f s %7.1f %7.1f %7.1f %+7.1f %+7.1f %6s %6s  %s" % (
         title, mode, latency, mb(before["VmRSS"]), mb(after["VmHWM"]),
-        mb(after["VmRSS"]), grown_mb, progress, models, outcome))
+        mb(after["VmRSS"]), grown_mb, anon_mb, progress, models, outcome))
     for p in problems:
         print("   ^ FAIL: %s" % p)
     sys.stdout.flush()
 
 
 print()
-print("%-46s %-7s %9s %7s %7s %7s %7s %6s %6s  %s" % (
-    "case", "stop", "latency", "RSS MB", "peak MB", "RSS MB", "growth", "epochs", "model", "error"))
-print("%-46s %-7s %9s %7s %7s %7s %7s %6s %6s" % ("", "", "", "before", "(HWM)", "after", "MB", "done", "rows"))
+print("glibc malloc thresholds: %s" % (
+    "fixed, GLIBC_TUNABLES=" + os.environ["GLIBC_TUNABLES"] if os.environ.get("GLIBC_TUNABLES") else "dynamic (glibc's default)"))
+print("%-44s %-7s %9s %7s %7s %7s %7s %7s %6s %6s  %s" % (
+    "case", "stop", "latency", "VmRSS", "peak", "VmRSS", "growth", "RssAnon", "epochs", "model", "error"))
+print("%-44s %-7s %9s %7s %7s %7s %7s %7s %6s %6s" % ("", "", "", "before", "(HWM)", "after", "", "growth", "done", "rows"))
+print("%-44s %-7s %9s %7s %7s %7s %7s %7s" % ("", "", "", "MB", "MB", "MB", "MB", "MB"))
 for title, settings, warm, query, model in CASES:
     for mode in ("timeout", "cancel"):
         run_case(title, settings, warm, query, model, mode)
