@@ -1,7 +1,7 @@
 -- ttsp_load_mp3: agreement with ffmpeg's own decode, options, limits, errors.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(53);
+SELECT plan(54);
 
 -- Each fixture against `ffmpeg -c:a pcm_f32le` of the same file (scripts/make-fixtures).
 CREATE TEMP TABLE cases (file text, golden text, channels int, rate int, nominal int);
@@ -59,6 +59,8 @@ SELECT throws_ok($$ SELECT ttsp_load_mp3(pg_temp.fixture('tone_mono_22k.mp3')) $
 	'54000', 'audio is longer than the limit of 0.5 seconds', 'ttsp.max_duration stops a longer decode');
 SELECT is(array_length((ttsp_load_mp3(pg_temp.fixture('tone_mono_22k.mp3'), duration_s => 0.4)).waveform, 2), 8820,
 	'a duration_s inside ttsp.max_duration decodes');
+SELECT is(array_length((ttsp_load_mp3(pg_temp.fixture('tone_mono_22k.mp3'), duration_s => 0.5)).waveform, 2), 11025,
+	'a duration_s equal to ttsp.max_duration decodes');
 RESET ttsp.max_duration;
 
 -- Bad input: a clear ERROR with a fitting SQLSTATE, never a crash.

@@ -461,10 +461,17 @@ emit(ttsp_decoder *dec, int n, float *const **planes, int *nframes, ttsp_error *
 	int			ch;
 	int			i;
 
-	dec->decoded += n;
-	if (dec->decoded > dec->limit && (dec->to_emit < 0 || dec->to_emit > 0))
-		return ttsp_fail(err, TTSP_ELIMIT,
-						 "audio is longer than the limit of %g seconds", dec->max_duration_s);
+	/* past the limit only if frames beyond it are wanted, not just decoded */
+	{
+		int64_t		wanted_end = dec->decoded + n;
+
+		if (dec->to_emit >= 0)
+			wanted_end = dec->decoded + dec->to_skip + dec->to_emit;
+		dec->decoded += n;
+		if (wanted_end > dec->limit && dec->decoded > dec->limit)
+			return ttsp_fail(err, TTSP_ELIMIT,
+							 "audio is longer than the limit of %g seconds", dec->max_duration_s);
+	}
 	if (dec->to_skip > 0)
 	{
 		first = dec->to_skip < n ? (int) dec->to_skip : n;

@@ -260,8 +260,9 @@ model_lookup(const char *name, int32 version)
 	if (m == NULL)
 	{
 		args[1] = Int32GetDatum(found_version);
-		sql = psprintf("SELECT task, (features || jsonb_build_object('shape', jsonb_build_array(c, b, 1), "
-					   "'data', to_jsonb(array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram, "
+		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "
+					   "pg_catalog.jsonb_build_array(c, b, 1), 'data', "
+					   "pg_catalog.to_jsonb(pg_catalog.array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram, "
 					   "(architecture->>'frames')::int, norm_mean, norm_std, weights, "
 					   "coalesce((architecture->>'target_mean')::float8, 0), "
 					   "coalesce((architecture->>'target_std')::float8, 1) "

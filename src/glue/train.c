@@ -12,8 +12,10 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
 #include "utils/json.h"
@@ -786,10 +788,10 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	args[9] = float8_array(train_loss, o->epochs);
 	args[10] = float8_array(test_loss, o->epochs);
 
-	/* one writer per name at a time; readers are not blocked */
-	sql = psprintf("LOCK TABLE %s.ttsp_model IN SHARE ROW EXCLUSIVE MODE", ttsp_schema());
-	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock ttsp_model");
+	/* one writer per name at a time (needs no privilege beyond INSERT) */
+	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%u, pg_catalog.hashtext($1))", ttsp_schema_oid());
+	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the model name");
 	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
 				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss) "
 				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 "
@@ -841,7 +843,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	int			i;
 
 	o->model_name = text_arg(fcinfo, 0, "model_name");
-	if (o->model_name[0] == '\0' || strlen(o->model_name) > 200)
+	if (o->model_name[0] == '\0' || pg_mbstrlen(o->model_name) > 200)
 		bad_option("model_name must have 1 to 200 characters");
 	if (strcmp(task, "classification") == 0)
 		o->task = TTSP_TASK_CLASSIFICATION;
@@ -924,6 +926,13 @@ train(TrainOptions *o)
 	t->spec_type = spectrogram_type();
 	ttsp_rng_seed(&t->rng, ((uint64) (uint32) o->seed) ^ UINT64CONST(0x9E3779B97F4A7C15));
 
+	/* fail before the work, not after it, when the model cannot be stored */
+	{
+		Oid			rel = get_relname_relid("ttsp_model", ttsp_schema_oid());
+
+		if (pg_class_aclcheck(rel, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "ttsp_model");
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	INSTR_TIME_SET_CURRENT(start);
