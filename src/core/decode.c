@@ -209,7 +209,7 @@ open_codec(ttsp_decoder *dec, ttsp_error *err)
 static ttsp_status
 open_resampler(ttsp_decoder *dec, const AVFrame *f, ttsp_error *err)
 {
-	AVChannelLayout layout;
+	AVChannelLayout layout = {0};
 	char		msg[128];
 	int			ret;
 
