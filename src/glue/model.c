@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 
 #include "feature_spec.h"
+#include "logscale.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(ttsp_predict);
@@ -72,14 +73,6 @@ ttsp_set_threads(void)
 	}
 }
 
-float
-model_log_value(const Spectrogram *spec, float v)
-{
-	if ((spec->flags & SPEC_FLAG_DB) || spec->kind == SPEC_MFCC)
-		return v;
-	return (spec->power == 1.0f ? 20.0f : 10.0f) * log10f(v > 1e-10f ? v : 1e-10f);
-}
-
 void
 model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 {
@@ -109,6 +102,8 @@ void
 model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool standardise)
 {
 	int			avail = Min(s->frames, in->frames);
+	bool		logged = (s->flags & SPEC_FLAG_DB) || s->kind == SPEC_MFCC;
+	float		mult = s->power == 1.0f ? 20.0f : 10.0f;
 	int			cb;
 
 	for (cb = 0; cb < in->channels * in->bins; cb++)
@@ -119,10 +114,13 @@ model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool st
 		float		scale = standardise ? 1.0f / in->std[cb] : 1.0f;
 		int			f;
 
-		for (f = 0; f < avail; f++)
-			dst[f] = (model_log_value(s, src[f]) - shift) * scale;
+		if (logged)
+			for (f = 0; f < avail; f++)
+				dst[f] = (src[f] - shift) * scale;
+		else
+			ttsp_log10_scaled(src, dst, avail, 1e-10f, mult, shift, scale);
 		/* padding is the mean, 0 once standardised; NaN marks it until then */
-		for (; f < in->frames; f++)
+		for (f = avail; f < in->frames; f++)
 			dst[f] = standardise ? 0 : NAN;
 	}
 }
@@ -154,6 +152,8 @@ free_model(LoadedModel *m)
 	pfree(m->in.tmpl);
 	pfree(m->in.mean);
 	pfree(m->in.std);
+	if (m->input)
+		pfree(m->input);
 	pfree(m);
 }
 
@@ -298,13 +298,14 @@ model_predict(LoadedModel *m, const float *x, int n, float *out)
 static float8
 predict_one(LoadedModel *m, const Spectrogram *spec)
 {
-	float	   *x = palloc(MODEL_INPUT_SIZE(&m->in) * sizeof(float));
 	float		out;
 
 	model_input_check(&m->in, spec, m->name);
-	model_input_fill(&m->in, spec, x, true);
-	model_predict(m, x, 1, &out);
-	pfree(x);
+	/* kept with the model: a fresh buffer per row cost page faults */
+	if (m->input == NULL)
+		m->input = MemoryContextAlloc(TopMemoryContext, MODEL_INPUT_SIZE(&m->in) * sizeof(float));
+	model_input_fill(&m->in, spec, m->input, true);
+	model_predict(m, m->input, 1, &out);
 	return out;
 }
 

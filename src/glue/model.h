@@ -30,11 +30,9 @@ typedef struct ModelInput
 /* A spectrogram must have the training features' kind, shape and parameters. */
 extern void model_input_check(const ModelInput *in, const Spectrogram *spec, const char *model);
 
-/* Log scale of one value: 10 log10 of power, 20 log10 of magnitude, else as is. */
-extern float model_log_value(const Spectrogram *spec, float v);
-
 /*
- * Write the log values of spec's first in->frames frames into out
+ * Write the log values (10 log10 of power, 20 log10 of magnitude, dB and
+ * MFCC as they are) of spec's first in->frames frames into out
  * ([channel][bin][frame]).  With standardise, apply mean and std; frames
  * past the end are then 0 (the mean).  Without, they are NaN, which
  * statistics skip and model_input_standardise turns into 0.
@@ -54,6 +52,7 @@ typedef struct LoadedModel
 	double		target_mean;	/* regression outputs are value * std + mean */
 	double		target_std;
 	ModelInput	in;
+	float	   *input;			/* ttsp_predict's input buffer, NULL until used */
 	ttsp_cnn   *net;
 } LoadedModel;
 
