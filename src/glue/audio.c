@@ -41,9 +41,8 @@ glue_decoder_open(bytea *audio, const ttsp_decode_opts *opts)
 	gd->cb.func = release_decoder;
 	gd->cb.arg = gd;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &gd->cb);
-	if (ttsp_decoder_open(&gd->dec, (const uint8_t *) VARDATA_ANY(audio),
-						  VARSIZE_ANY_EXHDR(audio), opts, &err) != TTSP_OK)
-		ttsp_report(&err);
+	ttsp_check(ttsp_decoder_open(&gd->dec, (const uint8_t *) VARDATA_ANY(audio),
+								 VARSIZE_ANY_EXHDR(audio), opts, &err), &err);
 	return gd;
 }
 
@@ -98,8 +97,7 @@ decode_to_array(GlueDecoder *gd, const ttsp_decode_opts *opts)
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ttsp_decoder_read(gd->dec, &planes, &n, &err) != TTSP_OK)
-			ttsp_report(&err);
+		ttsp_check(ttsp_decoder_read(gd->dec, &planes, &n, &err), &err);
 		if (n == 0)
 			break;
 		if (arr == NULL || len + n > cap)

@@ -285,12 +285,10 @@ void
 model_predict(LoadedModel *m, const float *x, int n, float *out)
 {
 	ttsp_error	err;
-
 	int			i;
 
 	ttsp_set_threads();
-	if (ttsp_cnn_predict(m->net, x, n, out, &err) != TTSP_OK)
-		ttsp_report(&err);
+	ttsp_check(ttsp_cnn_predict(m->net, x, n, out, &err), &err);
 	for (i = 0; i < n; i++)
 		out[i] = (float) (out[i] * m->target_std + m->target_mean);
 }

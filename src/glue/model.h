@@ -66,7 +66,7 @@ extern void model_predict(LoadedModel *m, const float *x, int n, float *out);
 extern Oid	ttsp_schema_oid(void);
 extern const char *ttsp_schema(void);
 
-/* OpenBLAS threads from ttsp.threads. */
+/* The CNN's and OpenBLAS's threads from ttsp.threads. */
 extern void ttsp_set_threads(void);
 
 #endif

@@ -75,8 +75,7 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	}
 	if (clip && s->kind != SPEC_MFCC)
 		lo = Max(lo, hi - top_db);
-	if (ttsp_heatmap(v, s->channels, s->bins, s->frames, lo, hi, xscale, yscale, &img, &err) != TTSP_OK)
-		ttsp_report(&err);
+	ttsp_check(ttsp_heatmap(v, s->channels, s->bins, s->frames, lo, hi, xscale, yscale, &img, &err), &err);
 	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
 }
 
@@ -114,8 +113,7 @@ ttsp_plot_losses(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("loss arrays must have the same, non-zero length; got %d and %d", n_train, n_test)));
-	if (ttsp_line_plot(series, names, colors, 2, n_train, PG_GETARG_INT32(2), PG_GETARG_INT32(3),
-					   &img, &err) != TTSP_OK)
-		ttsp_report(&err);
+	ttsp_check(ttsp_line_plot(series, names, colors, 2, n_train, PG_GETARG_INT32(2), PG_GETARG_INT32(3),
+							  &img, &err), &err);
 	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
 }

@@ -6,6 +6,9 @@
 #include "model.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -1005,6 +1008,10 @@ train(TrainOptions *o)
 														  quote_literal_json(o->model_name), version,
 														  metrics.data + 1)));
 	MemoryContextDelete(cxt);
+#ifdef __GLIBC__
+	/* glibc keeps the freed training heap (tens of MB) in the backend otherwise */
+	malloc_trim(0);
+#endif
 	return result;
 }
 

@@ -30,8 +30,8 @@ _PG_init(void)
 							 &ttsp_max_duration, 600.0, 0.1, 86400.0, PGC_USERSET, GUC_UNIT_S,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("ttsp.threads",
-							"OpenBLAS threads for training and prediction.",
-							"1 gives bit-identical training for a given seed.",
+							"Threads for training and prediction (the CNN's own pool and OpenBLAS).",
+							"Results are bit-identical at any thread count.",
 							&ttsp_threads, 1, 1, 64, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ttsp.train_memory",
 							"Memory ttsp_train may use for the network, its optimiser and the training data.",
