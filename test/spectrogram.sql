@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(51);
+SELECT plan(58);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -121,6 +121,31 @@ SELECT throws_like($$ SELECT ttsp_amplitude_to_db(s) FROM specs WHERE name = 'mf
 	'ttsp_amplitude_to_db needs a power, magnitude or mel spectrogram%', 'dB of an MFCC');
 SELECT throws_like($$ SELECT ttsp_spectrogram(pg_temp.fixture('random.bin')) $$, 'unrecognized audio format%',
 	'undecodable bytea');
+
+-- Waveforms stored in a table: uncompressed on-disk values are read in 1 MB
+-- slices; the result equals that of the same array in memory.
+CREATE TEMP TABLE waves (name text, w real[]);
+ALTER TABLE waves ALTER w SET STORAGE EXTERNAL;
+INSERT INTO waves
+SELECT 'mono', array_agg((sin(i * 0.05) + random() - 0.5)::real ORDER BY i) FROM generate_series(1, 600000) i
+UNION ALL
+SELECT 'stereo', ARRAY[array_agg(sin(i * 0.05)::real ORDER BY i), array_agg((random() - 0.5)::real ORDER BY i)]
+FROM generate_series(1, 300000) i;
+CREATE TEMP TABLE waves_z (w real[]);	-- compressible: stored compressed
+INSERT INTO waves_z SELECT array_agg(((i % 100) / 100.0)::real) FROM generate_series(1, 600000) i;
+SELECT ok(pg_column_compression(w) IS NULL AND pg_column_size(w) > 2000000, name || ': stored uncompressed out of line')
+FROM waves ORDER BY name;
+SELECT ok(ttsp_spectrogram(w, 16000, n_fft => 100)::text = ttsp_spectrogram(array_cat(w, '{}'), 16000, n_fft => 100)::text,
+	name || ': spectrogram read in slices equals the in-memory one') FROM waves ORDER BY name;
+SELECT ok(ttsp_mel_spectrogram(w, 16000, n_fft => 400, n_mels => 64)::text
+	= ttsp_mel_spectrogram(array_cat(w, '{}'), 16000, n_fft => 400, n_mels => 64)::text,
+	'mel spectrogram read in slices equals the in-memory one') FROM waves WHERE name = 'stereo';
+SELECT ok(pg_column_compression(w) IS NOT NULL AND ttsp_spectrogram(w, 16000, n_fft => 100)::text
+	= ttsp_spectrogram(array_cat(w, '{}'), 16000, n_fft => 100)::text,
+	'a compressed stored waveform gives the in-memory result') FROM waves_z;
+UPDATE waves SET w[500000] = 'NaN' WHERE name = 'mono';
+SELECT throws_like($$ SELECT ttsp_spectrogram(w, 16000) FROM waves WHERE name = 'mono' $$,
+	'audio samples must be finite%', 'NaN in the second slice of a stored waveform');
 
 -- Malformed text input.
 SELECT throws_like($$ SELECT 'nonsense'::spectrogram $$, 'invalid input syntax for type spectrogram: expected "{"', 'not an object');

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -157,13 +158,62 @@ transform_block(const FeatureSpec *fs, Spectrogram *spec)
 								  (Size) spec->channels * fs->n_mels * spec->frames * sizeof(float));
 }
 
-/* Whole channels in memory: the one-shot core writes straight into place. */
-static Spectrogram *
-features_from_planes(const FeatureSpec *fs, const float *data, int channels, size_t len,
-					 int sample_rate)
+/*
+ * Samples of a real[] waveform: whole planes in memory, or an uncompressed
+ * on-disk TOAST value read in slices, so that a long waveform is never
+ * copied whole (and the backend does not page-fault a fresh copy per call).
+ */
+typedef struct SampleSource
 {
-	CoreObjects *co = core_create(fs, 0, sample_rate);
+	const float *planes;		/* [channel][sample], or NULL */
+	struct varlena *toast;		/* else the TOAST pointer ... */
+	Size		data_offset;	/* ... and the byte offset of its first sample */
+	struct varlena *slice;		/* the last slice read, freed by the next read */
+} SampleSource;
+
+/* Samples per TOAST slice (1 MB): few index scans, a bounded buffer. */
+#define SLICE_SAMPLES ((Size) 256 * 1024)
+
+/* Samples [offset, offset + n) of the flattened [channel][sample] data. */
+static const float *
+source_read(SampleSource *src, Size offset, Size n)
+{
+	if (src->planes)
+		return src->planes + offset;
+	if (src->slice)
+		pfree(src->slice);
+	src->slice = detoast_attr_slice(src->toast, src->data_offset + offset * sizeof(float),
+									n * sizeof(float));
+	if (VARSIZE_ANY_EXHDR(src->slice) != n * sizeof(float))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("waveform array is shorter than its dimensions")));
+	return (const float *) VARDATA_ANY(src->slice);
+}
+
+/* The STFT's pending frames of channel c into out's [row][frame] columns. */
+static void
+emit_columns(CoreObjects *co, int c, float *out, int rows, size_t n_frames)
+{
+	size_t		n;
+	const float *frames = ttsp_stft_frames(co->stft[c], &n);
+	size_t		first = ttsp_stft_frames_done(co->stft[c]) - n;
+
+	if (co->mel)
+		ttsp_melbank_apply(co->mel, frames, n, out + first, n_frames, 1);
+	else
+		ttsp_frames_to_columns(frames, n, rows, out, n_frames, first);
+	ttsp_stft_clear(co->stft[c]);
+}
+
+/* Whole channels of len samples: frames go straight into the output. */
+static Spectrogram *
+features_from_samples(const FeatureSpec *fs, SampleSource *src, int channels, size_t len,
+					  int sample_rate)
+{
+	CoreObjects *co = core_create(fs, channels, sample_rate);
 	int			rows = feature_rows(fs);
+	size_t		batch = ttsp_stft_batch_samples(&fs->stft);
 	size_t		n_frames;
 	Spectrogram *spec;
 	float	   *block;
@@ -175,14 +225,25 @@ features_from_planes(const FeatureSpec *fs, const float *data, int channels, siz
 	block = transform_block(fs, spec);
 	for (c = 0; c < channels; c++)
 	{
-		const float *x = data + (size_t) c * len;
 		float	   *out = block + (size_t) c * rows * n_frames;
+		size_t		off;
 
-		CHECK_FOR_INTERRUPTS();
-		if (co->mel)
-			ttsp_check(ttsp_mel_spectrogram(&fs->stft, co->mel, x, len, out, &err), &err);
-		else
-			ttsp_check(ttsp_spectrogram(&fs->stft, x, len, out, &err), &err);
+		for (off = 0; off < len;)
+		{
+			size_t		n = Min(len - off, SLICE_SAMPLES);
+			const float *x = source_read(src, (size_t) c * len + off, n);
+			size_t		done;
+
+			CHECK_FOR_INTERRUPTS();
+			for (done = 0; done < n; done += batch)
+			{
+				ttsp_check(ttsp_stft_push(co->stft[c], x + done, Min(n - done, batch), &err), &err);
+				emit_columns(co, c, out, rows, n_frames);
+			}
+			off += n;
+		}
+		ttsp_check(ttsp_stft_finish(co->stft[c], &err), &err);
+		emit_columns(co, c, out, rows, n_frames);
 	}
 	spec = finish_output(fs, spec, block, sample_rate);
 	release_core(co);
@@ -440,35 +501,79 @@ read_mfcc_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 
 /* ---- sources ---- */
 
-/* waveform real[]: 1-D (one channel) or 2-D [channel][sample]. */
-static Spectrogram *
-from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
+/* Channels and samples of a waveform array, from its header. */
+static void
+waveform_shape(ArrayType *arr, int *channels, size_t *len)
 {
-	ArrayType  *arr;
-	int			sample_rate;
-	int			channels;
-	size_t		len;
-
-	require_args(fcinfo, 0, 2);
-	arr = PG_GETARG_ARRAYTYPE_P(0);
-	sample_rate = PG_GETARG_INT32(1);
-	if (sample_rate < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sample_rate must be positive, got %d", sample_rate)));
 	if (ARR_NDIM(arr) != 1 && ARR_NDIM(arr) != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("waveform must be a 1-D or a 2-D [channel][sample] array, got %d dimensions",
 						ARR_NDIM(arr))));
-	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("waveform must not contain NULLs")));
-	channels = ARR_NDIM(arr) == 2 ? ARR_DIMS(arr)[0] : 1;
-	len = ARR_DIMS(arr)[ARR_NDIM(arr) - 1];
+	*channels = ARR_NDIM(arr) == 2 ? ARR_DIMS(arr)[0] : 1;
+	*len = ARR_DIMS(arr)[ARR_NDIM(arr) - 1];
+}
 
-	return features_from_planes(fs, (const float *) ARR_DATA_PTR(arr), channels, len, sample_rate);
+/*
+ * An uncompressed on-disk waveform without a null bitmap, set up to be read
+ * in slices; false for anything else.
+ */
+static bool
+toast_source(struct varlena *raw, SampleSource *src, int *channels, size_t *len)
+{
+	struct varatt_external ext;
+	ArrayType  *hdr;
+	Size		data_offset;
+
+	if (!VARATT_IS_EXTERNAL_ONDISK(raw))
+		return false;
+	VARATT_EXTERNAL_GET_POINTER(ext, raw);
+	if (VARATT_EXTERNAL_IS_COMPRESSED(ext))
+		return false;
+	/* the header up to two dimensions: the slice reads as an ArrayType */
+	hdr = (ArrayType *) detoast_attr_slice(raw, 0, Min(VARATT_EXTERNAL_GET_EXTSIZE(ext),
+													   ARR_OVERHEAD_NONULLS(2) - VARHDRSZ));
+	if (VARSIZE(hdr) < ARR_OVERHEAD_NONULLS(1) || ARR_HASNULL(hdr) ||
+		VARSIZE(hdr) < ARR_OVERHEAD_NONULLS(ARR_NDIM(hdr) == 2 ? 2 : 1))
+		return false;
+	waveform_shape(hdr, channels, len);
+	data_offset = ARR_OVERHEAD_NONULLS(ARR_NDIM(hdr)) - VARHDRSZ;
+	if (VARATT_EXTERNAL_GET_EXTSIZE(ext) != data_offset + (Size) *channels * *len * sizeof(float))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("waveform array size does not match its dimensions")));
+	src->toast = raw;
+	src->data_offset = data_offset;
+	return true;
+}
+
+/* waveform real[]: 1-D (one channel) or 2-D [channel][sample]. */
+static Spectrogram *
+from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
+{
+	SampleSource src = {0};
+	int			sample_rate;
+	int			channels;
+	size_t		len;
+
+	require_args(fcinfo, 0, 2);
+	sample_rate = PG_GETARG_INT32(1);
+	if (sample_rate < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample_rate must be positive, got %d", sample_rate)));
+	if (!toast_source((struct varlena *) PG_GETARG_POINTER(0), &src, &channels, &len))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+
+		waveform_shape(arr, &channels, &len);
+		if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("waveform must not contain NULLs")));
+		src.planes = (const float *) ARR_DATA_PTR(arr);
+	}
+	return features_from_samples(fs, &src, channels, len, sample_rate);
 }
 
 /* Audio bytea with decode options from arg 1 (sample_rate, mono, offset_s, duration_s). */
