@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Samples per push in ttsp_stft_run, in hops: keeps a batch in cache. */
-#define RUN_BATCH_FRAMES 128
+/* Largest batch of ttsp_stft_batch_samples: frames, and pending values. */
+#define BATCH_FRAMES 128
+#define BATCH_VALUES (16 * 1024)
 
 /* Distinct n_fft values whose plans are kept for the process lifetime. */
 #define PLAN_CACHE_SIZE 16
@@ -301,33 +302,22 @@ reserve_frames(ttsp_stft *s, size_t n, ttsp_error *err)
 }
 
 /*
- * The two inner loops of every frame.  Written as blocks of 8 over
- * restrict pointers so that plain -O2 (PostgreSQL's flags; no loop
- * vectoriser) still turns them into SIMD through straight-line SLP.
+ * The two inner loops of every frame, over restrict pointers and size_t
+ * indices: with PostgreSQL's -fwrapv, int index arithmetic may wrap, and
+ * GCC then leaves the loops scalar.
  */
 static void
 multiply(float *restrict out, const float *restrict a,
-		 const float *restrict w, int n)
+		 const float *restrict w, size_t n)
 {
-	int			i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++)
-			out[i + j] = a[i + j] * w[i + j];
-	for (; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] * w[i];
 }
 
 static void
-squared_magnitude(float *restrict out, const float *restrict re_im, int n)
+squared_magnitude(float *restrict out, const float *restrict re_im, size_t n)
 {
-	int			k = 0;
-
-	for (; k + 8 <= n; k += 8)
-		for (int j = 0; j < 8; j++)
-			out[k + j] = re_im[2 * (k + j)] * re_im[2 * (k + j)] +
-				re_im[2 * (k + j) + 1] * re_im[2 * (k + j) + 1];
-	for (; k < n; k++)
+	for (size_t k = 0; k < n; k++)
 		out[k] = re_im[2 * k] * re_im[2 * k] + re_im[2 * k + 1] * re_im[2 * k + 1];
 }
 
@@ -626,6 +616,15 @@ deliver(ttsp_stft *s, ttsp_frames_fn fn, void *arg, ttsp_error *err)
 	return st;
 }
 
+size_t
+ttsp_stft_batch_samples(const ttsp_stft_params *p)
+{
+	size_t		frames = BATCH_VALUES / (size_t) ttsp_stft_n_bins(p);
+
+	frames = frames < 1 ? 1 : frames > BATCH_FRAMES ? BATCH_FRAMES : frames;
+	return frames * (size_t) p->hop_length;
+}
+
 ttsp_status
 ttsp_stft_run(const ttsp_stft_params *p, const float *x, size_t n,
 			  ttsp_frames_fn fn, void *arg, ttsp_error *err)
@@ -637,7 +636,7 @@ ttsp_stft_run(const ttsp_stft_params *p, const float *x, size_t n,
 	st = ttsp_stft_create(p, &s, err);
 	if (st != TTSP_OK)
 		return st;
-	batch = (size_t) s->p.hop_length * RUN_BATCH_FRAMES;
+	batch = ttsp_stft_batch_samples(&s->p);
 	for (size_t off = 0; off < n && st == TTSP_OK; off += batch)
 	{
 		st = ttsp_stft_push(s, x + off, n - off < batch ? n - off : batch, err);

@@ -120,6 +120,13 @@ void		ttsp_frames_to_columns(const float *frames, size_t n_frames,
 								   size_t col0);
 
 /*
+ * Samples to push at a time when a whole channel is at hand: up to 128 hops,
+ * fewer for large n_fft, so that the pending frames (under 128 kB) stay in
+ * cache and below malloc's mmap threshold (a fresh mapping page-faults).
+ */
+size_t		ttsp_stft_batch_samples(const ttsp_stft_params *p);
+
+/*
  * Run an STFT over a whole channel, handing the frames to fn in batches
  * (first is the index of the batch's first frame); keeps only a batch of
  * frames in memory.  fn returns TTSP_OK or an error that stops the run.
