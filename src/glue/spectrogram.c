@@ -313,18 +313,58 @@ parse_string(SpecParser *ps)
 	return pnstrdup(start, ps->p - start - 1);
 }
 
+/*
+ * Length of the JSON number at p, 0 if there is none.  strtod alone would
+ * also take hexadecimal, "inf" and "nan".
+ */
+static Size
+json_number_length(const char *p)
+{
+	const char *s = p;
+
+	if (*s == '-')
+		s++;
+	if (!isdigit((unsigned char) *s))
+		return 0;
+	if (*s == '0')
+		s++;
+	else
+		while (isdigit((unsigned char) *s))
+			s++;
+	if (*s == '.')
+	{
+		if (!isdigit((unsigned char) s[1]))
+			return 0;
+		for (s++; isdigit((unsigned char) *s);)
+			s++;
+	}
+	if (*s == 'e' || *s == 'E')
+	{
+		const char *e = s + 1;
+
+		if (*e == '+' || *e == '-')
+			e++;
+		if (!isdigit((unsigned char) *e))
+			return 0;
+		while (isdigit((unsigned char) *e))
+			e++;
+		s = e;
+	}
+	return s - p;
+}
+
 static double
 parse_number(SpecParser *ps)
 {
-	char	   *end;
+	Size		len;
 	double		v;
 
 	skip_ws(ps);
-	errno = 0;
-	v = strtod(ps->p, &end);
-	if (end == ps->p || (*ps->p != '-' && !isdigit((unsigned char) *ps->p)))
+	len = json_number_length(ps->p);
+	if (len == 0)
 		syntax_error(ps, "expected a number");
-	ps->p = end;
+	v = strtod(ps->p, NULL);
+	ps->p += len;
 	return v;
 }
 
@@ -353,18 +393,19 @@ static float4
 parse_float4(SpecParser *ps, const char *key)
 {
 	const char *start;
-	char	   *end;
+	Size		len;
 	float		v;
 
 	skip_ws(ps);
 	start = ps->p;
-	errno = 0;
-	v = strtof(start, &end);
-	if (end == start || (*start != '-' && !isdigit((unsigned char) *start)))
+	len = json_number_length(start);
+	if (len == 0)
 		syntax_error(ps, "expected a number in \"%s\"", key);
+	errno = 0;
+	v = strtof(start, NULL);
 	if (errno == ERANGE && (isinf(v) || v != 0))
-		syntax_error(ps, "value \"%.*s\" in \"%s\" is out of range for type real", (int) (end - start), start, key);
-	ps->p = end;
+		syntax_error(ps, "value \"%.*s\" in \"%s\" is out of range for type real", (int) len, start, key);
+	ps->p += len;
 	return v;
 }
 
@@ -408,6 +449,7 @@ parse_data(SpecParser *ps, Size *count)
 	float4	   *vals = palloc(cap * sizeof(float4));
 	int			depth = 0;
 	bool		need_value = true;
+	bool		after_comma = false;
 
 	expect(ps, '[');
 	depth = 1;
@@ -424,6 +466,8 @@ parse_data(SpecParser *ps, Size *count)
 		}
 		if (*ps->p == ']')
 		{
+			if (after_comma)
+				syntax_error(ps, "expected a value after \",\" in \"data\"");
 			ps->p++;
 			depth--;
 			need_value = false;
@@ -433,9 +477,13 @@ parse_data(SpecParser *ps, Size *count)
 		{
 			ps->p++;
 			need_value = true;
+			after_comma = true;
 			continue;
 		}
-		if (!need_value || depth != 3)
+		after_comma = false;
+		if (!need_value)
+			syntax_error(ps, "expected \",\" or \"]\" in \"data\"");
+		if (depth != 3)
 			syntax_error(ps, "\"data\" must be nested three deep: [channel][bin][frame]");
 		if (n == cap)
 		{
@@ -449,6 +497,29 @@ parse_data(SpecParser *ps, Size *count)
 	}
 	*count = n;
 	return vals;
+}
+
+/*
+ * Fields that do not apply to the kind must be null or absent: the output
+ * prints them as null, so a value there would not round-trip.
+ */
+static void
+reject_unused(SpecParser *ps, const Spectrogram *h, const char *kind)
+{
+	const char *key = NULL;
+
+	if (h->kind == SPEC_LINEAR)
+		key = !isnan(h->f_min) ? "f_min" : !isnan(h->f_max) ? "f_max"
+			: (h->flags & SPEC_FLAG_MEL_SLANEY) ? "mel_scale"
+			: (h->flags & SPEC_FLAG_NORM_SLANEY) ? "norm" : NULL;
+	if (key == NULL && h->kind != SPEC_MFCC)
+		key = h->n_mels != 0 ? "n_mels" : (h->flags & SPEC_FLAG_DCT_ORTHO) ? "dct_norm"
+			: (h->flags & SPEC_FLAG_LOG_MELS) ? "log_mels" : NULL;
+	if (key == NULL && h->kind != SPEC_MFCC && !(h->flags & SPEC_FLAG_DB) && !isnan(h->top_db))
+		key = "top_db";
+	if (key != NULL)
+		syntax_error(ps, "\"%s\" does not apply to a%s %s spectrogram", key,
+					 (h->flags & SPEC_FLAG_DB) ? " dB" : "", kind);
 }
 
 Datum
@@ -476,7 +547,12 @@ spectrogram_in(PG_FUNCTION_ARGS)
 
 		expect(&ps, ':');
 		if (strcmp(key, "version") == 0)
-			hdr.version = parse_int(&ps, key);
+		{
+			int32		version = parse_int(&ps, key);
+
+			if (version != SPECTROGRAM_VERSION)
+				syntax_error(&ps, "format version %d is not supported (expected %d)", version, SPECTROGRAM_VERSION);
+		}
 		else if (strcmp(key, "kind") == 0)
 			kind = parse_string(&ps);
 		else if (strcmp(key, "db") == 0)
@@ -563,6 +639,7 @@ spectrogram_in(PG_FUNCTION_ARGS)
 	if (hdr.power == 0)
 		hdr.power = 2.0f;
 	set_flag(&hdr, SPEC_FLAG_DB, db);
+	reject_unused(&ps, &hdr, kind);
 	if (hdr.win_length == 0)
 		hdr.win_length = hdr.n_fft;
 	if (hdr.hop_length == 0)
