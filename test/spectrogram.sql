@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(63);
+SELECT plan(64);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -169,6 +169,8 @@ SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4,
 	'%"f_min" does not apply to a power spectrogram', 'mel field on a power spectrogram');
 SELECT throws_like($$ SELECT '{"kind": "mel", "sample_rate": 8000, "n_fft": 4, "f_min": 0, "f_max": 4000, "top_db": 80, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram $$,
 	'%"top_db" does not apply to a mel spectrogram', 'top_db without dB');
+SELECT is('{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1e-40],[3],[5]]]}'::spectrogram::real[],
+	'{{{1e-40},{3},{5}}}'::real[], 'subnormal values read back, as real does');
 SELECT is('{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram::real[],
 	'{{{1},{3},{5}}}'::real[], 'minimal text input takes torchaudio''s defaults for the rest');
 

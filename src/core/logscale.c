@@ -47,20 +47,28 @@ ln_positive(uint32_t bits)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void
-ttsp_log10_scaled(const float *src, float *dst, size_t n, float floor,
+ttsp_log10_scaled(const float *src, float *dst, size_t n, float lowest,
 				  float mult, float shift, float scale)
 {
 	float		k = mult * LOG10_E;
-	int32_t		floor_bits;
+	int32_t		lowest_bits;
 
-	memcpy(&floor_bits, &floor, sizeof(floor_bits));
+	memcpy(&lowest_bits, &lowest, sizeof(lowest_bits));
 	for (size_t i = 0; i < n; i++)
 	{
 		int32_t		bits;
+		uint32_t	nan_mask,
+					out;
+		float		v;
 
-		/* positive floats order as their bits; negatives and -0 are below */
 		memcpy(&bits, &src[i], sizeof(bits));
-		bits = bits > floor_bits ? bits : floor_bits;
-		dst[i] = (k * ln_positive((uint32_t) bits) - shift) * scale;
+		/* all-ones exponent (infinity, NaN): OR a quiet NaN into the result */
+		nan_mask = ((uint32_t) bits & 0x7fffffffu) >= 0x7f800000u ? 0x7fc00000u : 0;
+		/* positive floats order as their bits; negatives and -0 are below */
+		bits = bits > lowest_bits ? bits : lowest_bits;
+		v = (k * ln_positive((uint32_t) bits) - shift) * scale;
+		memcpy(&out, &v, sizeof(out));
+		out |= nan_mask;
+		memcpy(&dst[i], &out, sizeof(out));
 	}
 }

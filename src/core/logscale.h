@@ -9,11 +9,12 @@
 #include <stddef.h>
 
 /*
- * dst[i] = (mult * log10(max(src[i], floor)) - shift) * scale, for finite
- * src and a positive normal floor.  Error against libm's log10 within
- * 2e-7 relative plus 2e-7 * |mult| absolute (measured in test_logscale).
+ * dst[i] = (mult * log10(max(src[i], lowest)) - shift) * scale for a
+ * positive normal lowest; NaN where src[i] is infinite or NaN, so that a
+ * caller's finiteness check still sees it.  Error against libm's log10
+ * within 2e-7 relative plus 2e-7 * |mult| absolute (test_logscale).
  */
-extern void ttsp_log10_scaled(const float *src, float *dst, size_t n, float floor,
+extern void ttsp_log10_scaled(const float *src, float *dst, size_t n, float lowest,
 							  float mult, float shift, float scale);
 
 #endif

@@ -121,8 +121,9 @@ void		ttsp_frames_to_columns(const float *frames, size_t n_frames,
 
 /*
  * Samples to push at a time when a whole channel is at hand: up to 128 hops,
- * fewer for large n_fft, so that the pending frames (under 128 kB) stay in
- * cache and below malloc's mmap threshold (a fresh mapping page-faults).
+ * fewer for large n_fft, so that the pending frames (under 128 kB unless
+ * n_fft spans many hops) stay in cache and below malloc's mmap threshold (a
+ * fresh mapping page-faults).
  */
 size_t		ttsp_stft_batch_samples(const ttsp_stft_params *p);
 

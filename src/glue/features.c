@@ -191,19 +191,19 @@ source_read(SampleSource *src, Size offset, Size n)
 	return (const float *) VARDATA_ANY(src->slice);
 }
 
-/* The STFT's pending frames of channel c into out's [row][frame] columns. */
+/* The STFT's pending frames into out's [row][frame] columns. */
 static void
-emit_columns(CoreObjects *co, int c, float *out, int rows, size_t n_frames)
+emit_columns(CoreObjects *co, float *out, int rows, size_t n_frames)
 {
 	size_t		n;
-	const float *frames = ttsp_stft_frames(co->stft[c], &n);
-	size_t		first = ttsp_stft_frames_done(co->stft[c]) - n;
+	const float *frames = ttsp_stft_frames(co->stft[0], &n);
+	size_t		first = ttsp_stft_frames_done(co->stft[0]) - n;
 
 	if (co->mel)
 		ttsp_melbank_apply(co->mel, frames, n, out + first, n_frames, 1);
 	else
 		ttsp_frames_to_columns(frames, n, rows, out, n_frames, first);
-	ttsp_stft_clear(co->stft[c]);
+	ttsp_stft_clear(co->stft[0]);
 }
 
 /* Whole channels of len samples: frames go straight into the output. */
@@ -211,16 +211,18 @@ static Spectrogram *
 features_from_samples(const FeatureSpec *fs, SampleSource *src, int channels, size_t len,
 					  int sample_rate)
 {
-	CoreObjects *co = core_create(fs, channels, sample_rate);
 	int			rows = feature_rows(fs);
 	size_t		batch = ttsp_stft_batch_samples(&fs->stft);
 	size_t		n_frames;
+	CoreObjects *co;
 	Spectrogram *spec;
 	float	   *block;
 	ttsp_error	err;
 	int			c;
 
 	ttsp_check(ttsp_stft_n_frames(&fs->stft, len, &n_frames, &err), &err);
+	/* one STFT, made afresh per channel: its buffers do not add up */
+	co = core_create(fs, 1, sample_rate);
 	spec = alloc_output(fs, channels, n_frames);
 	block = transform_block(fs, spec);
 	for (c = 0; c < channels; c++)
@@ -228,6 +230,12 @@ features_from_samples(const FeatureSpec *fs, SampleSource *src, int channels, si
 		float	   *out = block + (size_t) c * rows * n_frames;
 		size_t		off;
 
+		if (c > 0)
+		{
+			ttsp_stft_destroy(co->stft[0]);
+			co->stft[0] = NULL;
+			ttsp_check(ttsp_stft_create(&fs->stft, &co->stft[0], &err), &err);
+		}
 		for (off = 0; off < len;)
 		{
 			size_t		n = Min(len - off, SLICE_SAMPLES);
@@ -237,13 +245,13 @@ features_from_samples(const FeatureSpec *fs, SampleSource *src, int channels, si
 			CHECK_FOR_INTERRUPTS();
 			for (done = 0; done < n; done += batch)
 			{
-				ttsp_check(ttsp_stft_push(co->stft[c], x + done, Min(n - done, batch), &err), &err);
-				emit_columns(co, c, out, rows, n_frames);
+				ttsp_check(ttsp_stft_push(co->stft[0], x + done, Min(n - done, batch), &err), &err);
+				emit_columns(co, out, rows, n_frames);
 			}
 			off += n;
 		}
-		ttsp_check(ttsp_stft_finish(co->stft[c], &err), &err);
-		emit_columns(co, c, out, rows, n_frames);
+		ttsp_check(ttsp_stft_finish(co->stft[0], &err), &err);
+		emit_columns(co, out, rows, n_frames);
 	}
 	spec = finish_output(fs, spec, block, sample_rate);
 	release_core(co);
@@ -538,6 +546,7 @@ toast_source(struct varlena *raw, SampleSource *src, int *channels, size_t *len)
 		return false;
 	waveform_shape(hdr, channels, len);
 	data_offset = ARR_OVERHEAD_NONULLS(ARR_NDIM(hdr)) - VARHDRSZ;
+	pfree(hdr);
 	if (VARATT_EXTERNAL_GET_EXTSIZE(ext) != data_offset + (Size) *channels * *len * sizeof(float))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

@@ -125,6 +125,8 @@ spectrogram_validate(const Spectrogram *spec)
 	if (spec->kind != SPEC_LINEAR &&
 		(!isfinite(spec->f_min) || !isfinite(spec->f_max) || spec->f_min < 0 || spec->f_min >= spec->f_max))
 		invalid_spec("need 0 <= f_min < f_max, got f_min %g, f_max %g", spec->f_min, spec->f_max);
+	if (spec->kind != SPEC_MFCC && (spec->flags & (SPEC_FLAG_LOG_MELS | SPEC_FLAG_DCT_ORTHO)))
+		invalid_spec("log_mels and dct_norm apply to MFCC only");
 	if (spec->kind == SPEC_MFCC && spec->n_mels < spec->bins)
 		invalid_spec("n_mfcc %d exceeds n_mels %d", spec->bins, spec->n_mels);
 	if (!isnan(spec->top_db) && !(spec->top_db >= 0 && isfinite(spec->top_db)))
@@ -403,7 +405,8 @@ parse_float4(SpecParser *ps, const char *key)
 		syntax_error(ps, "expected a number in \"%s\"", key);
 	errno = 0;
 	v = strtof(start, NULL);
-	if (errno == ERANGE && (isinf(v) || v != 0))
+	/* as float4in: overflow and underflow to zero are errors, subnormals are not */
+	if (errno == ERANGE && (isinf(v) || v == 0))
 		syntax_error(ps, "value \"%.*s\" in \"%s\" is out of range for type real", (int) len, start, key);
 	ps->p += len;
 	return v;

@@ -89,6 +89,14 @@ main(void)
 		ok(fabsf(out[0] + 100) < 1e-4f && fabsf(out[1] + 100) < 1e-4f && fabsf(out[2] + 100) < 1e-4f,
 		   "values at or below the floor give 10 log10(1e-10) = -100 (%g %g %g)", out[0], out[1], out[2]);
 	}
+	{
+		float		bad[5] = {INFINITY, -INFINITY, NAN, -NAN, 3},
+					out[5];
+
+		ttsp_log10_scaled(bad, out, 5, 1e-10f, 10, 0, 1);
+		ok(isnan(out[0]) && isnan(out[1]) && isnan(out[2]) && isnan(out[3]) && fabsf(out[4] - 4.7712126f) < 1e-5f,
+		   "infinities and NaNs of either sign give NaN, the finite neighbour its log");
+	}
 	free(src);
 	return done_testing();
 }
