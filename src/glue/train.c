@@ -38,6 +38,9 @@ PG_FUNCTION_INFO_V1(ttsp_evaluate);
 
 #define FETCH_ROWS 32
 
+/* The backend's own memory while training, measured at about 4 MB over ttsp's buffers (scripts/check-train-memory). */
+#define TRAIN_HEADROOM ((Size) 8 * 1024 * 1024)
+
 typedef struct TrainOptions
 {
 	char	   *model_name;
@@ -259,7 +262,13 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot build the network for %d x %d x %d inputs: %s",
 						spec->channels, spec->bins, t->in.frames, err.msg)));
-	fixed = ttsp_cnn_workspace_bytes(&cfg, o->batch_size) +
+	/*
+	 * Beside ttsp's buffers the backend needs memory of its own while it
+	 * trains (the source's rows in flight, the executor, OpenBLAS); counted
+	 * so that the backend as a whole stays within ttsp.train_memory.
+	 */
+	fixed = TRAIN_HEADROOM + 2 * VARSIZE(spec) +
+		ttsp_cnn_workspace_bytes(&cfg, o->batch_size) +
 		(Size) o->batch_size * t->row_size * sizeof(float);
 	t->net = ttsp_cnn_create(&cfg, (uint64) o->seed, &err);
 	if (t->net == NULL)
@@ -268,7 +277,7 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	if (fixed > budget)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("training needs %zu kB for the network at batch_size %d, more than ttsp.train_memory (%d kB)",
+				 errmsg("training needs %zu kB for the network and the backend's working memory at batch_size %d, more than ttsp.train_memory (%d kB)",
 						fixed / 1024, o->batch_size, ttsp_train_memory),
 				 errhint("Raise ttsp.train_memory, or lower batch_size, frames or channels.")));
 	t->optim = ttsp_optimizer_create(t->net, &o->optim, &err);
