@@ -8,6 +8,9 @@ GLUE_SRCS = $(sort $(wildcard src/glue/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+# FFTW wisdom for common n_fft, measured at build time (src/tools/fftw_wisdom)
+DATA_built = src/ttsp.fftw-wisdom
+WISDOM_SIZES = 64 100 128 200 256 400 512 800 1024 2048 4096
 
 # pg_regress (PG 15) reads <inputdir>/sql/*.sql and <inputdir>/expected/*.out.
 # The test scripts live in test/ and their expected output in expected/, so
@@ -17,7 +20,7 @@ TESTS = $(sort $(wildcard test/*.sql))
 REGRESS = $(patsubst test/%.sql,%,$(TESTS))
 REGRESS_OPTS = --inputdir=regress --outputdir=regress
 REGRESS_PREP = regress/sql regress/expected regress/data
-EXTRA_CLEAN = regress test/unit/bin
+EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom
 
 DEPS = libavformat libavcodec libswresample libavutil fftw3f openblas libpng
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
@@ -33,6 +36,12 @@ SHLIB_LINK = $(DEPS_LIBS) -lm
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+src/tools/fftw_wisdom: src/tools/fftw_wisdom.c
+	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs fftw3f)
+
+src/ttsp.fftw-wisdom: src/tools/fftw_wisdom
+	src/tools/fftw_wisdom $@ $(WISDOM_SIZES)
+
 regress/sql regress/expected regress/data:
 	mkdir -p regress
 	ln -sfn ../test regress/sql
@@ -47,6 +56,9 @@ UNIT_CFLAGS = -O2 -g -Wall -Wextra -ftree-vectorize -Isrc/core -Itest/unit $(DEP
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(DEPS_LIBS) -lm
+
+# test_wisdom reads the build's wisdom
+test/unit/bin/test_wisdom: src/ttsp.fftw-wisdom
 
 unit: $(UNIT_BINS)
 

@@ -194,9 +194,17 @@ get_plan(ttsp_stft *s, ttsp_error *err)
 			return TTSP_OK;
 		}
 	}
-	/* r2c preserves its input by default; we rely on the zeros staying */
+	/*
+	 * A plan from imported wisdom when there is one (the same plan in every
+	 * process that imports the same file, so the same bits), else FFTW's
+	 * estimate; never measured here, which would pick plans by timing.
+	 * r2c preserves its input by default; we rely on the zeros staying.
+	 */
 	s->plan = fftwf_plan_dft_r2c_1d(n, s->in, s->spec,
-									FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+									FFTW_MEASURE | FFTW_WISDOM_ONLY | FFTW_PRESERVE_INPUT);
+	if (s->plan == NULL)
+		s->plan = fftwf_plan_dft_r2c_1d(n, s->in, s->spec,
+										FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
 	if (s->plan == NULL)
 		return ttsp_fail(err, TTSP_EINTERNAL, "FFTW could not plan a transform of size %d", n);
 	if (plan_cache_len < PLAN_CACHE_SIZE)
@@ -614,6 +622,29 @@ deliver(ttsp_stft *s, ttsp_frames_fn fn, void *arg, ttsp_error *err)
 		st = fn(arg, s->frames, s->n_pending, s->frames_done - s->n_pending, err);
 	s->n_pending = 0;
 	return st;
+}
+
+bool
+ttsp_stft_import_wisdom(const char *path)
+{
+	return fftwf_import_wisdom_from_filename(path) != 0;
+}
+
+bool
+ttsp_stft_wisdom_covers(int n_fft)
+{
+	float	   *in = fftwf_malloc(n_fft * sizeof(float));
+	fftwf_complex *out = fftwf_malloc((n_fft / 2 + 1) * sizeof(fftwf_complex));
+	fftwf_plan	plan = NULL;
+
+	if (in != NULL && out != NULL)
+		plan = fftwf_plan_dft_r2c_1d(n_fft, in, out,
+									 FFTW_MEASURE | FFTW_WISDOM_ONLY | FFTW_PRESERVE_INPUT);
+	if (plan != NULL)
+		fftwf_destroy_plan(plan);
+	fftwf_free(in);
+	fftwf_free(out);
+	return plan != NULL;
 }
 
 size_t

@@ -120,6 +120,17 @@ void		ttsp_frames_to_columns(const float *frames, size_t n_frames,
 								   size_t col0);
 
 /*
+ * FFTW plans: by default FFTW_ESTIMATE.  Wisdom imported from a file (made
+ * by src/tools/fftw_wisdom at build time with FFTW_PATIENT) supplies faster
+ * plans for its sizes; import it before the first STFT, as plans are cached
+ * for the process lifetime.  False if the file cannot be read.
+ */
+bool		ttsp_stft_import_wisdom(const char *path);
+
+/* Whether imported wisdom has a plan for n_fft. */
+bool		ttsp_stft_wisdom_covers(int n_fft);
+
+/*
  * Samples to push at a time when a whole channel is at hand: up to 128 hops,
  * fewer for large n_fft, so that the pending frames (under 128 kB unless
  * n_fft spans many hops) stay in cache and below malloc's mmap threshold (a

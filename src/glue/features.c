@@ -61,6 +61,20 @@ core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
 	CoreObjects *co = palloc0(sizeof(CoreObjects));
 	ttsp_error	err;
 	int			c;
+	static bool wisdom_tried = false;
+
+	/* once per backend, before the first plan: see src/tools/fftw_wisdom.c */
+	if (!wisdom_tried)
+	{
+		char		share[MAXPGPATH];
+		char	   *path;
+
+		wisdom_tried = true;
+		get_share_path(my_exec_path, share);
+		path = psprintf("%s/extension/ttsp.fftw-wisdom", share);
+		if (!ttsp_stft_import_wisdom(path))
+			elog(DEBUG1, "ttsp: no FFTW wisdom in \"%s\"; FFTW plans by estimate", path);
+	}
 
 	co->stft = palloc0(Max(n_stft, 1) * sizeof(ttsp_stft *));
 	co->cb.func = release_core;
