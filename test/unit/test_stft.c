@@ -510,6 +510,43 @@ test_mel_and_db(void)
 	   fb ? ttsp_melbank_n_empty(fb) : -1);
 	ttsp_melbank_destroy(fb);
 
+	/* the projection against the dense matrix in double, both scales and norms */
+	for (int v = 0; v < 2; v++)
+	{
+		int			nf = 1025,
+					nm = v ? 128 : 61,
+					nt = 5;
+		float	   *frames = malloc((size_t) nt * nf * sizeof(float)),
+				   *mel = malloc((size_t) nt * nm * sizeof(float));
+		double		peak = 0,
+					err_max = 0;
+
+		ttsp_melbank_create(nf, 20, 11025, nm, 22050, v ? TTSP_MEL_NORM_SLANEY : TTSP_MEL_NORM_NONE,
+							v ? TTSP_MEL_SLANEY : TTSP_MEL_HTK, &fb, &err);
+		dense = malloc((size_t) nf * nm * sizeof(float));
+		ttsp_melbank_dense(fb, dense);
+		for (int i = 0; i < nt * nf; i++)
+			frames[i] = (float) rand() / RAND_MAX * (1 + i % 7);
+		/* [mel][frame] columns, as the one-shot path writes them */
+		ttsp_melbank_apply(fb, frames, nt, mel, nt, 1);
+		for (int t = 0; t < nt; t++)
+			for (int m = 0; m < nm; m++)
+			{
+				double		want = 0;
+
+				for (int k = 0; k < nf; k++)
+					want += (double) dense[(size_t) k * nm + m] * frames[(size_t) t * nf + k];
+				peak = fmax(peak, want);
+				err_max = fmax(err_max, fabs(mel[(size_t) m * nt + t] - want));
+			}
+		ok(err_max <= 1e-6 * peak, "%s mel projection (%d mels) equals the dense product within 1e-6 of the peak (%.2g)",
+		   v ? "slaney" : "htk", nm, err_max / peak);
+		free(frames);
+		free(mel);
+		free(dense);
+		ttsp_melbank_destroy(fb);
+	}
+
 	ttsp_amplitude_to_db(db, 4, TTSP_DB_POWER, false, 0, &err);
 	ok(db[0] == 0.0f && fabsf(db[1] - 20.0f) < 1e-5f && fabsf(db[2] + 100.0f) < 1e-4f &&
 	   fabsf(db[3] + 30.0f) < 1e-5f, "power dB: 1 -> 0, 100 -> 20, 0 -> -100 (amin), 1e-3 -> -30");
