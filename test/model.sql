@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(38);
+SELECT plan(47);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -103,6 +103,63 @@ SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, NULL::bool AS 
 	'P0002', 'no rows to train on', 'a label that is always NULL');
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM sounds UNION ALL SELECT ttsp_spectrogram(pg_temp.fixture(''tone_mono_22k.mp3''), n_fft => 100), true', features => 'spec', label => 'popular') $$,
 	'22023', 'spectrogram does not match model "x"', 'mixed spectrogram shapes');
+
+SELECT throws_ok($$ SELECT ttsp_predict('pop', ttsp_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'), sample_rate => 8000,
+		mono => true, n_fft => 128, duration_s => 0.5, center => false)) $$,
+	'22023', 'spectrogram does not match model "pop"', 'same shape, but not centred as the training features were');
+SELECT throws_ok($$ SELECT ttsp_predict('pop', spec, version => 0) FROM sounds LIMIT 1 $$, '22023',
+	'version must be positive, got 0', 'version 0');
+SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, file LIKE ''noise%'' AS popular FROM sounds WHERE id = 1',
+		features => 'spec', label => 'popular', test_size => 0.5) $$,
+	'22023', 'test_size 0.5 leaves no positive rows to train on', 'the split must leave both classes to train on');
+SET LOCAL ttsp.train_memory = '30MB';
+SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM sounds ORDER BY random() LIMIT 150',
+		features => 'spec', label => 'popular', epochs => 2, frames => 400, batch_size => 8) $$,
+	'55000', 'the training source returned different rows on a later pass', 'a streamed source that changes between passes');
+RESET ttsp.train_memory;
+
+-- Regression targets keep double precision: on the training split (test_size 0)
+-- the mean baseline is the population variance.
+SELECT ok(abs((m->>'baseline_mse')::float8 - v) <= 1e-9 * v,
+	'large regression targets: baseline_mse equals var_pop')
+FROM (SELECT ttsp_train('big', query => 'SELECT spec, 1e8 + 100 * score AS score FROM sounds WHERE id <= 10', features => 'spec',
+		label => 'score', task => 'regression', epochs => 1, frames => 40, test_size => 0) AS m) t,
+	(SELECT var_pop(1e8 + 100 * score)::float8 AS v FROM sounds WHERE id <= 10) s;
+
+-- A model replaced within one transaction is not served from the cache.
+CREATE TEMP TABLE replaced AS SELECT 1 AS step, ttsp_train('re', 'sounds', 'spec', 'popular', epochs => 1, frames => 40) AS m;
+CREATE TEMP TABLE replaced_p AS SELECT 1 AS step, ttsp_predict('re', spec) AS p FROM sounds WHERE id = 1 AND file = 'tone_mono_22k.mp3';
+DELETE FROM ttsp_model WHERE name = 're';
+INSERT INTO replaced SELECT 2, ttsp_train('re', 'sounds', 'spec', 'score', task => 'regression', epochs => 1, frames => 40);
+INSERT INTO replaced_p SELECT 2, ttsp_predict('re', spec) FROM sounds WHERE id = 1 AND file = 'tone_mono_22k.mp3';
+SELECT is((SELECT array_agg(version) FROM ttsp_model WHERE name = 're'), ARRAY[1], 'the replacement is version 1 again');
+SELECT isnt((SELECT p FROM replaced_p WHERE step = 1), (SELECT p FROM replaced_p WHERE step = 2),
+	'and ttsp_predict uses it, not the cached classifier');
+
+-- ttsp_evaluate keeps its model while the source query loads five others.
+CREATE TEMP VIEW many AS
+SELECT spec, ttsp_predict('pop', spec, version => 1) + ttsp_predict('pop', spec, version => 2) + ttsp_predict('score', spec)
+	+ ttsp_predict('streamed', spec) + ttsp_predict('from_files', spec) + ttsp_predict('big', spec) * 0 > 2 AS label
+FROM sounds WHERE id <= 5;
+CREATE TEMP TABLE many_copy AS SELECT * FROM many;
+SELECT is(ttsp_evaluate('pop', 'many', 'spec', 'label'), ttsp_evaluate('pop', 'many_copy', 'spec', 'label'),
+	'evaluating over a view that uses five other models gives the same metrics as over its copy');
+
+-- Just enough ttsp.train_memory for the network: no rows cached, all streamed.
+DO $$
+DECLARE msg text;
+BEGIN
+	PERFORM set_config('ttsp.train_memory', '16MB', true);
+	BEGIN
+		PERFORM ttsp_train('tight', 'sounds', 'spec', 'popular', epochs => 1, frames => 4000, channels => '{4}');
+	EXCEPTION WHEN program_limit_exceeded THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+	END;
+	PERFORM set_config('ttsp.train_memory', (substring(msg FROM 'needs (\d+) kB')::int + 1) || 'kB', true);
+END $$;
+SELECT lives_ok($$ SELECT ttsp_train('tight', 'sounds', 'spec', 'popular', epochs => 1, frames => 4000, channels => '{4}') $$,
+	'training with room for the network and no cached row');
+RESET ttsp.train_memory;
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

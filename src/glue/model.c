@@ -78,12 +78,14 @@ model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 {
 	const Spectrogram *t = in->tmpl;
 
+	/* flags: centring, normalisation, mel scale and norm, DCT norm, log mels, dB */
 	if (s->channels != in->channels || s->bins != in->bins || s->kind != t->kind ||
-		(s->flags & SPEC_FLAG_DB) != (t->flags & SPEC_FLAG_DB) ||
+		s->flags != t->flags || s->pad_mode != t->pad_mode ||
 		s->sample_rate != t->sample_rate || s->n_fft != t->n_fft ||
 		s->win_length != t->win_length || s->hop_length != t->hop_length ||
 		s->power != t->power || s->n_mels != t->n_mels ||
-		(t->kind != SPEC_LINEAR && (s->f_min != t->f_min || s->f_max != t->f_max)))
+		(t->kind != SPEC_LINEAR && (s->f_min != t->f_min || s->f_max != t->f_max)) ||
+		(isnan(s->top_db) != isnan(t->top_db)) || (!isnan(t->top_db) && s->top_db != t->top_db))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("spectrogram does not match model \"%s\"", model),
@@ -95,7 +97,8 @@ model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 						   s->channels, s->bins, spectrogram_kind_name(s),
 						   (s->flags & SPEC_FLAG_DB) ? " dB" : "", s->sample_rate, s->n_fft,
 						   s->win_length, s->hop_length),
-				 errhint("Compute it with the parameters in ttsp_model.features.")));
+				 errhint("Compute it with the parameters in ttsp_model.features; centring, padding, "
+						 "normalisation, mel and dB settings must match too.")));
 }
 
 void
@@ -142,19 +145,14 @@ model_input_standardise(const ModelInput *in, float *x)
 	}
 }
 
+/* A model's memory context is deleted with it; this releases the network. */
 static void
-free_model(LoadedModel *m)
+release_net(void *arg)
 {
-	if (m == NULL)
-		return;
+	LoadedModel *m = arg;
+
 	ttsp_cnn_destroy(m->net);
-	pfree(m->name);
-	pfree(m->in.tmpl);
-	pfree(m->in.mean);
-	pfree(m->in.std);
-	if (m->input)
-		pfree(m->input);
-	pfree(m);
+	m->net = NULL;
 }
 
 static float *
@@ -173,27 +171,33 @@ copy_float_array(Datum d, int expect, const char *what)
 }
 
 /*
- * Load (name, version) from ttsp_model: the caller has SPI connected and
- * a row of (task, template spectrogram, frames, norm_mean, norm_std, weights,
- * target_mean, target_std).
+ * Decode a row of (task, template spectrogram, frames, norm_mean, norm_std,
+ * weights, target_mean, target_std) into a model with its own memory
+ * context under the caller's (SPI's): detoasted copies go with SPI's, and
+ * an error frees everything.  model_lookup moves the context under
+ * TopMemoryContext once the model is cached.
  */
 static LoadedModel *
-decode_model_row(const char *name, int32 version, int64 xmin, HeapTuple row, TupleDesc desc)
+decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-	LoadedModel *m = palloc0(sizeof(LoadedModel));
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp model", ALLOCSET_SMALL_SIZES);
+	LoadedModel *m = MemoryContextAllocZero(cxt, sizeof(LoadedModel));
+	MemoryContext old;
 	bool		isnull;
-	bytea	   *weights;
-	Spectrogram *tmpl;
+	bytea	   *weights = DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull));
+	Spectrogram *tmpl = DatumGetSpectrogramP(SPI_getbinval(row, desc, 2, &isnull));
+	char	   *task = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
 	const ttsp_cnn_config *cfg;
 	ttsp_error	err;
 
+	m->cxt = cxt;
+	m->cb.func = release_net;
+	m->cb.arg = m;
+	MemoryContextRegisterResetCallback(cxt, &m->cb);
+	old = MemoryContextSwitchTo(cxt);
 	m->name = pstrdup(name);
 	m->version = version;
-	m->row_xmin = xmin;
-	m->task = strcmp(TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull)), "regression") == 0
-		? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
-	tmpl = DatumGetSpectrogramP(SPI_getbinval(row, desc, 2, &isnull));
+	m->task = strcmp(task, "regression") == 0 ? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
 	m->in.tmpl = palloc(VARSIZE(tmpl));
 	memcpy(m->in.tmpl, tmpl, VARSIZE(tmpl));
 	m->in.channels = tmpl->channels;
@@ -201,28 +205,46 @@ decode_model_row(const char *name, int32 version, int64 xmin, HeapTuple row, Tup
 	m->in.frames = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->channels * tmpl->bins, "norm_mean");
 	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->channels * tmpl->bins, "norm_std");
-	weights = DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull));
 	m->target_mean = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
 	m->target_std = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
 	MemoryContextSwitchTo(old);
 
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
 	if (m->net == NULL)
-	{
-		free_model(m);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("weights of model \"%s\" version %d are unreadable: %s", name, version, err.msg)));
-	}
 	cfg = ttsp_cnn_get_config(m->net);
 	if (cfg->in_channels != m->in.channels || cfg->in_height != m->in.bins || cfg->in_width != m->in.frames)
-	{
-		free_model(m);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("weights of model \"%s\" version %d do not match its input shape", name, version)));
-	}
 	return m;
+}
+
+/* The cache slot to reuse: empty, else the least recently used unpinned model. */
+static int
+cache_victim(void)
+{
+	int			i;
+
+	for (i = MODEL_CACHE_SIZE - 1; i >= 0; i--)
+		if (model_cache[i] == NULL || model_cache[i]->pins == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("more than %d models are in use at once", MODEL_CACHE_SIZE),
+			 errhint("ttsp_evaluate keeps its model loaded while its source query runs; "
+					 "fewer models in that query will do.")));
+	return -1;
+}
+
+/* Move entry i to the front (most recently used). */
+static void
+cache_touch(int i, LoadedModel *m)
+{
+	memmove(&model_cache[1], &model_cache[0], i * sizeof(LoadedModel *));
+	model_cache[0] = m;
 }
 
 LoadedModel *
@@ -234,13 +256,14 @@ model_lookup(const char *name, int32 version)
 	bool		isnull;
 	int32		found_version;
 	int64		xmin;
+	ItemPointerData ctid;
 	int			i;
 	char	   *sql;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	sql = psprintf("SELECT version, xmin::text::bigint FROM %s.ttsp_model "
-				   "WHERE name = $1 AND ($2 <= 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+	sql = psprintf("SELECT version, xmin::text::bigint, ctid FROM %s.ttsp_model "
+				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
 				   ttsp_schema());
 	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "model lookup failed");
@@ -252,13 +275,21 @@ model_lookup(const char *name, int32 version)
 				 errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
 	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 
-	for (i = 0; i < MODEL_CACHE_SIZE; i++)
+	/* xmin and ctid: a row replaced, even within one transaction, is reloaded */
+	for (i = 0; i < MODEL_CACHE_SIZE && m == NULL; i++)
 		if (model_cache[i] && model_cache[i]->version == found_version &&
-			model_cache[i]->row_xmin == xmin && strcmp(model_cache[i]->name, name) == 0)
+			model_cache[i]->row_xmin == xmin && ItemPointerEquals(&model_cache[i]->row_ctid, &ctid) &&
+			strcmp(model_cache[i]->name, name) == 0)
+		{
 			m = model_cache[i];
+			cache_touch(i, m);
+		}
 	if (m == NULL)
 	{
+		int			victim = cache_victim();
+
 		args[1] = Int32GetDatum(found_version);
 		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "
 					   "pg_catalog.jsonb_build_array(c, b, 1), 'data', "
@@ -271,37 +302,74 @@ model_lookup(const char *name, int32 version)
 					   ttsp_schema(), ttsp_schema());
 		if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "model load failed");
-		m = decode_model_row(name, found_version, xmin, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-		/* newest first; the oldest entry makes room */
-		free_model(model_cache[MODEL_CACHE_SIZE - 1]);
-		memmove(&model_cache[1], &model_cache[0], (MODEL_CACHE_SIZE - 1) * sizeof(LoadedModel *));
-		model_cache[0] = m;
+		m = decode_model_row(name, found_version, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		m->row_xmin = xmin;
+		m->row_ctid = ctid;
+		MemoryContextSetParent(m->cxt, TopMemoryContext);
+		if (model_cache[victim])
+			MemoryContextDelete(model_cache[victim]->cxt);
+		cache_touch(victim, m);
 	}
 	SPI_finish();
 	return m;
 }
 
-void
-model_predict(LoadedModel *m, const float *x, int n, float *out)
+int32
+model_version_arg(FunctionCallInfo fcinfo, int argno)
 {
+	int32		version;
+
+	if (PG_ARGISNULL(argno))
+		return 0;
+	version = PG_GETARG_INT32(argno);
+	if (version < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version must be positive, got %d", version),
+				 errhint("Leave version NULL for the latest.")));
+	return version;
+}
+
+static void
+unpin_model(void *arg)
+{
+	((LoadedModel *) arg)->pins--;
+}
+
+void
+model_pin(LoadedModel *m)
+{
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+
+	m->pins++;
+	cb->func = unpin_model;
+	cb->arg = m;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+}
+
+void
+model_predict(LoadedModel *m, const float *x, int n, double *out)
+{
+	float	   *raw = palloc(n * sizeof(float));
 	ttsp_error	err;
 	int			i;
 
 	ttsp_set_threads();
-	ttsp_check(ttsp_cnn_predict(m->net, x, n, out, &err), &err);
+	ttsp_check(ttsp_cnn_predict(m->net, x, n, raw, &err), &err);
 	for (i = 0; i < n; i++)
-		out[i] = (float) (out[i] * m->target_std + m->target_mean);
+		out[i] = raw[i] * m->target_std + m->target_mean;
+	pfree(raw);
 }
 
 static float8
 predict_one(LoadedModel *m, const Spectrogram *spec)
 {
-	float		out;
+	double		out;
 
 	model_input_check(&m->in, spec, m->name);
 	/* kept with the model: a fresh buffer per row cost page faults */
 	if (m->input == NULL)
-		m->input = MemoryContextAlloc(TopMemoryContext, MODEL_INPUT_SIZE(&m->in) * sizeof(float));
+		m->input = MemoryContextAllocHuge(m->cxt, MODEL_INPUT_SIZE(&m->in) * sizeof(float));
 	model_input_fill(&m->in, spec, m->input, true);
 	model_predict(m, m->input, 1, &out);
 	return out;
@@ -317,7 +385,7 @@ ttsp_predict(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	m = model_lookup(name, PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
+	m = model_lookup(name, model_version_arg(fcinfo, 2));
 	PG_RETURN_FLOAT8(predict_one(m, PG_GETARG_SPECTROGRAM_P(1)));
 }
 
@@ -364,7 +432,7 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	audio = ttsp_read_music_file(PG_GETARG_INT64(0));
-	m = model_lookup(default_model_name(), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
+	m = model_lookup(default_model_name(), model_version_arg(fcinfo, 1));
 	feature_spec_from_header(m->in.tmpl, &fs);
 	opts.sample_rate = m->in.tmpl->sample_rate;
 	opts.mono = m->in.channels == 1;

@@ -7,6 +7,8 @@
 
 #include "spectrogram.h"
 
+#include "storage/itemptr.h"
+
 #include "cnn.h"
 
 /*
@@ -45,9 +47,13 @@ extern void model_input_standardise(const ModelInput *in, float *x);
 /* A decoded model, cached per backend. */
 typedef struct LoadedModel
 {
+	MemoryContext cxt;			/* holds all of it; deleting it frees the net */
+	MemoryContextCallback cb;
+	int			pins;			/* model_pin calls still in force: not evicted */
 	char	   *name;
 	int32		version;
-	int64		row_xmin;		/* the row's xmin: a replaced row is reloaded */
+	int64		row_xmin;		/* the row's xmin and ctid: a replaced row is reloaded */
+	ItemPointerData row_ctid;
 	int			task;
 	double		target_mean;	/* regression outputs are value * std + mean */
 	double		target_std;
@@ -56,11 +62,21 @@ typedef struct LoadedModel
 	ttsp_cnn   *net;
 } LoadedModel;
 
-/* The named model (latest version when version <= 0), loaded or from cache. */
+/*
+ * The named model (latest version when version is 0), loaded or from the
+ * cache of MODEL_CACHE_SIZE.  The pointer is good until the next lookup,
+ * unless pinned.
+ */
 extern LoadedModel *model_lookup(const char *name, int32 version);
 
+/* A version argument: 0 (the latest) when NULL, else at least 1. */
+extern int32 model_version_arg(FunctionCallInfo fcinfo, int argno);
+
+/* Keep m out of eviction until the current memory context is reset. */
+extern void model_pin(LoadedModel *m);
+
 /* Predictions (probabilities or values) for n inputs of MODEL_INPUT_SIZE each. */
-extern void model_predict(LoadedModel *m, const float *x, int n, float *out);
+extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
 
 /* Schema of the extension: its OID, and its name quoted for SPI queries. */
 extern Oid	ttsp_schema_oid(void);

@@ -70,7 +70,12 @@ typedef struct Trainer
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
-	float	   *labels;
+	double	   *labels;			/* double: regression targets keep their precision */
+	uint64		hash_sum;		/* of the rows' hashes: later passes must agree */
+	/* a later pass over the source: the rows seen so far and the callback */
+	int			pass_rows;
+	uint64		pass_hash_sum;
+	row_fn		pass_fn;
 	int			n_skipped;
 	/* per class, the largest hash that is in the test split (or none) */
 	bool		has_test[2];
@@ -95,7 +100,8 @@ typedef struct Trainer
 	MemoryContextCallback cb;
 	/* batch buffers */
 	float	   *bx;
-	float	   *by;
+	float	   *by;				/* standardised targets of a training batch */
+	double	   *blabel;			/* labels of an evaluation batch */
 	float	   *bout;
 	float	   *bdout;
 	int			bn;
@@ -104,7 +110,7 @@ typedef struct Trainer
 	ttsp_rng	rng;
 	/* streaming shuffle buffer */
 	float	   *sbuf;
-	float	   *slabels;
+	double	   *slabels;
 	int			scap;
 	int			sn;
 	/* test predictions of the last evaluation */
@@ -214,13 +220,13 @@ for_each_row(const char *query, Oid spec_type, int seed, row_fn fn, void *arg)
 }
 
 static int
-label_class(const Trainer *t, float label)
+label_class(const Trainer *t, double label)
 {
-	return t->opt->task == TTSP_TASK_CLASSIFICATION && label >= 0.5f ? 1 : 0;
+	return t->opt->task == TTSP_TASK_CLASSIFICATION && label >= 0.5 ? 1 : 0;
 }
 
 static bool
-row_is_test(const Trainer *t, float label, uint64 hash)
+row_is_test(const Trainer *t, double label, uint64 hash)
 {
 	int			c = label_class(t, label);
 
@@ -287,9 +293,22 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	t->cache_limit = (budget - fixed) / (t->row_size * sizeof(float));
 	t->bx = palloc(o->batch_size * t->row_size * sizeof(float));
 	t->by = palloc(o->batch_size * sizeof(float));
+	t->blabel = palloc(o->batch_size * sizeof(double));
 	t->bout = palloc(o->batch_size * sizeof(float));
 	t->bdout = palloc(o->batch_size * sizeof(float));
 	MemoryContextSwitchTo(old);
+}
+
+static void
+source_changed(const Trainer *t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the training source returned different rows on a later pass"),
+			 errdetail("The first pass read %d rows; data that does not fit in ttsp.train_memory is read again every epoch.",
+					   t->n_rows),
+			 errhint("Use a source whose rows do not change during training: no random(), TABLESAMPLE or "
+					 "volatile functions, or raise ttsp.train_memory so that the data is read once.")));
 }
 
 /* First pass: shapes, labels, hashes, and the cache while it fits. */
@@ -320,11 +339,12 @@ first_pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 		t->cap_rows = Max(1024, t->cap_rows * 2);
 		t->hashes = t->hashes ? repalloc_huge(t->hashes, t->cap_rows * sizeof(uint64))
 			: MemoryContextAllocHuge(t->cxt, t->cap_rows * sizeof(uint64));
-		t->labels = t->labels ? repalloc_huge(t->labels, t->cap_rows * sizeof(float))
-			: MemoryContextAllocHuge(t->cxt, t->cap_rows * sizeof(float));
+		t->labels = t->labels ? repalloc_huge(t->labels, t->cap_rows * sizeof(double))
+			: MemoryContextAllocHuge(t->cxt, t->cap_rows * sizeof(double));
 	}
 	t->hashes[t->n_rows] = hash;
-	t->labels[t->n_rows] = (float) label;
+	t->hash_sum += hash;
+	t->labels[t->n_rows] = label;
 	if (t->cached && (Size) t->n_rows < t->cache_limit)
 	{
 		if ((Size) t->n_rows == t->cache_rows)
@@ -339,12 +359,45 @@ first_pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	{
 		/* too big for ttsp.train_memory: stream from the source instead */
 		t->cached = false;
-		pfree(t->cache);
+		if (t->cache)
+			pfree(t->cache);
 		t->cache = NULL;
 		ereport(NOTICE,
 				(errmsg("the training data exceeds ttsp.train_memory; streaming it from the source each epoch")));
 	}
 	t->n_rows++;
+}
+
+/*
+ * Later passes (statistics, streamed epochs, evaluation) read the source
+ * again: its rows must be those of the first pass, or a shape could differ
+ * and the split's counts would not hold.
+ */
+static void
+checked_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+{
+	Trainer    *t = arg;
+
+	if (spec != NULL)
+	{
+		model_input_check(&t->in, spec, t->opt->model_name);
+		t->pass_rows++;
+		t->pass_hash_sum += hash;
+		if (t->pass_rows > t->n_rows)
+			source_changed(t);
+	}
+	t->pass_fn(arg, spec, label, hash);
+}
+
+static void
+source_pass(Trainer *t, row_fn fn)
+{
+	t->pass_rows = 0;
+	t->pass_hash_sum = 0;
+	t->pass_fn = fn;
+	for_each_row(t->opt->query, t->spec_type, t->opt->seed, checked_row, t);
+	if (t->pass_rows != t->n_rows || t->pass_hash_sum != t->hash_sum)
+		source_changed(t);
 }
 
 /* ---- split and standardisation ---- */
@@ -359,6 +412,7 @@ make_split(Trainer *t)
 {
 	int		   *classes = palloc(t->n_rows * sizeof(int));
 	bool	   *is_test = palloc(t->n_rows * sizeof(bool));
+	int			train_per_class[2] = {0, 0};
 	ttsp_error	err;
 	int			i;
 
@@ -376,12 +430,21 @@ make_split(Trainer *t)
 		if (row_is_test(t, t->labels[i], t->hashes[i]))
 			t->n_test++;
 		else
+		{
 			t->n_train++;
+			train_per_class[classes[i]]++;
+		}
 	}
 	if (t->n_train == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("test_size %g leaves no rows to train on", t->opt->test_size)));
+	if (t->opt->task == TTSP_TASK_CLASSIFICATION && (train_per_class[0] == 0 || train_per_class[1] == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size %g leaves no %s rows to train on", t->opt->test_size,
+						train_per_class[1] == 0 ? "positive" : "negative"),
+				 errhint("Lower test_size, or add rows of that class.")));
 	t->target_mean = 0;
 	t->target_std = 1;
 	if (t->opt->task == TTSP_TASK_REGRESSION)
@@ -393,7 +456,7 @@ make_split(Trainer *t)
 			if (!row_is_test(t, t->labels[i], t->hashes[i]))
 			{
 				sum += t->labels[i];
-				sumsq += (double) t->labels[i] * t->labels[i];
+				sumsq += t->labels[i] * t->labels[i];
 			}
 		t->target_mean = sum / t->n_train;
 		t->target_std = sqrt(Max(sumsq / t->n_train - t->target_mean * t->target_mean, 0));
@@ -453,7 +516,7 @@ compute_stats(Trainer *t)
 				accumulate_stats(t, t->cache + (Size) i * t->row_size);
 	}
 	else
-		for_each_row(t->opt->query, t->spec_type, t->opt->seed, stats_pass_row, t);
+		source_pass(t, stats_pass_row);
 	t->in.mean = MemoryContextAlloc(t->cxt, n * sizeof(float));
 	t->in.std = MemoryContextAlloc(t->cxt, n * sizeof(float));
 	for (cb = 0; cb < n; cb++)
@@ -492,7 +555,7 @@ train_step(Trainer *t)
 }
 
 static void
-add_to_batch(Trainer *t, const float *x, float y)
+add_to_batch(Trainer *t, const float *x, double y)
 {
 	memcpy(t->bx + (Size) t->bn * t->row_size, x, t->row_size * sizeof(float));
 	t->by[t->bn++] = (float) ((y - t->target_mean) / t->target_std);
@@ -512,7 +575,7 @@ stream_train_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	if (t->sn < t->scap)
 	{
 		slot = t->sbuf + (Size) t->sn * t->row_size;
-		t->slabels[t->sn++] = (float) label;
+		t->slabels[t->sn++] = label;
 	}
 	else
 	{
@@ -520,7 +583,7 @@ stream_train_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 
 		slot = t->sbuf + (Size) j * t->row_size;
 		add_to_batch(t, slot, t->slabels[j]);
-		t->slabels[j] = (float) label;
+		t->slabels[j] = label;
 	}
 	model_input_fill(&t->in, spec, slot, true);
 }
@@ -558,10 +621,10 @@ train_epoch(Trainer *t)
 		{
 			t->scap = (int) Min((Size) t->n_train, Max(t->cache_limit, (Size) t->opt->batch_size));
 			t->sbuf = MemoryContextAllocHuge(t->cxt, (Size) t->scap * t->row_size * sizeof(float));
-			t->slabels = MemoryContextAlloc(t->cxt, t->scap * sizeof(float));
+			t->slabels = MemoryContextAlloc(t->cxt, t->scap * sizeof(double));
 		}
 		t->sn = 0;
-		for_each_row(t->opt->query, t->spec_type, t->opt->seed, stream_train_row, t);
+		source_pass(t, stream_train_row);
 		/* drain what is left in random order */
 		while (t->sn > 0)
 		{
@@ -594,14 +657,14 @@ flush_predictions(Trainer *t)
 	for (i = 0; i < t->bn; i++)
 	{
 		t->test_pred[t->n_test_seen] = t->bout[i] * t->target_std + t->target_mean;
-		t->test_label[t->n_test_seen++] = t->by[i];
+		t->test_label[t->n_test_seen++] = t->blabel[i];
 	}
 	t->bn = 0;
 	CHECK_FOR_INTERRUPTS();
 }
 
 static void
-add_to_eval(Trainer *t, const float *x, float y, bool standardised)
+add_to_eval(Trainer *t, const float *x, double y, bool standardised)
 {
 	float	   *dst = t->bx + (Size) t->bn * t->row_size;
 
@@ -609,7 +672,7 @@ add_to_eval(Trainer *t, const float *x, float y, bool standardised)
 		memcpy(dst, x, t->row_size * sizeof(float));
 	if (!standardised)
 		model_input_standardise(&t->in, dst);
-	t->by[t->bn++] = y;
+	t->blabel[t->bn++] = y;
 	if (t->bn == t->opt->batch_size)
 		flush_predictions(t);
 }
@@ -623,7 +686,7 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	if (spec == NULL || row_is_test(t, (float) label, hash) != want_test)
 		return;
 	model_input_fill(&t->in, spec, t->bx + (Size) t->bn * t->row_size, true);
-	add_to_eval(t, t->bx + (Size) t->bn * t->row_size, (float) label, true);
+	add_to_eval(t, t->bx + (Size) t->bn * t->row_size, label, true);
 }
 
 /* Predictions on the test split (the training split when there is none). */
@@ -641,7 +704,7 @@ evaluate(Trainer *t)
 				add_to_eval(t, t->cache + (Size) i * t->row_size, t->labels[i], true);
 	}
 	else
-		for_each_row(t->opt->query, t->spec_type, t->opt->seed, eval_row, t);
+		source_pass(t, eval_row);
 	flush_predictions(t);
 }
 
@@ -801,7 +864,7 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	args[10] = float8_array(test_loss, o->epochs);
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
-	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%u, pg_catalog.hashtext($1))", ttsp_schema_oid());
+	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
 	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the model name");
 	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
@@ -962,7 +1025,7 @@ train(TrainOptions *o)
 		int			i;
 
 		for (i = 0; i < t->n_rows; i++)
-			positives += t->labels[i] >= 0.5f;
+			positives += t->labels[i] >= 0.5;
 		if (positives == 0 || positives == t->n_rows)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1087,7 +1150,7 @@ typedef struct Evaluator
 	LoadedModel *m;
 	int			batch;
 	float	   *bx;
-	float	   *bout;
+	double	   *bout;
 	int			bn;
 	double	   *pred;
 	double	   *label;
@@ -1142,10 +1205,12 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		bad_option("source must not be NULL");
 	query = relation_query(fcinfo, PG_GETARG_OID(1));
-	e.m = model_lookup(name, PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
+	e.m = model_lookup(name, model_version_arg(fcinfo, 4));
+	/* the source query may look up models too: keep this one loaded */
+	model_pin(e.m);
 	e.batch = 32;
 	e.bx = palloc(e.batch * MODEL_INPUT_SIZE(&e.m->in) * sizeof(float));
-	e.bout = palloc(e.batch * sizeof(float));
+	e.bout = palloc(e.batch * sizeof(double));
 	e.cap = 1024;
 	e.pred = palloc(e.cap * sizeof(double));
 	e.label = palloc(e.cap * sizeof(double));
