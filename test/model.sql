@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(47);
+SELECT plan(48);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -160,6 +160,10 @@ END $$;
 SELECT lives_ok($$ SELECT ttsp_train('tight', 'sounds', 'spec', 'popular', epochs => 1, frames => 4000, channels => '{4}') $$,
 	'training with room for the network and no cached row');
 RESET ttsp.train_memory;
+
+CREATE TEMP TABLE "my sounds" AS SELECT * FROM sounds WHERE id <= 10;
+SELECT is((ttsp_train('quoted', '"my sounds"', 'spec', 'popular', epochs => 1, frames => 40, test_size => 0)->>'n')::int, 40,
+	'a quoted table name given positionally is read as a table');
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

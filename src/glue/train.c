@@ -24,6 +24,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/varlena.h"
 #include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -1127,10 +1128,12 @@ ttsp_train_query(PG_FUNCTION_ARGS)
 {
 	TrainOptions o = {0};
 	char	   *source;
+	List	   *names;
 
 	parse_options(fcinfo, &o);
 	source = text_arg(fcinfo, 1, "query");
-	if (strpbrk(source, " \t\n\r()") == NULL)
+	/* a (possibly schema-qualified, possibly quoted) name parses as identifiers */
+	if (SplitIdentifierString(pstrdup(source), '.', &names) && list_length(names) <= 3)
 	{
 		RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(source));
 
