@@ -871,9 +871,16 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
 				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss) "
 				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 "
-				   "FROM %s.ttsp_model WHERE name = $1 RETURNING version", ttsp_schema(), ttsp_schema());
-	if (SPI_execute_with_args(sql, 11, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+				   "FROM %s.ttsp_model WHERE name = $1 "
+				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
+				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(), ttsp_schema());
+	if (SPI_execute_with_args(sql, 11, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not store model \"%s\": another session stored a version meanwhile", o->model_name),
+				 errhint("Retry the transaction.")));
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
