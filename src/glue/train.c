@@ -274,9 +274,10 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	 * trains (the source's rows in flight, the executor, OpenBLAS); counted
 	 * so that the backend as a whole stays within ttsp.train_memory.
 	 */
+	/* the batch, and the smallest shuffle buffer streaming uses */
 	fixed = TRAIN_HEADROOM + 2 * VARSIZE(spec) +
 		ttsp_cnn_workspace_bytes(&cfg, o->batch_size) +
-		(Size) o->batch_size * t->row_size * sizeof(float);
+		2 * (Size) o->batch_size * t->row_size * sizeof(float);
 	t->net = ttsp_cnn_create(&cfg, (uint64) o->seed, &err);
 	if (t->net == NULL)
 		ttsp_report(&err);
@@ -620,7 +621,7 @@ train_epoch(Trainer *t)
 	{
 		if (t->sbuf == NULL)
 		{
-			t->scap = (int) Min((Size) t->n_train, Max(t->cache_limit, (Size) t->opt->batch_size));
+			t->scap = (int) Min((Size) t->n_train, t->cache_limit + t->opt->batch_size);
 			t->sbuf = MemoryContextAllocHuge(t->cxt, (Size) t->scap * t->row_size * sizeof(float));
 			t->slabels = MemoryContextAlloc(t->cxt, t->scap * sizeof(double));
 		}
