@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(64);
+SELECT plan(70);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -149,8 +149,12 @@ SELECT throws_like($$ SELECT ttsp_spectrogram(w, 16000) FROM waves WHERE name = 
 
 -- Malformed text input.
 SELECT throws_like($$ SELECT 'nonsense'::spectrogram $$, 'invalid input syntax for type spectrogram: expected "{"', 'not an object');
-SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 2], "data": [[[1,2],[3,4],[5]]]}'::spectrogram $$,
-	'%shape [1, 3, 2] does not match 5 data values', 'shape and data disagree');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 2], "data": [[[1,2],[3,4]]]}'::spectrogram $$,
+	'%shape [1, 3, 2] does not match the data, nested [1][2][2] (4 values)', 'shape and data disagree');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 2], "data": [[[1,2,3],[4],[5,6]]]}'::spectrogram $$,
+	'%"data" is ragged: arrays at one depth differ in length (3 and 1)', 'ragged data with the right total');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [2, 3, 1], "data": [[[1],[3],[5],[7],[9],[11]]]}'::spectrogram $$,
+	'%shape [2, 3, 1] does not match the data, nested [1][6][1] (6 values)', 'channels and bins swapped with the right total');
 SELECT throws_like($$ SELECT '{"kind": "chroma", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram $$,
 	'%unknown kind "chroma"', 'unknown kind');
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[NaN]]]}'::spectrogram $$,
@@ -159,6 +163,12 @@ SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4,
 	'%out of range for type real', 'out-of-range value');
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]], "colour": "red"}'::spectrogram $$,
 	'%unknown key "colour"', 'unknown key');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', NULL, 16000, 2) $$, '22004',
+	'argument 2 of ttsp_make_spectrogram must not be NULL', 'ttsp_make_spectrogram with a NULL kind');
+SELECT ok(ttsp_amplitude_to_db(NULL::spectrogram) IS NULL, 'ttsp_amplitude_to_db(NULL) is NULL');
+SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', 'mfcc', 16000, 2, db => true) $$, '22023',
+	'invalid spectrogram: MFCC coefficients are not in dB', 'an MFCC spectrogram in dB');
+SELECT ok(ttsp_spectrogram_png(NULL::spectrogram) IS NULL, 'ttsp_spectrogram_png(NULL) is NULL');
 SELECT throws_like($$ SELECT '{"version": 257, "kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram $$,
 	'%format version 257 is not supported (expected 1)', 'unknown format version');
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5],]]}'::spectrogram $$,

@@ -300,9 +300,10 @@ stream_collect(Stream *st)
 		return;
 	if (st->n_frames + n > st->cap)
 	{
-		size_t		want = Max(st->cap * 2, st->n_frames + n);
+		size_t		most = SPECTROGRAM_MAX_VALUES / ((Size) st->rows * st->channels);
+		size_t		want = Min(Max(st->cap * 2, st->n_frames + n), most);
 
-		if ((Size) want * st->rows * st->channels > SPECTROGRAM_MAX_VALUES)
+		if (st->n_frames + n > most)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("spectrogram would exceed %zu values", (Size) SPECTROGRAM_MAX_VALUES),
@@ -693,11 +694,16 @@ ttsp_mfcc_audio(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_amplitude_to_db(PG_FUNCTION_ARGS)
 {
-	Spectrogram *in = PG_GETARG_SPECTROGRAM_P(0);
+	Spectrogram *in;
 	Spectrogram *out;
 	bool		use_top_db = !PG_ARGISNULL(1);
 	double		top_db = use_top_db ? PG_GETARG_FLOAT8(1) : 0;
 	ttsp_error	err;
+
+	/* not STRICT: top_db NULL means no floor */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	in = PG_GETARG_SPECTROGRAM_P(0);
 
 	if ((in->flags & SPEC_FLAG_DB) || in->kind == SPEC_MFCC)
 		ereport(ERROR,

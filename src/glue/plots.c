@@ -46,19 +46,27 @@ ttsp_png_bytea(ttsp_image *img)
 Datum
 ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 {
-	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
+	Spectrogram *s;
 	bool		clip = !PG_ARGISNULL(1);
 	double		top_db = clip ? PG_GETARG_FLOAT8(1) : 0;
-	Size		n = (Size) s->channels * s->bins * s->frames;
-	float	   *v = palloc(n * sizeof(float));
+	Size		n;
+	float	   *v;
 	double		lo = INFINITY,
 				hi = -INFINITY;
-	int			xscale = Max(1, TARGET_WIDTH / s->frames);
-	int			yscale = Max(1, TARGET_BAND_HEIGHT / s->bins);
+	int			xscale;
+	int			yscale;
 	ttsp_image	img;
 	ttsp_error	err;
 	Size		i;
 
+	/* not STRICT: top_db NULL means no clipping */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = PG_GETARG_SPECTROGRAM_P(0);
+	n = (Size) s->channels * s->bins * s->frames;
+	v = palloc(n * sizeof(float));
+	xscale = Max(1, TARGET_WIDTH / s->frames);
+	yscale = Max(1, TARGET_BAND_HEIGHT / s->bins);
 	if (clip && !(top_db > 0 && isfinite(top_db)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -43,13 +43,12 @@ spectrogram_alloc(int channels, int bins, int frames)
 	Size		n = (Size) channels * bins * frames;
 	Size		size;
 
-	if (channels < 1 || bins < 1 || frames < 1 ||
-		(Size) channels * bins > SPECTROGRAM_MAX_VALUES || n / frames != (Size) channels * bins ||
-		n > SPECTROGRAM_MAX_VALUES)
+	if (channels < 1 || bins < 1 || frames < 1 || !SPECTROGRAM_TEXT_FITS(channels, bins, frames))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("spectrogram of %d x %d x %d values is not possible", channels, bins, frames),
-				 errdetail("Each dimension must be at least 1 and the total at most %zu values.",
+				 errdetail("Each dimension must be at least 1, and the total at most about %zu values, "
+						   "so that the text form (COPY, pg_dump) fits in 1 GB.",
 						   (Size) SPECTROGRAM_MAX_VALUES)));
 	size = SPECTROGRAM_HEADER_SIZE + n * sizeof(float4);
 	spec = palloc0(size);
@@ -103,7 +102,7 @@ spectrogram_validate(const Spectrogram *spec)
 		invalid_spec("unknown pad_mode %d", spec->pad_mode);
 	if (spec->channels < 1 || spec->bins < 1 || spec->frames < 1)
 		invalid_spec("shape %d x %d x %d has an empty dimension", spec->channels, spec->bins, spec->frames);
-	if ((Size) spec->channels * spec->bins > SPECTROGRAM_MAX_VALUES / spec->frames)
+	if (!SPECTROGRAM_TEXT_FITS(spec->channels, spec->bins, spec->frames))
 		invalid_spec("shape %d x %d x %d is too large", spec->channels, spec->bins, spec->frames);
 	n = spectrogram_nvalues(spec);
 	if (VARSIZE(spec) != SPECTROGRAM_HEADER_SIZE + n * sizeof(float4))
@@ -125,6 +124,8 @@ spectrogram_validate(const Spectrogram *spec)
 	if (spec->kind != SPEC_LINEAR &&
 		(!isfinite(spec->f_min) || !isfinite(spec->f_max) || spec->f_min < 0 || spec->f_min >= spec->f_max))
 		invalid_spec("need 0 <= f_min < f_max, got f_min %g, f_max %g", spec->f_min, spec->f_max);
+	if (spec->kind == SPEC_MFCC && (spec->flags & SPEC_FLAG_DB))
+		invalid_spec("MFCC coefficients are not in dB");
 	if (spec->kind != SPEC_MFCC && (spec->flags & (SPEC_FLAG_LOG_MELS | SPEC_FLAG_DCT_ORTHO)))
 		invalid_spec("log_mels and dct_norm apply to MFCC only");
 	if (spec->kind == SPEC_MFCC && spec->n_mels < spec->bins)
@@ -443,10 +444,24 @@ parse_opt_float4(SpecParser *ps, const char *key)
 	return accept_word(ps, "null") ? get_float4_nan() : parse_float4(ps, key);
 }
 
-/* Nested arrays of numbers, flattened in order; nesting depth must be 3. */
-static float4 *
-parse_data(SpecParser *ps, Size *count)
+/* A completed level of nesting must be as long as the first one of its depth. */
+static void
+check_length(SpecParser *ps, int *first, int len)
 {
+	if (*first < 0)
+		*first = len;
+	else if (*first != len)
+		syntax_error(ps, "\"data\" is ragged: arrays at one depth differ in length (%d and %d)", *first, len);
+}
+
+/*
+ * Nested arrays of numbers, flattened in order; nesting depth must be 3 and
+ * the arrays at each depth of equal length, given back in dims.
+ */
+static float4 *
+parse_data(SpecParser *ps, Size *count, int dims[3])
+{
+	int			len[4] = {0, 0, 0, 0};	/* items in the open array at each depth */
 	Size		cap = 1024;
 	Size		n = 0;
 	float4	   *vals = palloc(cap * sizeof(float4));
@@ -464,7 +479,9 @@ parse_data(SpecParser *ps, Size *count)
 			if (!need_value || depth == 3)
 				syntax_error(ps, "\"data\" must be nested three deep: [channel][bin][frame]");
 			ps->p++;
+			len[depth]++;
 			depth++;
+			len[depth] = 0;
 			continue;
 		}
 		if (*ps->p == ']')
@@ -472,6 +489,10 @@ parse_data(SpecParser *ps, Size *count)
 			if (after_comma)
 				syntax_error(ps, "expected a value after \",\" in \"data\"");
 			ps->p++;
+			if (depth > 1)
+				check_length(ps, &dims[depth - 1], len[depth]);
+			else
+				dims[0] = len[1];
 			depth--;
 			need_value = false;
 			continue;
@@ -496,6 +517,7 @@ parse_data(SpecParser *ps, Size *count)
 			vals = repalloc_huge(vals, cap * sizeof(float4));
 		}
 		vals[n++] = parse_float4(ps, "data");
+		len[3]++;
 		need_value = false;
 	}
 	*count = n;
@@ -538,6 +560,7 @@ spectrogram_in(PG_FUNCTION_ARGS)
 	char	   *kind = NULL;
 	bool		db = false;
 	bool		seen_shape = false;
+	int			data_dims[3] = {-1, -1, -1};
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = SPECTROGRAM_VERSION;
@@ -614,7 +637,7 @@ spectrogram_in(PG_FUNCTION_ARGS)
 			seen_shape = true;
 		}
 		else if (strcmp(key, "data") == 0)
-			data = parse_data(&ps, &count);
+			data = parse_data(&ps, &count, data_dims);
 		else
 			syntax_error(&ps, "unknown key \"%s\"", key);
 	} while (accept(&ps, ','));
@@ -650,11 +673,13 @@ spectrogram_in(PG_FUNCTION_ARGS)
 
 	if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1 ||
 		(Size) shape[0] * shape[1] > SPECTROGRAM_MAX_VALUES / shape[2] ||
-		(Size) shape[0] * shape[1] * shape[2] != count)
+		(Size) shape[0] * shape[1] * shape[2] != count ||
+		shape[0] != data_dims[0] || shape[1] != data_dims[1] || shape[2] != data_dims[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type spectrogram: shape [%d, %d, %d] does not match %zu data values",
-						shape[0], shape[1], shape[2], count)));
+				 errmsg("invalid input syntax for type spectrogram: shape [%d, %d, %d] does not match the data, "
+						"nested [%d][%d][%d] (%zu values)",
+						shape[0], shape[1], shape[2], data_dims[0], data_dims[1], data_dims[2], count)));
 	spec = spectrogram_alloc(shape[0], shape[1], shape[2]);
 	memcpy(((char *) spec) + VARHDRSZ, ((char *) &hdr) + VARHDRSZ, SPECTROGRAM_HEADER_SIZE - VARHDRSZ);
 	spec->channels = shape[0];
@@ -805,11 +830,23 @@ ttsp_spec_to_array(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_from_array(PG_FUNCTION_ARGS)
 {
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	int			ndim = ARR_NDIM(arr);
-	int		   *dims = ARR_DIMS(arr);
+	ArrayType  *arr;
+	char	   *kind;
+	int			ndim;
+	int		   *dims;
 	Spectrogram *spec;
+	int			i;
+
+	/* not STRICT, for the NULL defaults of hop_length and win_length */
+	for (i = 0; i < PG_NARGS(); i++)
+		if (PG_ARGISNULL(i) && i != 4 && i != 5)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of ttsp_make_spectrogram must not be NULL", i + 1)));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ndim = ARR_NDIM(arr);
+	dims = ARR_DIMS(arr);
 
 	if (ARR_ELEMTYPE(arr) != FLOAT4OID)
 		elog(ERROR, "expected a real[] array");

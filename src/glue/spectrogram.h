@@ -59,7 +59,16 @@ typedef struct Spectrogram
 } Spectrogram;
 
 #define SPECTROGRAM_HEADER_SIZE offsetof(Spectrogram, data)
-#define SPECTROGRAM_MAX_VALUES ((MaxAllocSize - SPECTROGRAM_HEADER_SIZE) / sizeof(float4))
+/*
+ * At most 16 bytes of text per value (15 characters and a comma), so that
+ * the text form, and with it COPY and pg_dump, stays within 1 GB.
+ */
+#define SPECTROGRAM_MAX_VALUES (((Size) MaxAllocSize - 65536) / 16)
+
+/* The text form's size bound: values, and 4 bytes of brackets per row and channel. */
+#define SPECTROGRAM_TEXT_FITS(c, b, f) \
+	((Size) (c) * (b) <= SPECTROGRAM_MAX_VALUES / (f) && \
+	 16 * (Size) (c) * (b) * (f) + 4 * (Size) (c) * (b) + 4 * (Size) (c) <= (Size) MaxAllocSize - 65536)
 
 #define DatumGetSpectrogramP(x)		((Spectrogram *) PG_DETOAST_DATUM(x))
 #define PG_GETARG_SPECTROGRAM_P(x)	DatumGetSpectrogramP(PG_GETARG_DATUM(x))
