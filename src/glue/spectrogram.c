@@ -239,7 +239,7 @@ spectrogram_out(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_params(PG_FUNCTION_ARGS)
 {
-	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
+	Spectrogram *s = PG_GETARG_SPECTROGRAM_HEADER(0);
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -775,32 +775,32 @@ spectrogram_recv(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_channels(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_P(0)->channels);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->channels);
 }
 
 Datum
 ttsp_spec_bins(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_P(0)->bins);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->bins);
 }
 
 Datum
 ttsp_spec_frames(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_P(0)->frames);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->frames);
 }
 
 Datum
 ttsp_spec_sample_rate(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_P(0)->sample_rate);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->sample_rate);
 }
 
 /* Seconds of audio the frames stand for: frames x hop / rate. */
 Datum
 ttsp_spec_duration(PG_FUNCTION_ARGS)
 {
-	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
+	Spectrogram *s = PG_GETARG_SPECTROGRAM_HEADER(0);
 
 	PG_RETURN_FLOAT8((double) s->frames * s->hop_length / s->sample_rate);
 }
@@ -808,7 +808,7 @@ ttsp_spec_duration(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_kind(PG_FUNCTION_ARGS)
 {
-	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
+	Spectrogram *s = PG_GETARG_SPECTROGRAM_HEADER(0);
 
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", spectrogram_kind_name(s),
 											  (s->flags & SPEC_FLAG_DB) ? "_db" : "")));

@@ -73,6 +73,9 @@ typedef struct Spectrogram
 #define DatumGetSpectrogramP(x)		((Spectrogram *) PG_DETOAST_DATUM(x))
 #define PG_GETARG_SPECTROGRAM_P(x)	DatumGetSpectrogramP(PG_GETARG_DATUM(x))
 #define PG_RETURN_SPECTROGRAM_P(x)	PG_RETURN_POINTER(x)
+/* The header alone (data not valid): accessors need not read a stored value whole. */
+#define PG_GETARG_SPECTROGRAM_HEADER(x) \
+	((Spectrogram *) PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(x), 0, SPECTROGRAM_HEADER_SIZE - VARHDRSZ))
 
 /* A zeroed spectrogram of the given shape, header fields left to the caller. */
 extern Spectrogram *spectrogram_alloc(int channels, int bins, int frames);
