@@ -159,6 +159,7 @@ finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_r
 		spec->flags |= SPEC_FLAG_DB;
 		spec->top_db = (float4) fs->top_db;
 	}
+	spectrogram_clear_unused(spec);
 	return spec;
 }
 

@@ -87,6 +87,23 @@ spectrogram_kind_name(const Spectrogram *spec)
 			 errmsg("invalid spectrogram: " __VA_ARGS__)))
 
 void
+spectrogram_clear_unused(Spectrogram *spec)
+{
+	if (spec->kind == SPEC_LINEAR)
+	{
+		spec->f_min = spec->f_max = get_float4_nan();
+		spec->flags &= ~(SPEC_FLAG_MEL_SLANEY | SPEC_FLAG_NORM_SLANEY);
+	}
+	if (spec->kind != SPEC_MFCC)
+	{
+		spec->n_mels = 0;
+		spec->flags &= ~(SPEC_FLAG_DCT_ORTHO | SPEC_FLAG_LOG_MELS);
+		if (!(spec->flags & SPEC_FLAG_DB))
+			spec->top_db = get_float4_nan();
+	}
+}
+
+void
 spectrogram_validate(const Spectrogram *spec)
 {
 	Size		n;
@@ -766,6 +783,7 @@ spectrogram_recv(PG_FUNCTION_ARGS)
 	spec->n_mels = pq_getmsgint(buf, 4);
 	for (i = 0; i < n; i++)
 		spec->data[i] = pq_getmsgfloat4(buf);
+	spectrogram_clear_unused(spec);
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
 }
@@ -889,6 +907,7 @@ ttsp_spec_from_array(PG_FUNCTION_ARGS)
 		spec->f_max = spec->sample_rate / 2.0f;
 		spec->n_mels = spec->kind == SPEC_MFCC ? spec->bins : 0;
 	}
+	spectrogram_clear_unused(spec);
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
 }

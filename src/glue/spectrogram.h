@@ -80,6 +80,13 @@ typedef struct Spectrogram
 /* A zeroed spectrogram of the given shape, header fields left to the caller. */
 extern Spectrogram *spectrogram_alloc(int channels, int bins, int frames);
 
+/*
+ * Reset the fields that do not apply to the kind (mel fields of a linear
+ * spectrogram, MFCC fields of others, top_db without dB) to what text input
+ * gives for them, so that text and binary forms carry the same bits.
+ */
+extern void spectrogram_clear_unused(Spectrogram *spec);
+
 /* Shape and parameters must be consistent; ERROR naming the problem if not. */
 extern void spectrogram_validate(const Spectrogram *spec);
 
