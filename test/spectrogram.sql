@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(70);
+SELECT plan(71);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -45,6 +45,10 @@ SELECT is(array_dims(s::real[]), '[1:2][1:51][1:883]', 'cast to real[] is [chann
 -- Constructor from real[].
 SELECT is(ttsp_make_spectrogram(s::real[], 'power', 44100, 100)::text, s::text,
 	'ttsp_make_spectrogram rebuilds a power spectrogram from its values') FROM specs WHERE name = 'power';
+SELECT is(ttsp_make_spectrogram(s::real[], 'mel', 8001, 256)::text, s::text,
+	'and a mel one at an odd rate (f_max as ttsp_mel_spectrogram takes it)')
+FROM (SELECT ttsp_mel_spectrogram(array_agg(sin(i * 0.3)::real), 8001, n_fft => 256, n_mels => 32) AS s
+	FROM generate_series(1, 4000) i) m;
 SELECT is(ttsp_make_spectrogram('{{1,2},{3,4},{5,6}}', 'magnitude', 8000, 4, hop_length => 1)::real[],
 	'{{{1,2},{3,4},{5,6}}}'::real[], 'a 2-D array is one channel');
 SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', 'power', 8000, 4) $$, '22023',

@@ -14,6 +14,8 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
+
+#include "melspec.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
@@ -901,11 +903,17 @@ ttsp_spec_from_array(PG_FUNCTION_ARGS)
 		spec->flags |= SPEC_FLAG_DB;
 	if (PG_GETARG_BOOL(7))
 		spec->flags |= SPEC_FLAG_CENTER;
+	/* the defaults of ttsp_mel_spectrogram and ttsp_mfcc, so that headers compare equal */
 	if (spec->kind != SPEC_LINEAR)
 	{
 		spec->f_min = 0;
-		spec->f_max = spec->sample_rate / 2.0f;
-		spec->n_mels = spec->kind == SPEC_MFCC ? spec->bins : 0;
+		spec->f_max = (float4) ttsp_mel_default_f_max(spec->sample_rate);
+	}
+	if (spec->kind == SPEC_MFCC)
+	{
+		spec->n_mels = spec->bins;
+		spec->flags |= SPEC_FLAG_DCT_ORTHO;
+		spec->top_db = 80.0f;
 	}
 	spectrogram_clear_unused(spec);
 	spectrogram_validate(spec);
