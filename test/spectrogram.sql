@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(71);
+SELECT plan(73);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -157,6 +157,10 @@ SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4,
 	'%shape [1, 3, 2] does not match the data, nested [1][2][2] (4 values)', 'shape and data disagree');
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 2], "data": [[[1,2,3],[4],[5,6]]]}'::spectrogram $$,
 	'%"data" is ragged: arrays at one depth differ in length (3 and 1)', 'ragged data with the right total');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[],[3]]]}'::spectrogram $$,
+	'%"data" is ragged: arrays at one depth differ in length (1 and 0)', 'an empty row');
+SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[2],[3]]], "data": [[[1],[2],[3]]]}'::spectrogram $$,
+	'%duplicate key "data"', 'data given twice');
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [2, 3, 1], "data": [[[1],[3],[5],[7],[9],[11]]]}'::spectrogram $$,
 	'%shape [2, 3, 1] does not match the data, nested [1][6][1] (6 values)', 'channels and bins swapped with the right total');
 SELECT throws_like($$ SELECT '{"kind": "chroma", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]]}'::spectrogram $$,

@@ -501,6 +501,7 @@ parse_data(SpecParser *ps, Size *count, int dims[3])
 			len[depth]++;
 			depth++;
 			len[depth] = 0;
+			after_comma = false;
 			continue;
 		}
 		if (*ps->p == ']')
@@ -656,7 +657,11 @@ spectrogram_in(PG_FUNCTION_ARGS)
 			seen_shape = true;
 		}
 		else if (strcmp(key, "data") == 0)
+		{
+			if (data != NULL)
+				syntax_error(&ps, "duplicate key \"data\"");
 			data = parse_data(&ps, &count, data_dims);
+		}
 		else
 			syntax_error(&ps, "unknown key \"%s\"", key);
 	} while (accept(&ps, ','));
