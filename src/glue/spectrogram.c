@@ -957,7 +957,9 @@ ttsp_slice(PG_FUNCTION_ARGS)
 	if (first_f >= s->frames)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_s %g is past the end of the spectrogram (%g s)", start_s, s->frames / fps)));
+				 errmsg("start_s %g is past the last frame of the spectrogram", start_s),
+				 errdetail("Frames are %g s apart; start_s is rounded to the nearest, and the last starts at %g s.",
+						   1 / fps, (s->frames - 1) / fps)));
 	first = (int) first_f;
 	count = (int) count_f;
 	if ((s->flags & SPEC_FLAG_DB) && s->kind != SPEC_MFCC)
