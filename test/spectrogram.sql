@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(73);
+SELECT plan(74);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -89,6 +89,8 @@ SELECT is(substr(ttsp_spectrogram_png(s), 1, 16), '\x89504e470d0a1a0a0000000d494
 	'ttsp_spectrogram_png starts with the PNG signature and IHDR') FROM specs WHERE name = 'power';
 SELECT is((pg_temp.be32(p, 16), pg_temp.be32(p, 20)), (883, 2 * 51 * 5 + 2), 'PNG size: 883 x 512')
 FROM (SELECT ttsp_spectrogram_png(s) AS p FROM specs WHERE name = 'power') x;
+SELECT is(pg_temp.be32(ttsp_spectrogram_png(ttsp_make_spectrogram(array_fill(1::real, ARRAY[3, 20000]), 'power', 8000, 4)), 16),
+	4000, 'a 20,000-frame spectrogram is drawn 4,000 columns wide (the loudest of every 5 frames)');
 SELECT throws_ok($$ SELECT ttsp_spectrogram_png(s, top_db => -1) FROM specs WHERE name = 'power' $$, '22023',
 	'top_db must be positive or NULL, got -1', 'PNG with a negative top_db');
 

@@ -15,6 +15,8 @@ PG_FUNCTION_INFO_V1(ttsp_plot_losses);
 /* Aim for a picture about this tall per channel and this wide. */
 #define TARGET_BAND_HEIGHT 256
 #define TARGET_WIDTH 768
+/* Wider spectrograms show the loudest of each run of frames per column. */
+#define MAX_COLUMNS 4096
 
 /* PNG bytes as a bytea; frees the encoder's buffer on every path. */
 bytea *
@@ -41,7 +43,7 @@ ttsp_png_bytea(ttsp_image *img)
 /*
  * dB scale (unless already dB, or MFCC: shown as they are), clipped to
  * top_db below the peak, viridis, low frequencies at the bottom, one band
- * per channel.
+ * per channel; long spectrograms folded to MAX_COLUMNS columns.
  */
 Datum
 ttsp_spectrogram_png(PG_FUNCTION_ARGS)
@@ -53,6 +55,8 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	float	   *v;
 	double		lo = INFINITY,
 				hi = -INFINITY;
+	int			step;
+	int			cols;
 	int			xscale;
 	int			yscale;
 	ttsp_image	img;
@@ -63,9 +67,11 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = PG_GETARG_SPECTROGRAM_P(0);
-	n = (Size) s->channels * s->bins * s->frames;
+	step = (s->frames + MAX_COLUMNS - 1) / MAX_COLUMNS;
+	cols = (s->frames + step - 1) / step;
+	n = (Size) s->channels * s->bins * cols;
 	v = palloc(n * sizeof(float));
-	xscale = Max(1, TARGET_WIDTH / s->frames);
+	xscale = Max(1, TARGET_WIDTH / cols);
 	yscale = Max(1, TARGET_BAND_HEIGHT / s->bins);
 	if (clip && !(top_db > 0 && isfinite(top_db)))
 		ereport(ERROR,
@@ -73,8 +79,14 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 				 errmsg("top_db must be positive or NULL, got %g", top_db)));
 	for (i = 0; i < n; i++)
 	{
-		double		x = s->data[i];
+		Size		row = i / cols;
+		int			f0 = (int) (i % cols) * step;
+		int			f1 = Min(f0 + step, s->frames);
+		double		x = -INFINITY;
+		int			f;
 
+		for (f = f0; f < f1; f++)
+			x = Max(x, s->data[row * s->frames + f]);
 		if (!(s->flags & SPEC_FLAG_DB) && s->kind != SPEC_MFCC)
 			x = (s->power == 1.0f ? 20 : 10) * log10(Max(x, 1e-10));
 		v[i] = (float) x;
@@ -83,7 +95,7 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	}
 	if (clip && s->kind != SPEC_MFCC)
 		lo = Max(lo, hi - top_db);
-	ttsp_check(ttsp_heatmap(v, s->channels, s->bins, s->frames, lo, hi, xscale, yscale, &img, &err), &err);
+	ttsp_check(ttsp_heatmap(v, s->channels, s->bins, cols, lo, hi, xscale, yscale, &img, &err), &err);
 	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
 }
 
