@@ -42,9 +42,13 @@ ln_positive(uint32_t bits)
 	return m + y + 0.693359375f * (float) e;
 }
 
-/* wider vectors where the CPU has them, chosen once at load (ifunc) */
+/*
+ * Wider vectors where the CPU has them, chosen once at load (ifunc); no
+ * FMA contraction, which only the AVX-512 clone would get: every host then
+ * computes the same bits.
+ */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off")))
 #endif
 void
 ttsp_log10_scaled(const float *src, float *dst, size_t n, float lowest,

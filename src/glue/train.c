@@ -301,6 +301,16 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	MemoryContextSwitchTo(old);
 }
 
+/* A row's spectrogram hash and label together: either changing is a change. */
+static uint64
+row_key(uint64 hash, double label)
+{
+	uint64		bits;
+
+	memcpy(&bits, &label, sizeof(bits));
+	return hash ^ (bits * UINT64CONST(0x9E3779B97F4A7C15));
+}
+
 static void
 source_changed(const Trainer *t)
 {
@@ -345,7 +355,7 @@ first_pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(t->cxt, t->cap_rows * sizeof(double));
 	}
 	t->hashes[t->n_rows] = hash;
-	t->hash_sum += hash;
+	t->hash_sum += row_key(hash, label);
 	t->labels[t->n_rows] = label;
 	if (t->cached && (Size) t->n_rows < t->cache_limit)
 	{
@@ -384,7 +394,7 @@ checked_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	{
 		model_input_check(&t->in, spec, t->opt->model_name);
 		t->pass_rows++;
-		t->pass_hash_sum += hash;
+		t->pass_hash_sum += row_key(hash, label);
 		if (t->pass_rows > t->n_rows)
 			source_changed(t);
 	}
@@ -623,7 +633,7 @@ train_epoch(Trainer *t)
 		{
 			t->scap = (int) Min((Size) t->n_train, t->cache_limit + t->opt->batch_size);
 			t->sbuf = MemoryContextAllocHuge(t->cxt, (Size) t->scap * t->row_size * sizeof(float));
-			t->slabels = MemoryContextAlloc(t->cxt, t->scap * sizeof(double));
+			t->slabels = MemoryContextAllocHuge(t->cxt, t->scap * sizeof(double));
 		}
 		t->sn = 0;
 		source_pass(t, stream_train_row);
@@ -685,8 +695,11 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	Trainer    *t = arg;
 	bool		want_test = t->n_test > 0;
 
-	if (spec == NULL || row_is_test(t, (float) label, hash) != want_test)
+	if (spec == NULL || row_is_test(t, label, hash) != want_test)
 		return;
+	/* a source that changed mid-pass could hold more rows of this split */
+	if (t->n_test_seen + t->bn >= (want_test ? t->n_test : t->n_train))
+		source_changed(t);
 	model_input_fill(&t->in, spec, t->bx + (Size) t->bn * t->row_size, true);
 	add_to_eval(t, t->bx + (Size) t->bn * t->row_size, label, true);
 }
@@ -995,6 +1008,7 @@ train(TrainOptions *o)
 	double	   *train_loss = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
 	double	   *test_loss = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
 	StringInfoData metrics;
+	MemoryContext old;
 	instr_time	start,
 				now;
 	int32		version;
@@ -1076,7 +1090,10 @@ train(TrainOptions *o)
 						elapsed, elapsed / (epoch + 1) * (o->epochs - epoch - 1))));
 	}
 
+	/* in cxt, which outlives SPI_finish */
+	old = MemoryContextSwitchTo(cxt);
 	initStringInfo(&metrics);
+	MemoryContextSwitchTo(old);
 	appendStringInfo(&metrics, "{\"split\": \"%s\", ", t->n_test > 0 ? "test" : "train");
 	append_metrics(&metrics, o->task, t->test_pred, t->test_label, t->n_test_seen);
 	appendStringInfoChar(&metrics, '}');
