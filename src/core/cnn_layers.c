@@ -755,6 +755,29 @@ K(stats_task)(const cnn_job *j, int t)
 }
 
 /*
+ * The register block of both convolutions: acc[c][v] += w[c] * src[v-th
+ * vector] for nb channels and nv vectors of positions.
+ */
+AI void
+K(block_fma)(V acc[][4], const float *src, const float *w, const int nb, const int nv)
+{
+	V			xv[4];
+
+#pragma GCC unroll 4
+	for (int v = 0; v < nv; v++)
+		xv[v] = LD(src + VW * v);
+#pragma GCC unroll 8
+	for (int c = 0; c < nb; c++)
+	{
+		V			wc = SPLAT(w[c]);
+
+#pragma GCC unroll 4
+		for (int v = 0; v < nv; v++)
+			acc[c][v] += wc * xv[v];
+	}
+}
+
+/*
  * task: part t % split of sample t / split.  A whole sample (split 1) first
  * gets its input from the previous block's BatchNorm (j->prev) and ends
  * with its statistics (j->dbl), while its data are in cache.
@@ -810,23 +833,7 @@ K(conv_forward_task)(const cnn_job *j, int task, const int COB, const int NV)
 				const float *xc = xs + ci * xcs + q0;
 
 				for (int t = 0; t < CNN_TAPS; t++, w += COB)
-				{
-					const float *src = xc + off[t];
-					V			xv[4];
-
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						xv[v] = LD(src + VW * v);
-#pragma GCC unroll 8
-					for (int c = 0; c < COB; c++)
-					{
-						V			wv = SPLAT(w[c]);
-
-#pragma GCC unroll 4
-						for (int v = 0; v < NV; v++)
-							acc[c][v] += wv * xv[v];
-					}
-				}
+					K(block_fma)(acc, xc + off[t], w, COB, NV);
 			}
 #pragma GCC unroll 8
 			for (int c = 0; c < COB; c++)
@@ -1212,24 +1219,7 @@ K(dx_task)(const cnn_job *j, int task, const int CIB, const int NV)
 				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
 
 				for (int k = 0; k < nt; k++)
-				{
-					const float *src = d + toff[k];
-					const float *wv = w + tap[k] * CIB;
-					V			xv[4];
-
-#pragma GCC unroll 4
-					for (int v = 0; v < NV; v++)
-						xv[v] = LD(src + VW * v);
-#pragma GCC unroll 8
-					for (int c = 0; c < CIB; c++)
-					{
-						V			wc = SPLAT(wv[c]);
-
-#pragma GCC unroll 4
-						for (int v = 0; v < NV; v++)
-							acc[c][v] += wc * xv[v];
-					}
-				}
+					K(block_fma)(acc, d + toff[k], w + tap[k] * CIB, CIB, NV);
 			}
 #pragma GCC unroll 8
 			for (int c = 0; c < CIB; c++)
