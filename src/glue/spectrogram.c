@@ -545,23 +545,27 @@ parse_data(SpecParser *ps, Size *count, int dims[3])
 }
 
 /*
- * Fields that do not apply to the kind must be null or absent: the output
- * prints them as null, so a value there would not round-trip.
+ * Fields that do not apply to the kind (those spectrogram_clear_unused
+ * resets) must be null or absent: the output prints them as null, so a value
+ * there would not round-trip.
  */
 static void
 reject_unused(SpecParser *ps, const Spectrogram *h, const char *kind)
 {
-	const char *key = NULL;
+	Spectrogram c = *h;
+	uint8		dropped;
+	const char *key;
 
-	if (h->kind == SPEC_LINEAR)
-		key = !isnan(h->f_min) ? "f_min" : !isnan(h->f_max) ? "f_max"
-			: (h->flags & SPEC_FLAG_MEL_SLANEY) ? "mel_scale"
-			: (h->flags & SPEC_FLAG_NORM_SLANEY) ? "norm" : NULL;
-	if (key == NULL && h->kind != SPEC_MFCC)
-		key = h->n_mels != 0 ? "n_mels" : (h->flags & SPEC_FLAG_DCT_ORTHO) ? "dct_norm"
-			: (h->flags & SPEC_FLAG_LOG_MELS) ? "log_mels" : NULL;
-	if (key == NULL && h->kind != SPEC_MFCC && !(h->flags & SPEC_FLAG_DB) && !isnan(h->top_db))
-		key = "top_db";
+	spectrogram_clear_unused(&c);
+	dropped = h->flags & ~c.flags;
+	key = !isnan(h->f_min) && isnan(c.f_min) ? "f_min"
+		: !isnan(h->f_max) && isnan(c.f_max) ? "f_max"
+		: (dropped & SPEC_FLAG_MEL_SLANEY) ? "mel_scale"
+		: (dropped & SPEC_FLAG_NORM_SLANEY) ? "norm"
+		: h->n_mels != c.n_mels ? "n_mels"
+		: (dropped & SPEC_FLAG_DCT_ORTHO) ? "dct_norm"
+		: (dropped & SPEC_FLAG_LOG_MELS) ? "log_mels"
+		: !isnan(h->top_db) && isnan(c.top_db) ? "top_db" : NULL;
 	if (key != NULL)
 		syntax_error(ps, "\"%s\" does not apply to a%s %s spectrogram", key,
 					 (h->flags & SPEC_FLAG_DB) ? " dB" : "", kind);
