@@ -505,7 +505,7 @@ stats_pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 {
 	Trainer    *t = arg;
 
-	if (spec == NULL || row_is_test(t, (float) label, hash))
+	if (spec == NULL || row_is_test(t, label, hash))
 		return;
 	model_input_fill(&t->in, spec, t->bx, false);
 	accumulate_stats(t, t->bx);
@@ -582,7 +582,7 @@ stream_train_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	Trainer    *t = arg;
 	float	   *slot;
 
-	if (spec == NULL || row_is_test(t, (float) label, hash))
+	if (spec == NULL || row_is_test(t, label, hash))
 		return;
 	if (t->sn < t->scap)
 	{
