@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 struct ttsp_melbank
 {
@@ -12,7 +15,14 @@ struct ttsp_melbank
 	int		   *len;
 	size_t	   *off;			/* its weights start at weights[off[m]] */
 	float	   *weights;
+	float	   *lanes;			/* apply's scratch: [n_freqs][MEL_LANES] */
 };
+
+/*
+ * Frames projected together: one multiply-add per weight then covers this
+ * many frames in SIMD lanes, instead of a short dot product per frame.
+ */
+#define MEL_LANES 8
 
 ttsp_status
 ttsp_mel_scale_from_name(const char *name, ttsp_mel_scale *scale, ttsp_error *err)
@@ -159,6 +169,7 @@ ttsp_melbank_destroy(ttsp_melbank *fb)
 	free(fb->len);
 	free(fb->off);
 	free(fb->weights);
+	free(fb->lanes);
 	free(fb);
 }
 
@@ -262,7 +273,8 @@ ttsp_melbank_create(int n_freqs, double f_min, double f_max, int n_mels,
 		n_weights += hi - lo;
 	}
 	fb->weights = malloc((n_weights > 0 ? n_weights : 1) * sizeof(float));
-	if (fb->weights == NULL)
+	fb->lanes = malloc((size_t) n_freqs * MEL_LANES * sizeof(float));
+	if (fb->weights == NULL || fb->lanes == NULL)
 		goto nomem;
 	for (int m = 0; m < n_mels; m++)
 		for (int i = 0; i < fb->len[m]; i++)
@@ -291,38 +303,87 @@ ttsp_melbank_dense(const ttsp_melbank *fb, float *out)
 			out[(size_t) (fb->lo[m] + i) * fb->n_mels + m] = fb->weights[fb->off[m] + i];
 }
 
-/* Eight partial sums, so that the loop runs in SIMD lanes without -ffast-math. */
-static float
-dot(const float *restrict w, const float *restrict x, size_t n)
+/*
+ * Frame j's bin k to lanes[k][j].  Lanes past n_frames repeat the last
+ * frame: lanes never mix, and they are not stored.
+ */
+static void
+interleave(const float *frames, size_t n_frames, size_t n_freqs,
+		   float *restrict lanes)
 {
-	float		acc[8] = {0};
-	size_t		i = 0;
+	const float *row[MEL_LANES];
+	size_t		k = 0;
 
-	for (; i + 8 <= n; i += 8)
-		for (size_t j = 0; j < 8; j++)
-			acc[j] += w[i + j] * x[i + j];
-	for (; i < n; i++)
-		acc[0] += w[i] * x[i];
-	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (size_t j = 0; j < MEL_LANES; j++)
+		row[j] = frames + (j < n_frames ? j : n_frames - 1) * n_freqs;
+#ifdef __SSE__
+	/* 4x4 blocks through registers: strided scalar stores were the cost */
+	for (; k + 4 <= n_freqs; k += 4)
+	{
+		for (size_t h = 0; h < MEL_LANES; h += 4)
+		{
+			__m128		r0 = _mm_loadu_ps(row[h] + k);
+			__m128		r1 = _mm_loadu_ps(row[h + 1] + k);
+			__m128		r2 = _mm_loadu_ps(row[h + 2] + k);
+			__m128		r3 = _mm_loadu_ps(row[h + 3] + k);
+			float	   *l = lanes + k * MEL_LANES + h;
+
+			_MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+			_mm_storeu_ps(l, r0);
+			_mm_storeu_ps(l + MEL_LANES, r1);
+			_mm_storeu_ps(l + 2 * MEL_LANES, r2);
+			_mm_storeu_ps(l + 3 * MEL_LANES, r3);
+		}
+	}
+#endif
+	for (; k < n_freqs; k++)
+		for (size_t j = 0; j < MEL_LANES; j++)
+			lanes[k * MEL_LANES + j] = row[j][k];
+}
+
+/*
+ * Each frame's mel is a plain in-order sum over the filter's bins, whatever
+ * lane the frame had, so that results never depend on how frames were
+ * batched.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default"), optimize("fp-contract=off")))
+#endif
+static void
+project_lanes(const ttsp_melbank *fb, size_t n_frames, float *out,
+			  size_t row_stride, size_t col_stride)
+{
+	for (int m = 0; m < fb->n_mels; m++)
+	{
+		const float *restrict w = fb->weights + fb->off[m];
+		const float *restrict x = fb->lanes + (size_t) fb->lo[m] * MEL_LANES;
+		size_t		len = fb->len[m];
+		float		acc[MEL_LANES] = {0};
+
+		for (size_t i = 0; i < len; i++)
+			for (size_t j = 0; j < MEL_LANES; j++)
+				acc[j] += w[i] * x[i * MEL_LANES + j];
+		for (size_t j = 0; j < n_frames; j++)
+			out[m * row_stride + j * col_stride] = acc[j];
+	}
 }
 
 void
-ttsp_melbank_apply(const ttsp_melbank *fb, const float *frames, size_t n_frames,
+ttsp_melbank_apply(ttsp_melbank *fb, const float *frames, size_t n_frames,
 				   float *out, size_t row_stride, size_t col_stride)
 {
-	for (size_t t = 0; t < n_frames; t++)
+	for (size_t t = 0; t < n_frames; t += MEL_LANES)
 	{
-		const float *x = frames + t * fb->n_freqs;
-		float	   *y = out + t * col_stride;
+		size_t		n = n_frames - t < MEL_LANES ? n_frames - t : MEL_LANES;
 
-		for (int m = 0; m < fb->n_mels; m++)
-			y[m * row_stride] = dot(fb->weights + fb->off[m], x + fb->lo[m], fb->len[m]);
+		interleave(frames + t * fb->n_freqs, n, fb->n_freqs, fb->lanes);
+		project_lanes(fb, n, out + t * col_stride, row_stride, col_stride);
 	}
 }
 
 typedef struct mel_columns_arg
 {
-	const ttsp_melbank *fb;
+	ttsp_melbank *fb;
 	float	   *out;
 	size_t		n_cols;
 } mel_columns_arg;
@@ -339,7 +400,7 @@ mel_to_columns(void *arg, const float *frames, size_t n_frames, size_t first,
 }
 
 ttsp_status
-ttsp_mel_spectrogram(const ttsp_stft_params *p, const ttsp_melbank *fb,
+ttsp_mel_spectrogram(const ttsp_stft_params *p, ttsp_melbank *fb,
 					 const float *x, size_t n, float *out, ttsp_error *err)
 {
 	ttsp_stft_params q = *p;

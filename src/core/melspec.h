@@ -78,8 +78,9 @@ void		ttsp_melbank_dense(const ttsp_melbank *fb, float *out);
  * Project frame-major spectrogram frames ([n_frames][n_freqs]) onto the
  * mels: mel m of frame t goes to out[m * row_stride + t * col_stride].
  * Frame-major output: (1, n_mels); [n_mels][n_cols] columns: (n_cols, 1).
+ * Uses scratch space inside fb: one caller at a time per filterbank.
  */
-void		ttsp_melbank_apply(const ttsp_melbank *fb, const float *frames,
+void		ttsp_melbank_apply(ttsp_melbank *fb, const float *frames,
 							   size_t n_frames, float *out,
 							   size_t row_stride, size_t col_stride);
 
@@ -90,7 +91,7 @@ void		ttsp_melbank_destroy(ttsp_melbank *fb);
  * n_frames from ttsp_stft_n_frames.  fb must have n_fft / 2 + 1 freqs.
  */
 ttsp_status ttsp_mel_spectrogram(const ttsp_stft_params *p,
-								 const ttsp_melbank *fb, const float *x,
+								 ttsp_melbank *fb, const float *x,
 								 size_t n, float *out, ttsp_error *err);
 
 /*
