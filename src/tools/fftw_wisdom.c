@@ -1,6 +1,7 @@
 /*
- * Writes FFTW wisdom for the real-input transforms ttsp's STFT uses, planned
- * with FFTW_PATIENT on arrays laid out as src/core/stft.c lays them out.
+ * Writes FFTW wisdom for the complex transforms ttsp's STFT uses (one per
+ * pair of frames), planned with FFTW_PATIENT on arrays laid out as
+ * src/core/stft.c lays them out.
  * Run at build time; the backends import the file and plan from it only.
  *
  *   fftw_wisdom OUTPUT N_FFT...
@@ -20,8 +21,8 @@ main(int argc, char **argv)
 	for (int i = 2; i < argc; i++)
 	{
 		int			n = atoi(argv[i]);
-		float	   *in = fftwf_malloc(n * sizeof(float));
-		fftwf_complex *out = fftwf_malloc((n / 2 + 1) * sizeof(fftwf_complex));
+		fftwf_complex *in = fftwf_malloc(n * sizeof(fftwf_complex));
+		fftwf_complex *out = fftwf_malloc(n * sizeof(fftwf_complex));
 		fftwf_plan	plan;
 
 		if (n < 2 || in == NULL || out == NULL)
@@ -29,7 +30,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: bad size %s\n", argv[0], argv[i]);
 			return 1;
 		}
-		plan = fftwf_plan_dft_r2c_1d(n, in, out, FFTW_PATIENT | FFTW_PRESERVE_INPUT);
+		plan = fftwf_plan_dft_1d(n, in, out, FFTW_FORWARD, FFTW_PATIENT | FFTW_PRESERVE_INPUT);
 		if (plan == NULL)
 		{
 			fprintf(stderr, "%s: FFTW could not plan size %d\n", argv[0], n);

@@ -134,6 +134,27 @@ test_bin_centre_sine(void)
 }
 
 /* One frame, no centring: onesided Parseval, sum_k c_k |X_k|^2 = N sum (w x)^2. */
+/*
+ * Parseval for one frame without padding: sum over the one-sided power
+ * column S (stride apart) against N times the windowed signal's energy.
+ */
+static double
+parseval_error(const float *x, int N, const float *S, size_t stride)
+{
+	double		time_e = 0,
+				freq_e = 0;
+
+	for (int i = 0; i < N; i++)
+	{
+		double		w = 0.5 - 0.5 * cos(2 * M_PI * i / N);
+
+		time_e += (w * x[i]) * (w * x[i]);
+	}
+	for (int k = 0; k <= N / 2; k++)
+		freq_e += (k == 0 || 2 * k == N ? 1 : 2) * (double) S[k * stride];
+	return rel(freq_e, N * time_e);
+}
+
 static void
 test_parseval(void)
 {
@@ -146,24 +167,60 @@ test_parseval(void)
 		float	   *S;
 		size_t		nf;
 		ttsp_error	err;
-		double		time_e = 0,
-					freq_e = 0;
 
 		noise(x, N, 1.0);
 		S = spectrogram(params(N, -1, -1, 2.0, false), x, N, &nf, &err);
-		for (int i = 0; i < N; i++)
-		{
-			double		w = 0.5 - 0.5 * cos(2 * M_PI * i / N);
-
-			time_e += (w * x[i]) * (w * x[i]);
-		}
-		for (int k = 0; S && k <= N / 2; k++)
-			freq_e += (k == 0 || 2 * k == N ? 1 : 2) * (double) S[k];
-		ok(S && nf == 1 && rel(freq_e, N * time_e) < 1e-5,
-		   "Parseval n_fft %d: rel err %.2g", N, rel(freq_e, N * time_e));
+		ok(S && nf == 1 && parseval_error(x, N, S, 1) < 1e-5,
+		   "Parseval n_fft %d: rel err %.2g", N, S ? parseval_error(x, N, S, 1) : -1);
 		free(S);
 		free(x);
 	}
+}
+
+/*
+ * Frames share complex FFTs in pairs (0, 1), (2, 3), ...: silence paired
+ * with loud noise must stay far below it (true value 0), and each loud
+ * frame, paired or the lone last one, must still satisfy Parseval.
+ */
+static void
+test_pair_partners(void)
+{
+	enum
+	{
+		N = 512, FRAMES = 5
+	};
+	bool		loud[FRAMES] = {false, true, true, false, true};
+	float	   *x = calloc(N * FRAMES, sizeof(float));
+	float	   *S;
+	size_t		nf;
+	ttsp_error	err;
+	double		quiet = 0,
+				peak = 0,
+				worst = 0;
+
+	for (int t = 0; t < FRAMES; t++)
+		if (loud[t])
+			noise(x + t * N, N, 1.0);
+	S = spectrogram(params(N, -1, N, 2.0, false), x, N * FRAMES, &nf, &err);
+	for (int t = 0; S && t < FRAMES; t++)
+	{
+		for (int k = 0; k <= N / 2; k++)
+		{
+			double		v = S[(size_t) k * nf + t];
+
+			if (loud[t])
+				peak = fmax(peak, v);
+			else
+				quiet = fmax(quiet, v);
+		}
+		if (loud[t])
+			worst = fmax(worst, parseval_error(x + t * N, N, S + t, nf));
+	}
+	ok(S && nf == FRAMES && quiet <= 1e-12 * peak,
+	   "silence paired with noise: %.0f dB relative to it", 10 * log10(quiet / peak));
+	ok(S && worst < 1e-5, "paired and lone loud frames: Parseval rel err %.2g", worst);
+	free(S);
+	free(x);
 }
 
 /*
@@ -1109,6 +1166,7 @@ main(int argc, char **argv)
 {
 	test_bin_centre_sine();
 	test_parseval();
+	test_pair_partners();
 	test_dc();
 	test_frame_counts();
 	test_errors();
