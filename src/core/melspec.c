@@ -7,6 +7,8 @@
 #include <xmmintrin.h>
 #endif
 
+#include "logscale.h"
+
 struct ttsp_melbank
 {
 	int			n_freqs;
@@ -434,9 +436,9 @@ ttsp_amplitude_to_db(float *x, size_t n, ttsp_db_stype stype, bool use_top_db,
 		return ttsp_fail(err, TTSP_EINVAL, "top_db must be non-negative and finite, got %g",
 						 top_db);
 	/* ref 1.0: the db_multiplier term log10(max(amin, ref)) is 0 */
+	ttsp_log10_scaled(x, x, n, amin, mult, 0.0f, 1.0f);
 	for (size_t i = 0; i < n; i++)
 	{
-		x[i] = mult * log10f(x[i] > amin ? x[i] : amin);
 		peak = x[i] > peak ? x[i] : peak;
 	}
 	if (!use_top_db || n == 0)
