@@ -3,11 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE__
-#include <xmmintrin.h>
-#endif
 
 #include "logscale.h"
+#include "transpose.h"
 
 struct ttsp_melbank
 {
@@ -306,41 +304,15 @@ ttsp_melbank_dense(const ttsp_melbank *fb, float *out)
 }
 
 /*
- * Frame j's bin k to lanes[k][j].  Lanes past n_frames repeat the last
- * frame: lanes never mix, and they are not stored.
+ * Frame j's bin k to lanes[k][j].  Lanes past n_frames are zero: they are
+ * not stored, but garbage there could be subnormal and slow every lane.
  */
 static void
-interleave(const float *frames, size_t n_frames, size_t n_freqs,
-		   float *restrict lanes)
+interleave(const float *frames, size_t n_frames, size_t n_freqs, float *lanes)
 {
-	const float *row[MEL_LANES];
-	size_t		k = 0;
-
-	for (size_t j = 0; j < MEL_LANES; j++)
-		row[j] = frames + (j < n_frames ? j : n_frames - 1) * n_freqs;
-#ifdef __SSE__
-	/* 4x4 blocks through registers: strided scalar stores were the cost */
-	for (; k + 4 <= n_freqs; k += 4)
-	{
-		for (size_t h = 0; h < MEL_LANES; h += 4)
-		{
-			__m128		r0 = _mm_loadu_ps(row[h] + k);
-			__m128		r1 = _mm_loadu_ps(row[h + 1] + k);
-			__m128		r2 = _mm_loadu_ps(row[h + 2] + k);
-			__m128		r3 = _mm_loadu_ps(row[h + 3] + k);
-			float	   *l = lanes + k * MEL_LANES + h;
-
-			_MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-			_mm_storeu_ps(l, r0);
-			_mm_storeu_ps(l + MEL_LANES, r1);
-			_mm_storeu_ps(l + 2 * MEL_LANES, r2);
-			_mm_storeu_ps(l + 3 * MEL_LANES, r3);
-		}
-	}
-#endif
-	for (; k < n_freqs; k++)
-		for (size_t j = 0; j < MEL_LANES; j++)
-			lanes[k * MEL_LANES + j] = row[j][k];
+	if (n_frames < MEL_LANES)
+		memset(lanes, 0, n_freqs * MEL_LANES * sizeof(float));
+	ttsp_transpose(frames, n_freqs, n_frames, n_freqs, lanes, MEL_LANES);
 }
 
 /*

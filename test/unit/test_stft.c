@@ -1,7 +1,8 @@
 /*
- * Unit tests of the STFT / mel / MFCC core: analytic truths, errors,
- * streaming, and the torchaudio golden files of test/golden (directory
- * from argv[1], default test/golden relative to the repo root).
+ * Unit tests of the STFT / mel / MFCC core and its transpose: analytic
+ * truths, errors, streaming, and the torchaudio golden files of
+ * test/golden (directory from argv[1], default test/golden relative to the
+ * repo root).
  * TTSP_BENCH=1 in the environment also prints timings (never asserted).
  */
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "melspec.h"
 #include "stft.h"
 #include "tap.h"
+#include "transpose.h"
 
 #define GOLDEN_RTOL 1e-4		/* see stft.h for the definition */
 
@@ -174,6 +176,35 @@ test_parseval(void)
 		   "Parseval n_fft %d: rel err %.2g", N, S ? parseval_error(x, N, S, 1) : -1);
 		free(S);
 		free(x);
+	}
+}
+
+/* ttsp_transpose against its definition, with strides and ragged edges. */
+static void
+test_transpose(void)
+{
+	size_t		shapes[][2] = {{1, 1}, {3, 5}, {4, 4}, {8, 51}, {13, 7}, {31, 1025}};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+	{
+		size_t		rows = shapes[i][0],
+					cols = shapes[i][1],
+					ss = cols + 3,
+					ds = rows + 2;
+		float	   *src = malloc(rows * ss * sizeof(float));
+		float	   *dst = malloc(cols * ds * sizeof(float));
+		size_t		bad = 0;
+
+		noise(src, rows * ss, 1.0);
+		for (size_t j = 0; j < cols * ds; j++)
+			dst[j] = -7.0f;
+		ttsp_transpose(src, ss, rows, cols, dst, ds);
+		for (size_t c = 0; c < cols; c++)
+			for (size_t r = 0; r < ds; r++)
+				bad += dst[c * ds + r] != (r < rows ? src[r * ss + c] : -7.0f);
+		ok(bad == 0, "transpose %zu x %zu: %zu cells wrong or outside written", rows, cols, bad);
+		free(src);
+		free(dst);
 	}
 }
 
@@ -1167,6 +1198,7 @@ main(int argc, char **argv)
 	test_bin_centre_sine();
 	test_parseval();
 	test_pair_partners();
+	test_transpose();
 	test_dc();
 	test_frame_counts();
 	test_errors();

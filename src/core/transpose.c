@@ -1,0 +1,42 @@
+#include "transpose.h"
+
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
+
+void
+ttsp_transpose(const float *src, size_t src_stride, size_t rows, size_t cols,
+			   float *dst, size_t dst_stride)
+{
+	size_t		r = 0;
+
+#ifdef __SSE__
+	/* 4x4 blocks through registers: one store per four values, not one each */
+	for (; r + 4 <= rows; r += 4)
+	{
+		const float *s = src + r * src_stride;
+		size_t		c = 0;
+
+		for (; c + 4 <= cols; c += 4)
+		{
+			__m128		r0 = _mm_loadu_ps(s + c);
+			__m128		r1 = _mm_loadu_ps(s + src_stride + c);
+			__m128		r2 = _mm_loadu_ps(s + 2 * src_stride + c);
+			__m128		r3 = _mm_loadu_ps(s + 3 * src_stride + c);
+			float	   *d = dst + c * dst_stride + r;
+
+			_MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+			_mm_storeu_ps(d, r0);
+			_mm_storeu_ps(d + dst_stride, r1);
+			_mm_storeu_ps(d + 2 * dst_stride, r2);
+			_mm_storeu_ps(d + 3 * dst_stride, r3);
+		}
+		for (; c < cols; c++)
+			for (size_t i = 0; i < 4; i++)
+				dst[c * dst_stride + r + i] = s[i * src_stride + c];
+	}
+#endif
+	for (; r < rows; r++)
+		for (size_t c = 0; c < cols; c++)
+			dst[c * dst_stride + r] = src[r * src_stride + c];
+}
