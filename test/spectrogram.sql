@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(74);
+SELECT plan(76);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -111,6 +111,10 @@ SELECT throws_like($$ SELECT ttsp_spectrogram('{1,NaN,3,4,5,6,7,8,9}'::real[], 8
 	'audio samples must be finite%', 'NaN sample');
 SELECT throws_like($$ SELECT ttsp_spectrogram('{1,Infinity,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4) $$,
 	'audio samples must be finite%', 'infinite sample');
+SELECT throws_ok($$ SELECT ttsp_spectrogram(array_fill(1e20::real, ARRAY[1000]), 8000, n_fft => 64) $$,
+	'22003', 'spectrogram values overflow single precision', 'finite samples whose power overflows float4');
+SELECT throws_ok($$ SELECT ttsp_mfcc(array_fill(1e20::real, ARRAY[4000]), 8000, n_fft => 256, n_mels => 20, n_mfcc => 13) $$,
+	'22003', 'spectrogram values overflow single precision', 'the same through the mels into MFCC');
 SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, power => NULL) $$,
 	'0A000', 'power => NULL (a complex spectrogram) is not supported', 'power => NULL');
 SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, pad_mode => 'mirror') $$,

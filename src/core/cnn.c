@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floats.h"
 #include "rng.h"
 
 /* Kaiming-normal negative slope, as the seed project's init */
@@ -400,15 +401,6 @@ ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 	return TTSP_OK;
 }
 
-static bool
-all_finite(const float *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(v[i]))
-			return false;
-	return true;
-}
-
 ttsp_status
 ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 				 float *out, ttsp_error *err)
@@ -429,7 +421,7 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 	if (!cnn_input_forward(&net->blocks[0], x, batch))
 		for (int s = 0; s < batch; s++)
 			for (int c = 0; c < c0; c++)
-				if (!all_finite(x + ((size_t) s * c0 + c) * plane, plane))
+				if (!ttsp_all_finite(x + ((size_t) s * c0 + c) * plane, plane))
 					return ttsp_fail(err, TTSP_EINVAL,
 									 "input sample %d channel %d contains NaN or infinity", s, c);
 	for (int l = 0; l < nb; l++)
@@ -481,7 +473,7 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 	if (!net->backward_ready)
 		return ttsp_fail(err, TTSP_EINVAL,
 						 "CNN backward needs a training-mode forward on the batch first");
-	if (!all_finite(dout, n))
+	if (!ttsp_all_finite(dout, n))
 		return ttsp_fail(err, TTSP_EINVAL, "d(loss)/d(output) contains NaN or infinity");
 
 	/* head: out = w . pooled + b; pooled = mean over positions */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "logscale.h"
-#include "transpose.h"
+#include "floats.h"
 
 struct ttsp_melbank
 {
@@ -407,6 +407,10 @@ ttsp_amplitude_to_db(float *x, size_t n, ttsp_db_stype stype, bool use_top_db,
 	if (use_top_db && !(top_db >= 0.0 && isfinite(top_db)))
 		return ttsp_fail(err, TTSP_EINVAL, "top_db must be non-negative and finite, got %g",
 						 top_db);
+	/* an infinite power would come out NaN, then the floor: never quiet */
+	if (!ttsp_all_finite(x, n))
+		return ttsp_fail(err, TTSP_ERANGE,
+						 "values to convert to dB must be finite: the power overflowed single precision");
 	/* ref 1.0: the db_multiplier term log10(max(amin, ref)) is 0 */
 	ttsp_log10_scaled(x, x, n, amin, mult, 0.0f, 1.0f);
 	for (size_t i = 0; i < n; i++)

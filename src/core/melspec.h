@@ -98,7 +98,8 @@ ttsp_status ttsp_mel_spectrogram(const ttsp_stft_params *p,
  * AmplitudeToDB(stype, top_db) in place over one item: multiplier *
  * log10(max(x, 1e-10)) (ref 1.0), then with top_db the floor max - top_db
  * taken over all n values -- pass all channels of an item at once, as
- * torchaudio takes the max over (channel, freq, time).
+ * torchaudio takes the max over (channel, freq, time).  A NaN or infinite
+ * x is an error (TTSP_ERANGE), x then unchanged.
  */
 ttsp_status ttsp_amplitude_to_db(float *x, size_t n, ttsp_db_stype stype,
 								 bool use_top_db, double top_db,

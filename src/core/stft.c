@@ -9,7 +9,7 @@
 #include <xmmintrin.h>
 #endif
 
-#include "transpose.h"
+#include "floats.h"
 
 /* Largest batch of ttsp_stft_batch_samples: frames, and pending values. */
 #define BATCH_FRAMES 128
@@ -35,12 +35,16 @@ struct ttsp_stft
 	 * FFTW does a complex transform of n points in 0.35 to 0.6 of the time
 	 * of two real ones (n 100 to 4096, PATIENT plans).  A frame waits in held
 	 * for its partner; pairs are fixed by frame index, so the bits never
-	 * depend on how the input was chunked.
+	 * depend on how the input was chunked.  A frame's rounding noise then
+	 * follows the louder of the pair, which |X|^power with power < 1 would
+	 * lift into view (silence beside noise at 2.7e-4 of its peak for power
+	 * 0.5): below power 1 each frame is transformed alone (solo).
 	 */
 	fftwf_complex *in;			/* n_fft, zero outside the window */
 	fftwf_complex *spec;		/* n_fft */
 	float	   *held;			/* n_fft, the first frame of a pair */
 	bool		holding;
+	bool		solo;
 
 	/*
 	 * The padded signal is consumed as a stream.  buf holds its samples
@@ -258,6 +262,7 @@ ttsp_stft_create(const ttsp_stft_params *params, ttsp_stft **out, ttsp_error *er
 	}
 	n_fft = s->p.n_fft;
 	s->n_bins = ttsp_stft_n_bins(&s->p);
+	s->solo = s->p.power < 1.0;
 	s->pad = s->p.center ? n_fft / 2 : 0;
 	s->window = calloc(n_fft, sizeof(float));
 	s->buf = malloc(n_fft * sizeof(float));
@@ -438,6 +443,22 @@ transform_pair(ttsp_stft *s, bool only_first)
 	s->holding = false;
 }
 
+/* A frame without a partner (the last, or solo): zeros beside it. */
+static void
+flush_held(ttsp_stft *s)
+{
+	float	   *re_im = (float *) s->in;
+
+	if (!s->holding)
+		return;
+	for (int i = s->win_lo; i < s->win_hi; i++)
+	{
+		re_im[2 * i] = s->held[i];
+		re_im[2 * i + 1] = 0.0f;
+	}
+	transform_pair(s, true);
+}
+
 /*
  * Window one frame whose first na samples are in a and the rest in b: the
  * first of a pair waits in held, the second completes the pair.
@@ -456,6 +477,8 @@ emit_frame(ttsp_stft *s, const float *a, int na, const float *b)
 		if (mid < hi)
 			multiply(s->held + mid, b + (mid - na), s->window + mid, hi - mid);
 		s->holding = true;
+		if (s->solo)
+			flush_held(s);
 		return;
 	}
 	pair_with_held(re_im + 2 * lo, s->held + lo, a + lo, s->window + lo, mid - lo);
@@ -463,22 +486,6 @@ emit_frame(ttsp_stft *s, const float *a, int na, const float *b)
 		pair_with_held(re_im + 2 * mid, s->held + mid, b + (mid - na), s->window + mid,
 					   hi - mid);
 	transform_pair(s, false);
-}
-
-/* A last frame without a partner: transform it with zeros beside it. */
-static void
-flush_held(ttsp_stft *s)
-{
-	float	   *re_im = (float *) s->in;
-
-	if (!s->holding)
-		return;
-	for (int i = s->win_lo; i < s->win_hi; i++)
-	{
-		re_im[2 * i] = s->held[i];
-		re_im[2 * i + 1] = 0.0f;
-	}
-	transform_pair(s, true);
 }
 
 /* Consume n samples of the padded signal; the caller reserved the frames. */
@@ -564,41 +571,6 @@ keep_edge(ttsp_stft *s, const float *x, size_t n)
 }
 
 /*
- * (bits & exponent) + 1 ulp of exponent reaches the sign bit only for an
- * all-ones exponent (NaN, infinity).  An OR over independent lanes is
- * something -O2 turns into plain SIMD, unlike isfinite() per sample.
- */
-static inline uint32_t
-exponent_carry(const float *x)
-{
-	uint32_t	u;
-
-	memcpy(&u, x, sizeof(u));
-	return (u & 0x7f800000u) + 0x00800000u;
-}
-
-static bool
-all_finite(const float *x, size_t n)
-{
-	uint32_t	a = 0,
-				b = 0,
-				c = 0,
-				d = 0;
-	size_t		i;
-
-	for (i = 0; i + 4 <= n; i += 4)
-	{
-		a |= exponent_carry(x + i);
-		b |= exponent_carry(x + i + 1);
-		c |= exponent_carry(x + i + 2);
-		d |= exponent_carry(x + i + 3);
-	}
-	for (; i < n; i++)
-		a |= exponent_carry(x + i);
-	return ((a | b | c | d) & 0x80000000u) == 0;
-}
-
-/*
  * Upper bound of the pending rows that feeding n more padded samples can
  * fill: the frames it completes, plus a frame held from before, plus the
  * spare row that transforming a lone last frame writes.
@@ -618,7 +590,7 @@ ttsp_stft_push(ttsp_stft *s, const float *x, size_t n, ttsp_error *err)
 		return ttsp_fail(err, TTSP_EINVAL, "STFT input pushed after finish");
 	if (n == 0)
 		return TTSP_OK;			/* x may then be NULL */
-	if (!all_finite(x, n))
+	if (!ttsp_all_finite(x, n))
 		return ttsp_fail(err, TTSP_EINVAL, "audio samples must be finite (NaN or infinity found)");
 	st = reserve_frames(s, frames_bound(s, n), err);
 	if (st != TTSP_OK)

@@ -4,10 +4,10 @@
  * No postgres.h.
  *
  * Streaming: create, push samples in chunks of any size, finish, destroy.
- * Frames are transformed in pairs, so a frame appears in the pending buffer
- * once its input and the next frame's are complete (the last one at
- * finish); read them with ttsp_stft_frames and drop them with
- * ttsp_stft_clear.
+ * Frames are transformed in pairs (for power < 1, one at a time), so a
+ * frame appears in the pending buffer once its input and the next frame's
+ * are complete (the last one at finish); read them with ttsp_stft_frames
+ * and drop them with ttsp_stft_clear.
  * Apart from pending frames the object holds O(n_fft) floats of input
  * (the unfinished frame plus the edges needed for padding), never the
  * whole signal.  Output is bit-identical however the input is chunked.
@@ -30,7 +30,8 @@
  * small bin: bins far below the peak carry noise that a log would blow up.
  * A transform holds two frames, so that noise follows the louder of the
  * pair: digital silence beside full-scale noise comes out about 147 dB
- * below it (test_stft), not 0.
+ * below it (test_stft), not 0.  For power < 1, which would lift that noise
+ * (to 2.7e-4 of the peak at power 0.5), frames are transformed alone.
  */
 #ifndef TTSP_STFT_H
 #define TTSP_STFT_H

@@ -13,6 +13,7 @@ typedef enum ttsp_status
 	TTSP_ECORRUPT,		/* undecodable or malformed data: data_corrupted */
 	TTSP_EUNSUPPORTED,	/* valid but not supported: feature_not_supported */
 	TTSP_ELIMIT,		/* a documented limit was exceeded: program_limit_exceeded */
+	TTSP_ERANGE,		/* a result overflows float: numeric_value_out_of_range */
 	TTSP_ENOMEM,		/* allocation failed: out_of_memory */
 	TTSP_EINTERNAL		/* library failure that is not the input's fault */
 } ttsp_status;

@@ -16,6 +16,7 @@
 #include "utils/float.h"
 
 #include "feature_spec.h"
+#include "floats.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(ttsp_spectrogram_array);
@@ -123,6 +124,12 @@ finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_r
 	const ttsp_stft_params *p = &fs->stft;
 	ttsp_error	err;
 
+	/* finite samples can still overflow |X|^2 or a mel sum */
+	if (!ttsp_all_finite(mel, (size_t) spec->channels * feature_rows(fs) * spec->frames))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("spectrogram values overflow single precision"),
+				 errhint("The audio samples are too large; scale the waveform down.")));
 	if (fs->kind == SPEC_MFCC)
 		ttsp_check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->channels, fs->n_mels, spec->frames,
 								 spec->data, &err), &err);

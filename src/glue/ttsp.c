@@ -63,6 +63,9 @@ ttsp_report(const ttsp_error *err)
 		case TTSP_ELIMIT:
 			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 			break;
+		case TTSP_ERANGE:
+			code = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+			break;
 		case TTSP_ENOMEM:
 			code = ERRCODE_OUT_OF_MEMORY;
 			break;

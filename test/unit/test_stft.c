@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "floats.h"
 #include "melspec.h"
 #include "stft.h"
 #include "tap.h"
-#include "transpose.h"
 
 #define GOLDEN_RTOL 1e-4		/* see stft.h for the definition */
 
@@ -250,6 +250,25 @@ test_pair_partners(void)
 	ok(S && nf == FRAMES && quiet <= 1e-12 * peak,
 	   "silence paired with noise: %.0f dB relative to it", 10 * log10(quiet / peak));
 	ok(S && worst < 1e-5, "paired and lone loud frames: Parseval rel err %.2g", worst);
+
+	/* power < 1 transforms each frame alone: silence stays exactly 0 */
+	{
+		float	   *R = spectrogram(params(N, -1, N, 0.5, false), x, N * FRAMES, &nf, &err);
+		size_t		nonzero = 0;
+
+		worst = 0;
+		for (size_t i = 0; S && R && i < (size_t) (N / 2 + 1) * FRAMES; i++)
+		{
+			if (loud[i % FRAMES])
+				worst = fmax(worst, rel(R[i], pow(S[i], 0.25)));
+			else
+				nonzero += R[i] != 0.0f;
+		}
+		ok(R && nonzero == 0 && worst < 1e-5,
+		   "power 0.5: %zu nonzero silent values, loud ones within %.2g of power 2's", nonzero,
+		   worst);
+		free(R);
+	}
 	free(S);
 	free(x);
 }
@@ -497,7 +516,8 @@ stream_random(ttsp_stft_params p, const float *x, size_t n, size_t *n_frames)
 			cap = 2 * (len + m);
 			all = realloc(all, cap * nb * sizeof(float));
 		}
-		memcpy(all + len * nb, f, m * nb * sizeof(float));
+		if (m > 0)
+			memcpy(all + len * nb, f, m * nb * sizeof(float));
 		len += m;
 		ttsp_stft_clear(s);
 	}
@@ -645,6 +665,12 @@ test_mel_and_db(void)
 	ttsp_amplitude_to_db(db, 4, TTSP_DB_MAGNITUDE, true, 50.0, &err);
 	ok(fabsf(db[1] - 40.0f) < 1e-5f && fabsf(db[2] + 10.0f) < 1e-5f &&
 	   fabsf(db[3] + 10.0f) < 1e-5f, "magnitude dB with top_db 50: floor at 40 - 50");
+	/* an overflowed power is an error, not the quietest value */
+	db[0] = 1.0f;
+	db[1] = INFINITY;
+	expect_error(ttsp_amplitude_to_db(db, 4, TTSP_DB_POWER, true, 80.0, &err), TTSP_ERANGE,
+				 &err, "dB of infinity");
+	ok(db[0] == 1.0f && isinf(db[1]), "failed dB conversion leaves its input alone");
 
 	/* ortho DCT-II with n_mfcc == n_mels is an orthogonal matrix */
 	ttsp_dct_matrix(64, 64, TTSP_DCT_NORM_ORTHO, dct, &err);

@@ -1,8 +1,45 @@
-#include "transpose.h"
+#include "floats.h"
 
+#include <stdint.h>
+#include <string.h>
 #ifdef __SSE__
 #include <xmmintrin.h>
 #endif
+
+/*
+ * (bits & exponent) + 1 ulp of exponent reaches the sign bit only for an
+ * all-ones exponent (NaN, infinity).  An OR over independent lanes is
+ * something -O2 turns into plain SIMD, unlike isfinite() per value.
+ */
+static inline uint32_t
+exponent_carry(const float *x)
+{
+	uint32_t	u;
+
+	memcpy(&u, x, sizeof(u));
+	return (u & 0x7f800000u) + 0x00800000u;
+}
+
+bool
+ttsp_all_finite(const float *x, size_t n)
+{
+	uint32_t	a = 0,
+				b = 0,
+				c = 0,
+				d = 0;
+	size_t		i;
+
+	for (i = 0; i + 4 <= n; i += 4)
+	{
+		a |= exponent_carry(x + i);
+		b |= exponent_carry(x + i + 1);
+		c |= exponent_carry(x + i + 2);
+		d |= exponent_carry(x + i + 3);
+	}
+	for (; i < n; i++)
+		a |= exponent_carry(x + i);
+	return ((a | b | c | d) & 0x80000000u) == 0;
+}
 
 void
 ttsp_transpose(const float *src, size_t src_stride, size_t rows, size_t cols,
