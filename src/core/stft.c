@@ -363,7 +363,8 @@ pair_with_held(float *restrict re_im, const float *restrict held,
 
 /*
  * |X|^2 of both frames of a pair from Z = FFT(x + i y):
- * X[k] = (Z[k] + conj Z[n-k]) / 2 and Y[k] = (Z[k] - conj Z[n-k]) / 2i.
+ * X[k] = (Z[k] + conj Z[n-k]) / 2 and Y[k] = (Z[k] - conj Z[n-k]) / 2i,
+ * halved before squaring so that nothing overflows before |X|^2 would.
  */
 static void
 split_pair(float *restrict px, float *restrict py, const float *restrict z,
@@ -385,16 +386,14 @@ split_pair(float *restrict px, float *restrict py, const float *restrict z,
 		__m128		ai = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
 		__m128		br = _mm_shuffle_ps(b1, b0, _MM_SHUFFLE(0, 2, 0, 2));
 		__m128		bi = _mm_shuffle_ps(b1, b0, _MM_SHUFFLE(1, 3, 1, 3));
-		__m128		quarter = _mm_set1_ps(0.25f);
-		__m128		sr = _mm_add_ps(ar, br),
-					di = _mm_sub_ps(ai, bi),
-					si = _mm_add_ps(ai, bi),
-					dr = _mm_sub_ps(ar, br);
+		__m128		half = _mm_set1_ps(0.5f);
+		__m128		xr = _mm_mul_ps(half, _mm_add_ps(ar, br)),
+					xi = _mm_mul_ps(half, _mm_sub_ps(ai, bi)),
+					yr = _mm_mul_ps(half, _mm_add_ps(ai, bi)),
+					yi = _mm_mul_ps(half, _mm_sub_ps(br, ar));
 
-		_mm_storeu_ps(px + k, _mm_mul_ps(quarter, _mm_add_ps(_mm_mul_ps(sr, sr),
-															  _mm_mul_ps(di, di))));
-		_mm_storeu_ps(py + k, _mm_mul_ps(quarter, _mm_add_ps(_mm_mul_ps(si, si),
-															  _mm_mul_ps(dr, dr))));
+		_mm_storeu_ps(px + k, _mm_add_ps(_mm_mul_ps(xr, xr), _mm_mul_ps(xi, xi)));
+		_mm_storeu_ps(py + k, _mm_add_ps(_mm_mul_ps(yr, yr), _mm_mul_ps(yi, yi)));
 	}
 #endif
 	for (; k < n_bins; k++)
@@ -402,10 +401,14 @@ split_pair(float *restrict px, float *restrict py, const float *restrict z,
 		float		ar = z[2 * k],
 					ai = z[2 * k + 1],
 					br = z[2 * (n - k)],
-					bi = z[2 * (n - k) + 1];
+					bi = z[2 * (n - k) + 1],
+					xr = 0.5f * (ar + br),
+					xi = 0.5f * (ai - bi),
+					yr = 0.5f * (ai + bi),
+					yi = 0.5f * (br - ar);
 
-		px[k] = 0.25f * ((ar + br) * (ar + br) + (ai - bi) * (ai - bi));
-		py[k] = 0.25f * ((ai + bi) * (ai + bi) + (ar - br) * (ar - br));
+		px[k] = xr * xr + xi * xi;
+		py[k] = yr * yr + yi * yi;
 	}
 }
 
