@@ -488,6 +488,10 @@ ttsp_mfcc_from_mel(const ttsp_mfcc_params *p, float *mel, int n_channels,
 	st = ttsp_mfcc_params_check(p, n_mels, err);
 	if (st != TTSP_OK)
 		return st;
+	/* after this, neither log can fail or make a non-finite value */
+	if (!ttsp_all_finite(mel, block * n_channels))
+		return ttsp_fail(err, TTSP_ERANGE,
+						 "mel values must be finite: the power overflowed single precision");
 	dct = malloc((size_t) p->n_mfcc * n_mels * sizeof(float));
 	if (dct == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for a DCT matrix");

@@ -125,7 +125,8 @@ ttsp_status ttsp_mfcc_params_check(const ttsp_mfcc_params *p, int n_mels,
 /*
  * MFCC from a mel spectrogram block [n_channels][n_mels][n_frames], which
  * is overwritten by its log/dB values; out is [n_channels][n_mfcc][n_frames].
- * The whole block is one item for the top_db floor.
+ * The whole block is one item for the top_db floor.  A NaN or infinite mel
+ * value is an error (TTSP_ERANGE), mel then unchanged.
  */
 ttsp_status ttsp_mfcc_from_mel(const ttsp_mfcc_params *p, float *mel,
 							   int n_channels, int n_mels, size_t n_frames,

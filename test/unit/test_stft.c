@@ -671,6 +671,15 @@ test_mel_and_db(void)
 	expect_error(ttsp_amplitude_to_db(db, 4, TTSP_DB_POWER, true, 80.0, &err), TTSP_ERANGE,
 				 &err, "dB of infinity");
 	ok(db[0] == 1.0f && isinf(db[1]), "failed dB conversion leaves its input alone");
+	{
+		ttsp_mfcc_params mp;
+		float		coef[4];
+
+		ttsp_mfcc_params_init(&mp);
+		mp.n_mfcc = 2;
+		expect_error(ttsp_mfcc_from_mel(&mp, db, 1, 2, 2, coef, &err), TTSP_ERANGE, &err,
+					 "MFCC of an infinite mel");
+	}
 
 	/* ortho DCT-II with n_mfcc == n_mels is an orthogonal matrix */
 	ttsp_dct_matrix(64, 64, TTSP_DCT_NORM_ORTHO, dct, &err);
