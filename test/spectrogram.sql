@@ -2,7 +2,7 @@
 -- the feature functions' sources, streaming and bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(76);
+SELECT plan(78);
 
 CREATE TEMP TABLE specs AS
 SELECT 'power'::text AS name, ttsp_spectrogram(d.waveform, d.sample_rate, n_fft => 100) AS s
@@ -115,6 +115,12 @@ SELECT throws_ok($$ SELECT ttsp_spectrogram(array_fill(1e20::real, ARRAY[1000]),
 	'22003', 'spectrogram values overflow single precision', 'finite samples whose power overflows float4');
 SELECT throws_ok($$ SELECT ttsp_mfcc(array_fill(1e20::real, ARRAY[4000]), 8000, n_fft => 256, n_mels => 20, n_mfcc => 13) $$,
 	'22003', 'spectrogram values overflow single precision', 'the same through the mels into MFCC');
+SELECT throws_ok($$ SELECT ttsp_spectrogram(pg_temp.fixture('loud_1e20.wav'), n_fft => 64) $$,
+	'22003', 'spectrogram values overflow single precision', 'the same streamed from stereo float WAV');
+-- |X| = 1e18 * sum(hann(64)) = 3.2e19 fits float4 though |X|^2 does not
+SELECT ok(abs((ttsp_spectrogram(array_fill(1e18::real, ARRAY[256]), 8000, n_fft => 64, hop_length => 64,
+		center => false, power => 1)::real[])[1][1][1] / 3.2e19 - 1) < 1e-6,
+	'a magnitude whose square overflows still comes out');
 SELECT throws_ok($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, power => NULL) $$,
 	'0A000', 'power => NULL (a complex spectrogram) is not supported', 'power => NULL');
 SELECT throws_like($$ SELECT ttsp_spectrogram('{1,2,3,4,5,6,7,8,9}'::real[], 8000, n_fft => 4, pad_mode => 'mirror') $$,

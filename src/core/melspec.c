@@ -407,10 +407,10 @@ ttsp_amplitude_to_db(float *x, size_t n, ttsp_db_stype stype, bool use_top_db,
 	if (use_top_db && !(top_db >= 0.0 && isfinite(top_db)))
 		return ttsp_fail(err, TTSP_EINVAL, "top_db must be non-negative and finite, got %g",
 						 top_db);
-	/* an infinite power would come out NaN, then the floor: never quiet */
+	/* an infinite value would come out NaN, then the floor: never quiet */
 	if (!ttsp_all_finite(x, n))
 		return ttsp_fail(err, TTSP_ERANGE,
-						 "values to convert to dB must be finite: the power overflowed single precision");
+						 "values to convert to dB must be finite");
 	/* ref 1.0: the db_multiplier term log10(max(amin, ref)) is 0 */
 	ttsp_log10_scaled(x, x, n, amin, mult, 0.0f, 1.0f);
 	for (size_t i = 0; i < n; i++)
@@ -491,7 +491,7 @@ ttsp_mfcc_from_mel(const ttsp_mfcc_params *p, float *mel, int n_channels,
 	/* after this, neither log can fail or make a non-finite value */
 	if (!ttsp_all_finite(mel, block * n_channels))
 		return ttsp_fail(err, TTSP_ERANGE,
-						 "mel values must be finite: the power overflowed single precision");
+						 "mel values for MFCC must be finite");
 	dct = malloc((size_t) p->n_mfcc * n_mels * sizeof(float));
 	if (dct == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for a DCT matrix");

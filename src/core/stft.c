@@ -430,6 +430,33 @@ apply_power(float *x, size_t n, double power)
 	}
 }
 
+/*
+ * |X|^power again, in double, where |X|^2 overflowed float: for power < 2,
+ * |X|^power may still fit (torch takes |X| with hypot).  Row 0 is x, row 1
+ * y of split_pair.
+ */
+static void
+rescue_overflow(float *dst, size_t count, const float *z, size_t n, size_t n_bins,
+				double power)
+{
+	for (size_t row = 0; row < count; row++)
+	{
+		for (size_t k = 0; k < n_bins; k++)
+		{
+			float	   *v = dst + row * n_bins + k;
+			double		ar = z[2 * k],
+						ai = z[2 * k + 1],
+						br = z[2 * ((n - k) % n)],
+						bi = z[2 * ((n - k) % n) + 1];
+			double		re = row == 0 ? ar + br : ai + bi,
+						im = row == 0 ? ai - bi : br - ar;
+
+			if (!isfinite(*v))
+				*v = (float) pow(0.5 * hypot(re, im), power);
+		}
+	}
+}
+
 /* Transform the pair in s->in; with only_first, its second half is empty. */
 static void
 transform_pair(ttsp_stft *s, bool only_first)
@@ -441,6 +468,9 @@ transform_pair(ttsp_stft *s, bool only_first)
 	/* the spare row is the reserved slot after the pair's frames */
 	split_pair(dst, dst + s->n_bins, (const float *) s->spec, s->p.n_fft, s->n_bins);
 	apply_power(dst, count * s->n_bins, s->p.power);
+	if (s->p.power < 2.0 && !ttsp_all_finite(dst, count * s->n_bins))
+		rescue_overflow(dst, count, (const float *) s->spec, s->p.n_fft, s->n_bins,
+						s->p.power);
 	s->n_pending += count;
 	s->frames_done += count;
 	s->holding = false;

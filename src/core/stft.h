@@ -15,10 +15,11 @@
  * After any error return the object may only be destroyed.  Destroy is
  * safe on NULL; create leaves *out NULL when it fails.
  *
- * FFTW plans (complex, one transform per pair of frames) are cached per
- * n_fft in a static table, made from imported wisdom or else with
- * FFTW_ESTIMATE: never timed, so deterministic.  FFTW planning is not thread safe:
- * this code assumes a single-threaded caller (a PostgreSQL backend).
+ * FFTW plans (complex: one transform per pair of frames, or per frame for
+ * power < 1) are cached per n_fft in a static table, made from imported
+ * wisdom or else with FFTW_ESTIMATE: never timed, so deterministic.  FFTW
+ * planning is not thread safe: this code assumes a single-threaded caller
+ * (a PostgreSQL backend).
  *
  * Accuracy against torchaudio (test/golden/make_golden.py, test_stft.c and
  * the SQL tests use this one definition): with M = max |golden| over one

@@ -274,6 +274,41 @@ test_pair_partners(void)
 }
 
 /*
+ * A constant 1e18 over 64 samples: X[0] = 1e18 * sum(hann) = 3.2e19 fits a
+ * float, its square does not.  Magnitude (paired) and power 0.5 (solo)
+ * still come out right; power 2 is a true overflow.
+ */
+static void
+test_overflow(void)
+{
+	enum
+	{
+		N = 64
+	};
+	float		x[4 * N];
+	double		powers[] = {1.0, 0.5, 2.0};
+
+	for (int i = 0; i < 4 * N; i++)
+		x[i] = 1e18f;
+	for (int i = 0; i < 3; i++)
+	{
+		size_t		nf;
+		ttsp_error	err;
+		float	   *S = spectrogram(params(N, -1, N, powers[i], false), x, 4 * N, &nf, &err);
+		double		want = pow(32.0 * (double) 1e18f, powers[i]);
+
+		if (powers[i] < 2.0)
+			ok(S && rel(S[0], want) < 1e-6 && rel(S[nf - 1], want) < 1e-6,
+			   "power %g: DC bin %.4g of %.4g although |X|^2 overflows", powers[i],
+			   S ? S[0] : 0.0, want);
+		else
+			ok(S && isinf(S[0]), "power 2: |X|^2 = %.2g is infinite, for the caller to refuse",
+			   want);
+		free(S);
+	}
+}
+
+/*
  * A constant c stays constant under reflect padding: X[0] = c N/2,
  * |X[1]| = c N/4, nothing else; normalized divides by sqrt(3N/8).
  */
@@ -1234,6 +1269,7 @@ main(int argc, char **argv)
 	test_parseval();
 	test_pair_partners();
 	test_transpose();
+	test_overflow();
 	test_dc();
 	test_frame_counts();
 	test_errors();
