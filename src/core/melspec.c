@@ -488,22 +488,26 @@ ttsp_mfcc_from_mel(const ttsp_mfcc_params *p, float *mel, int n_channels,
 	st = ttsp_mfcc_params_check(p, n_mels, err);
 	if (st != TTSP_OK)
 		return st;
-	/* after this, neither log can fail or make a non-finite value */
-	if (!ttsp_all_finite(mel, block * n_channels))
-		return ttsp_fail(err, TTSP_ERANGE,
-						 "mel values for MFCC must be finite");
 	dct = malloc((size_t) p->n_mfcc * n_mels * sizeof(float));
 	if (dct == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for a DCT matrix");
 	ttsp_dct_matrix(p->n_mfcc, n_mels, p->norm, dct, err);
 
-	if (p->log_mels)
+	/* finite mels give finite logs; AmplitudeToDB checks that itself */
+	if (p->log_mels && !ttsp_all_finite(mel, block * n_channels))
+		st = ttsp_fail(err, TTSP_ERANGE, "mel values for MFCC must be finite");
+	else if (p->log_mels)
 	{
 		for (size_t i = 0; i < block * n_channels; i++)
 			mel[i] = logf(mel[i] + 1e-6f);
 	}
 	else
-		ttsp_amplitude_to_db(mel, block * n_channels, TTSP_DB_POWER, true, 80.0, err);
+		st = ttsp_amplitude_to_db(mel, block * n_channels, TTSP_DB_POWER, true, 80.0, err);
+	if (st != TTSP_OK)
+	{
+		free(dct);
+		return st;
+	}
 
 	/*
 	 * out[c][k][t] = sum over m of dct[k][m] * mel[c][m][t], t innermost;

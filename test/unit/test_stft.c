@@ -714,6 +714,9 @@ test_mel_and_db(void)
 		mp.n_mfcc = 2;
 		expect_error(ttsp_mfcc_from_mel(&mp, db, 1, 2, 2, coef, &err), TTSP_ERANGE, &err,
 					 "MFCC of an infinite mel");
+		mp.log_mels = true;
+		expect_error(ttsp_mfcc_from_mel(&mp, db, 1, 2, 2, coef, &err), TTSP_ERANGE, &err,
+					 "MFCC with log_mels of an infinite mel");
 	}
 
 	/* ortho DCT-II with n_mfcc == n_mels is an orthogonal matrix */
