@@ -1,13 +1,14 @@
 # ttsp: TikTok Sound Popularity, a PostgreSQL extension (PGXS build).
 EXTENSION = ttsp
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = ttsp
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/glue/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
-DATA = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The full script of each release and the upgrade scripts between them.
+DATA = $(sort $(wildcard sql/$(EXTENSION)--*.sql))
 # FFTW wisdom for common n_fft, measured at build time (src/tools/fftw_wisdom)
 DATA_built = src/ttsp.fftw-wisdom
 WISDOM_SIZES = 64 100 128 200 256 400 512 800 1024 2048 4096

@@ -1,0 +1,372 @@
+-- ttsp: TikTok Sound Popularity, the seed pipeline inside PostgreSQL.
+\echo Use "CREATE EXTENSION ttsp" to load this file. \quit
+
+-- Decoded audio: the seed's (waveform, sample_rate) = mp3_to_tensor(...).
+CREATE TYPE ttsp_audio AS (
+	waveform real[],
+	sample_rate integer
+);
+COMMENT ON TYPE ttsp_audio IS 'Decoded audio: waveform real[channels][samples] in [-1, 1] and its sample rate';
+
+CREATE FUNCTION ttsp_load_mp3(
+	audio bytea,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL)
+RETURNS ttsp_audio
+AS 'MODULE_PATHNAME', 'ttsp_load_mp3'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_load_mp3(bytea, integer, boolean, double precision, double precision) IS
+	'Decode MP3 (or any FFmpeg audio format) from bytea; NULL sample_rate keeps the file''s rate';
+
+CREATE FUNCTION ttsp_load_mp3(
+	music_id bigint,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL)
+RETURNS ttsp_audio
+AS 'MODULE_PATHNAME', 'ttsp_load_mp3_id'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_load_mp3(bigint, integer, boolean, double precision, double precision) IS
+	'Decode <ttsp.audio_dir>/<music_id>.mp3; needs pg_read_server_files';
+-- Reading server files is for pg_read_server_files, as with pg_read_binary_file.
+REVOKE ALL ON FUNCTION ttsp_load_mp3(bigint, integer, boolean, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ttsp_load_mp3(bigint, integer, boolean, double precision, double precision) TO pg_read_server_files;
+
+-- The spectrogram type: [channel][bin][frame] float4 values and the
+-- torchaudio parameters that made them.  Text form: a JSON object.
+CREATE TYPE spectrogram;
+
+CREATE FUNCTION spectrogram_in(cstring) RETURNS spectrogram
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION spectrogram_out(spectrogram) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION spectrogram_recv(internal) RETURNS spectrogram
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION spectrogram_send(spectrogram) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- EXTERNAL: float data barely compresses, so skip the attempt (README).
+CREATE TYPE spectrogram (
+	INPUT = spectrogram_in,
+	OUTPUT = spectrogram_out,
+	RECEIVE = spectrogram_recv,
+	SEND = spectrogram_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+COMMENT ON TYPE spectrogram IS 'Spectrogram: channels x bins x frames of float4 with its STFT/mel/MFCC parameters';
+
+CREATE FUNCTION ttsp_channels(spec spectrogram) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ttsp_spec_channels' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_channels(spectrogram) IS 'Number of audio channels of a spectrogram';
+CREATE FUNCTION ttsp_bins(spec spectrogram) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ttsp_spec_bins' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_bins(spectrogram) IS 'Frequency bins (or mels, or MFCC coefficients) per frame';
+CREATE FUNCTION ttsp_frames(spec spectrogram) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ttsp_spec_frames' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_frames(spectrogram) IS 'Number of time frames';
+CREATE FUNCTION ttsp_sample_rate(spec spectrogram) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ttsp_spec_sample_rate' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_sample_rate(spectrogram) IS 'Sample rate of the audio the spectrogram was made from';
+CREATE FUNCTION ttsp_duration(spec spectrogram) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'ttsp_spec_duration' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_duration(spectrogram) IS 'Seconds of audio covered: frames x hop_length / sample_rate';
+CREATE FUNCTION ttsp_kind(spec spectrogram) RETURNS text
+	AS 'MODULE_PATHNAME', 'ttsp_spec_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_kind(spectrogram) IS 'power, magnitude, mel or mfcc, with _db when in decibels';
+CREATE FUNCTION ttsp_params(spec spectrogram) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'ttsp_spec_params' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_params(spectrogram) IS 'All parameters and the shape of a spectrogram, without its values';
+
+CREATE FUNCTION ttsp_to_array(spec spectrogram) RETURNS real[]
+	AS 'MODULE_PATHNAME', 'ttsp_spec_to_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_to_array(spectrogram) IS 'The values as real[channel][bin][frame]';
+CREATE CAST (spectrogram AS real[]) WITH FUNCTION ttsp_to_array(spectrogram);
+
+CREATE FUNCTION ttsp_make_spectrogram(
+	data real[],
+	kind text,
+	sample_rate integer,
+	n_fft integer,
+	hop_length integer DEFAULT NULL,
+	win_length integer DEFAULT NULL,
+	db boolean DEFAULT false,
+	center boolean DEFAULT true)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_spec_from_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_make_spectrogram(real[], text, integer, integer, integer, integer, boolean, boolean) IS
+	'A spectrogram from real[bin][frame] or real[channel][bin][frame] values and their parameters';
+
+CREATE FUNCTION ttsp_slice(spec spectrogram, start_s double precision, duration_s double precision)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_slice' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_slice(spectrogram, double precision, double precision) IS
+	'Frames from start_s for duration_s seconds; past the end, silence padding';
+
+-- torchaudio.transforms.Spectrogram, same argument names and defaults.
+CREATE FUNCTION ttsp_spectrogram(
+	waveform real[],
+	sample_rate integer,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean) IS
+	'torchaudio.transforms.Spectrogram of a real[] or real[channel][sample] waveform';
+
+CREATE FUNCTION ttsp_spectrogram(
+	audio bytea,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) IS
+	'Spectrogram of encoded audio, decoded and transformed packet by packet';
+
+-- The seed's create_spectrogram(music_id, n_fft=100).
+CREATE FUNCTION ttsp_spectrogram(
+	music_id bigint,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL,
+	n_fft integer DEFAULT 100,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_id' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) IS
+	'Spectrogram of <ttsp.audio_dir>/<music_id>.mp3 (n_fft 100 like the seed); needs pg_read_server_files';
+REVOKE ALL ON FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) TO pg_read_server_files;
+
+-- torchaudio.transforms.MelSpectrogram.
+CREATE FUNCTION ttsp_mel_spectrogram(
+	waveform real[],
+	sample_rate integer,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false,
+	f_min double precision DEFAULT 0,
+	f_max double precision DEFAULT NULL,
+	n_mels integer DEFAULT 128,
+	norm text DEFAULT NULL,
+	mel_scale text DEFAULT 'htk')
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_mel_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) IS
+	'torchaudio.transforms.MelSpectrogram of a waveform';
+
+CREATE FUNCTION ttsp_mel_spectrogram(
+	audio bytea,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false,
+	f_min double precision DEFAULT 0,
+	f_max double precision DEFAULT NULL,
+	n_mels integer DEFAULT 128,
+	norm text DEFAULT NULL,
+	mel_scale text DEFAULT 'htk')
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_mel_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) IS
+	'MelSpectrogram of encoded audio, decoded and transformed packet by packet';
+
+-- torchaudio.transforms.MFCC; mel_norm is melkwargs' norm, norm the DCT's.
+CREATE FUNCTION ttsp_mfcc(
+	waveform real[],
+	sample_rate integer,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false,
+	f_min double precision DEFAULT 0,
+	f_max double precision DEFAULT NULL,
+	n_mels integer DEFAULT 128,
+	mel_norm text DEFAULT NULL,
+	mel_scale text DEFAULT 'htk',
+	n_mfcc integer DEFAULT 40,
+	dct_type integer DEFAULT 2,
+	norm text DEFAULT 'ortho',
+	log_mels boolean DEFAULT false)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_mfcc_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_mfcc(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) IS
+	'torchaudio.transforms.MFCC of a waveform';
+
+CREATE FUNCTION ttsp_mfcc(
+	audio bytea,
+	sample_rate integer DEFAULT NULL,
+	mono boolean DEFAULT false,
+	offset_s double precision DEFAULT 0,
+	duration_s double precision DEFAULT NULL,
+	n_fft integer DEFAULT 400,
+	win_length integer DEFAULT NULL,
+	hop_length integer DEFAULT NULL,
+	power double precision DEFAULT 2.0,
+	center boolean DEFAULT true,
+	pad_mode text DEFAULT 'reflect',
+	normalized boolean DEFAULT false,
+	f_min double precision DEFAULT 0,
+	f_max double precision DEFAULT NULL,
+	n_mels integer DEFAULT 128,
+	mel_norm text DEFAULT NULL,
+	mel_scale text DEFAULT 'htk',
+	n_mfcc integer DEFAULT 40,
+	dct_type integer DEFAULT 2,
+	norm text DEFAULT 'ortho',
+	log_mels boolean DEFAULT false)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_mfcc_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_mfcc(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) IS
+	'MFCC of encoded audio, decoded and transformed packet by packet';
+
+CREATE FUNCTION ttsp_amplitude_to_db(spec spectrogram, top_db double precision DEFAULT NULL)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_spec_amplitude_to_db' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_amplitude_to_db(spectrogram, double precision) IS
+	'torchaudio.transforms.AmplitudeToDB: 10 log10 of power (20 log10 of magnitude), floored at max - top_db';
+
+CREATE FUNCTION ttsp_spectrogram_png(spec spectrogram, top_db double precision DEFAULT 80)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_png' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_spectrogram_png(spectrogram, double precision) IS
+	'PNG picture: dB scale clipped top_db below the peak, viridis, low frequencies at the bottom, one band per channel';
+
+-- Trained models.  Each ttsp_train adds a version; pg_dump keeps them.
+CREATE TABLE ttsp_model (
+	name text NOT NULL,
+	version integer NOT NULL CHECK (version > 0),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	task text NOT NULL CHECK (task IN ('classification', 'regression')),
+	architecture jsonb NOT NULL,
+	hyperparameters jsonb NOT NULL,
+	features jsonb NOT NULL,
+	norm_mean real[] NOT NULL,
+	norm_std real[] NOT NULL,
+	weights bytea NOT NULL,
+	metrics jsonb NOT NULL,
+	train_loss double precision[] NOT NULL,
+	test_loss double precision[] NOT NULL,
+	PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE ttsp_model IS 'CNN models trained by ttsp_train: architecture, feature parameters, standardisation, weights and metrics';
+SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
+-- Everyone may predict (read models); training (INSERT) is granted explicitly.
+REVOKE ALL ON ttsp_model FROM PUBLIC;
+GRANT SELECT ON ttsp_model TO PUBLIC;
+
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	source regclass,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
+	'Train the CNN on a table''s spectrogram column and label column; stores a new model version, returns test metrics';
+
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	query text,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
+	'Train the CNN on the rows of a query (use query => ...); stores a new model version, returns test metrics';
+
+CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(text, spectrogram, integer) IS
+	'Probability of "popular" (classification) or predicted value (regression) from a model''s latest or given version';
+
+CREATE FUNCTION ttsp_predict(music_id bigint, version integer DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_id' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(bigint, integer) IS
+	'Prediction for <ttsp.audio_dir>/<music_id>.mp3 with ttsp.default_model (else the newest model); needs pg_read_server_files';
+REVOKE ALL ON FUNCTION ttsp_predict(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ttsp_predict(bigint, integer) TO pg_read_server_files;
+
+CREATE FUNCTION ttsp_evaluate(model_name text, source regclass, features text, label text, version integer DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_evaluate(text, regclass, text, text, integer) IS
+	'Metrics of a model on every row of a table (with the majority or mean baseline)';
+
+CREATE FUNCTION ttsp_plot_losses(train_loss double precision[], test_loss double precision[],
+	width integer DEFAULT 640, height integer DEFAULT 400)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'ttsp_plot_losses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer) IS
+	'PNG line plot of per-epoch train and test losses';
+
+CREATE FUNCTION ttsp_loss_curve_png(model_name text, version integer DEFAULT NULL)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT @extschema@.ttsp_plot_losses(m.train_loss, m.test_loss)
+	FROM @extschema@.ttsp_model m
+	WHERE m.name = model_name AND (ttsp_loss_curve_png.version IS NULL OR m.version = ttsp_loss_curve_png.version)
+	ORDER BY m.version DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION ttsp_loss_curve_png(text, integer) IS 'PNG of a model''s per-epoch train and test losses';
