@@ -4,7 +4,9 @@ set -euo pipefail
 
 TTSP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+# TTSP_PG_BIN: another (relocated) installation of PostgreSQL $PG_MAJOR to build,
+# install and test against, e.g. so that two work trees do not share one.
+PG_BIN=${TTSP_PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}
 
 TTSP_PACKAGES=(
 	build-essential pkg-config ca-certificates

@@ -24,17 +24,21 @@ struct ttsp_melbank
  */
 #define MEL_LANES 8
 
+static const char *const mel_scale_names[] = {"htk", "slaney"};	/* by ttsp_mel_scale */
+
 ttsp_status
 ttsp_mel_scale_from_name(const char *name, ttsp_mel_scale *scale, ttsp_error *err)
 {
-	if (strcmp(name, "htk") == 0)
-		*scale = TTSP_MEL_HTK;
-	else if (strcmp(name, "slaney") == 0)
-		*scale = TTSP_MEL_SLANEY;
-	else
-		return ttsp_fail(err, TTSP_EINVAL,
-						 "mel_scale must be \"htk\" or \"slaney\", got \"%s\"", name);
-	return TTSP_OK;
+	size_t		i;
+
+	for (i = 0; i < sizeof(mel_scale_names) / sizeof(mel_scale_names[0]); i++)
+		if (strcmp(name, mel_scale_names[i]) == 0)
+		{
+			*scale = (ttsp_mel_scale) i;
+			return TTSP_OK;
+		}
+	return ttsp_fail(err, TTSP_EINVAL,
+					 "mel_scale must be \"htk\" or \"slaney\", got \"%s\"", name);
 }
 
 ttsp_status
@@ -74,6 +78,24 @@ ttsp_dct_norm_from_name(const char *name, ttsp_dct_norm *norm, ttsp_error *err)
 		return ttsp_fail(err, TTSP_EINVAL,
 						 "DCT norm must be NULL or \"ortho\", got \"%s\"", name);
 	return TTSP_OK;
+}
+
+const char *
+ttsp_mel_scale_name(ttsp_mel_scale scale)
+{
+	return mel_scale_names[scale];
+}
+
+const char *
+ttsp_mel_norm_name(ttsp_mel_norm norm)
+{
+	return norm == TTSP_MEL_NORM_SLANEY ? "slaney" : "none";
+}
+
+const char *
+ttsp_dct_norm_name(ttsp_dct_norm norm)
+{
+	return norm == TTSP_DCT_NORM_ORTHO ? "ortho" : "none";
 }
 
 double

@@ -54,6 +54,11 @@ ttsp_status ttsp_dct_norm_from_name(const char *name, ttsp_dct_norm *norm,
 /* MelScale's f_max when none is given: float(sample_rate // 2). */
 double		ttsp_mel_default_f_max(int sample_rate);
 
+/* Names as the spectrogram text form writes them ("none" for no norm). */
+const char *ttsp_mel_scale_name(ttsp_mel_scale scale);
+const char *ttsp_mel_norm_name(ttsp_mel_norm norm);
+const char *ttsp_dct_norm_name(ttsp_dct_norm norm);
+
 /*
  * Triangular filters of melscale_fbanks(n_freqs, f_min, f_max, n_mels,
  * sample_rate, norm, mel_scale), computed in float as torch does and kept

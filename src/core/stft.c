@@ -90,22 +90,38 @@ ttsp_stft_params_init(ttsp_stft_params *p)
 	p->normalized = false;
 }
 
+static const char *const pad_mode_names[TTSP_PAD_MODES] = {"reflect", "constant", "replicate", "circular"};
+
+bool
+ttsp_pad_mode_lookup(const char *name, ttsp_pad_mode *mode)
+{
+	int			i;
+
+	for (i = 0; i < TTSP_PAD_MODES; i++)
+		if (strcmp(name, pad_mode_names[i]) == 0)
+		{
+			*mode = (ttsp_pad_mode) i;
+			return true;
+		}
+	return false;
+}
+
+const char *
+ttsp_pad_mode_name(ttsp_pad_mode mode)
+{
+	return pad_mode_names[mode];
+}
+
 ttsp_status
 ttsp_pad_mode_from_name(const char *name, ttsp_pad_mode *mode, ttsp_error *err)
 {
-	if (strcmp(name, "reflect") == 0)
-		*mode = TTSP_PAD_REFLECT;
-	else if (strcmp(name, "constant") == 0)
-		*mode = TTSP_PAD_CONSTANT;
-	else if (strcmp(name, "replicate") == 0)
-		*mode = TTSP_PAD_REPLICATE;
-	else if (strcmp(name, "circular") == 0)
-		return ttsp_fail(err, TTSP_EUNSUPPORTED,
-						 "pad_mode \"circular\" is not supported");
-	else
+	if (!ttsp_pad_mode_lookup(name, mode))
 		return ttsp_fail(err, TTSP_EINVAL,
 						 "pad_mode must be \"reflect\", \"constant\" or \"replicate\", got \"%s\"",
 						 name);
+	if (*mode == TTSP_PAD_CIRCULAR)
+		return ttsp_fail(err, TTSP_EUNSUPPORTED,
+						 "pad_mode \"circular\" is not supported");
 	return TTSP_OK;
 }
 
@@ -135,6 +151,8 @@ ttsp_stft_params_check(ttsp_stft_params *p, ttsp_error *err)
 	if (!(p->power > 0.0) || !isfinite(p->power))
 		return ttsp_fail(err, TTSP_EINVAL, "power must be positive and finite, got %g",
 						 p->power);
+	if (p->pad_mode == TTSP_PAD_CIRCULAR)
+		return ttsp_fail(err, TTSP_EUNSUPPORTED, "pad_mode \"circular\" is not supported");
 	if (p->pad_mode != TTSP_PAD_REFLECT && p->pad_mode != TTSP_PAD_CONSTANT &&
 		p->pad_mode != TTSP_PAD_REPLICATE)
 		return ttsp_fail(err, TTSP_EINVAL, "invalid pad_mode %d", (int) p->pad_mode);

@@ -47,13 +47,19 @@
 /* win_length / hop_length value meaning "torchaudio's default". */
 #define TTSP_STFT_DEFAULT (-1)
 
-/* Padding of the signal edges when center is true (torch.nn.functional.pad). */
+/*
+ * Padding of the signal edges when center is true (torch.nn.functional.pad).
+ * The values are the spectrogram format's pad_mode byte.
+ */
 typedef enum ttsp_pad_mode
 {
-	TTSP_PAD_REFLECT,			/* needs more than n_fft/2 samples */
-	TTSP_PAD_CONSTANT,			/* zeros */
-	TTSP_PAD_REPLICATE			/* repeat the edge sample */
+	TTSP_PAD_REFLECT = 0,		/* needs more than n_fft/2 samples */
+	TTSP_PAD_CONSTANT = 1,		/* zeros */
+	TTSP_PAD_REPLICATE = 2,		/* repeat the edge sample */
+	TTSP_PAD_CIRCULAR = 3		/* torch's, named but not supported */
 } ttsp_pad_mode;
+
+#define TTSP_PAD_MODES 4
 
 typedef struct ttsp_stft_params
 {
@@ -71,9 +77,15 @@ typedef struct ttsp_stft ttsp_stft;
 /* torchaudio.transforms.Spectrogram() defaults (n_fft 400, power 2, ...). */
 void		ttsp_stft_params_init(ttsp_stft_params *p);
 
-/* "reflect", "constant" or "replicate"; anything else is an error. */
+/* "reflect", "constant" or "replicate"; "circular" is unsupported, anything else an error. */
 ttsp_status ttsp_pad_mode_from_name(const char *name, ttsp_pad_mode *mode,
 									ttsp_error *err);
+
+/* Any of the four names, circular included (a stored header may name it). */
+bool		ttsp_pad_mode_lookup(const char *name, ttsp_pad_mode *mode);
+
+/* The name of a mode below TTSP_PAD_MODES. */
+const char *ttsp_pad_mode_name(ttsp_pad_mode mode);
 
 /*
  * Validate p and replace TTSP_STFT_DEFAULT by the actual values.  An

@@ -57,7 +57,7 @@ release_core(void *arg)
 
 /* n_stft streaming STFTs (0 for one-shot use) and the filterbank fs needs. */
 static CoreObjects *
-core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
+core_create(const ttsp_features *fs, int n_stft, int sample_rate)
 {
 	CoreObjects *co = palloc0(sizeof(CoreObjects));
 	ttsp_error	err;
@@ -86,7 +86,7 @@ core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
 		ttsp_check(ttsp_stft_create(&fs->stft, &co->stft[c], &err), &err);
 		co->n_stft = c + 1;
 	}
-	if (fs->kind != SPEC_LINEAR)
+	if (fs->kind != TTSP_KIND_LINEAR)
 	{
 		double		f_max = isnan(fs->f_max) ? ttsp_mel_default_f_max(sample_rate) : fs->f_max;
 
@@ -96,22 +96,14 @@ core_create(const FeatureSpec *fs, int n_stft, int sample_rate)
 	return co;
 }
 
-/* Rows per frame before any MFCC: STFT bins or mels. */
-static int
-feature_rows(const FeatureSpec *fs)
-{
-	return fs->kind == SPEC_LINEAR ? ttsp_stft_n_bins(&fs->stft) : fs->n_mels;
-}
-
 static Spectrogram *
-alloc_output(const FeatureSpec *fs, int channels, size_t n_frames)
+alloc_output(const ttsp_features *fs, int channels, size_t n_frames)
 {
 	if (n_frames > (size_t) PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%zu frames exceed the spectrogram limit", n_frames)));
-	return spectrogram_alloc(channels, fs->kind == SPEC_MFCC ? fs->mfcc.n_mfcc : feature_rows(fs),
-							 (int) n_frames);
+	return spectrogram_alloc(channels, ttsp_features_bins(fs), (int) n_frames);
 }
 
 /*
@@ -119,65 +111,36 @@ alloc_output(const FeatureSpec *fs, int channels, size_t n_frames)
  * describe the result with the parameters actually used.
  */
 static Spectrogram *
-finish_output(const FeatureSpec *fs, Spectrogram *spec, float *mel, int sample_rate)
+finish_output(const ttsp_features *fs, Spectrogram *spec, float *mel, int sample_rate)
 {
-	const ttsp_stft_params *p = &fs->stft;
 	ttsp_error	err;
 
 	/* finite samples can still overflow |X|^2 or a mel sum */
-	if (!ttsp_all_finite(mel, (size_t) spec->channels * feature_rows(fs) * spec->frames))
+	if (!ttsp_all_finite(mel, (size_t) spec->h.channels * ttsp_features_rows(fs) * spec->h.frames))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("spectrogram values overflow single precision"),
 				 errhint("The audio samples are too large; scale the waveform down.")));
-	if (fs->kind == SPEC_MFCC)
-		ttsp_check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->channels, fs->n_mels, spec->frames,
+	if (fs->kind == TTSP_KIND_MFCC)
+		ttsp_check(ttsp_mfcc_from_mel(&fs->mfcc, mel, spec->h.channels, fs->n_mels, spec->h.frames,
 								 spec->data, &err), &err);
-	/* p was checked by read_stft_args: defaults are filled in. */
-	spec->kind = fs->kind;
-	spec->sample_rate = sample_rate;
-	spec->n_fft = p->n_fft;
-	spec->win_length = p->win_length;
-	spec->hop_length = p->hop_length;
-	spec->power = (float4) p->power;
-	spec->pad_mode = p->pad_mode == TTSP_PAD_REFLECT ? SPEC_PAD_REFLECT
-		: p->pad_mode == TTSP_PAD_CONSTANT ? SPEC_PAD_CONSTANT : SPEC_PAD_REPLICATE;
-	spec->flags = (p->center ? SPEC_FLAG_CENTER : 0) | (p->normalized ? SPEC_FLAG_NORMALIZED : 0);
-	if (fs->kind != SPEC_LINEAR)
-	{
-		spec->f_min = (float4) fs->f_min;
-		spec->f_max = (float4) (isnan(fs->f_max) ? ttsp_mel_default_f_max(sample_rate) : fs->f_max);
-		spec->flags |= (fs->mel_scale == TTSP_MEL_SLANEY ? SPEC_FLAG_MEL_SLANEY : 0) |
-			(fs->mel_norm == TTSP_MEL_NORM_SLANEY ? SPEC_FLAG_NORM_SLANEY : 0);
-	}
-	if (fs->kind == SPEC_MFCC)
-	{
-		spec->n_mels = fs->n_mels;
-		spec->flags |= (fs->mfcc.norm == TTSP_DCT_NORM_ORTHO ? SPEC_FLAG_DCT_ORTHO : 0) |
-			(fs->mfcc.log_mels ? SPEC_FLAG_LOG_MELS : 0);
-		if (!fs->mfcc.log_mels)
-			spec->top_db = 80.0f;	/* MFCC's own AmplitudeToDB('power', 80) */
-	}
+	/* the parameters were checked by read_stft_args: defaults are filled in */
+	ttsp_spec_header_describe(&spec->h, fs, sample_rate);
 	if (fs->db)
-	{
-		ttsp_check(ttsp_amplitude_to_db(spec->data, (size_t) spec->channels * spec->bins * spec->frames,
-								   p->power == 1.0 ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
+		ttsp_check(ttsp_amplitude_to_db(spec->data, (size_t) spec->h.channels * spec->h.bins * spec->h.frames,
+								   fs->stft.power == 1.0 ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
 								   !isnan(fs->top_db), fs->top_db, &err), &err);
-		spec->flags |= SPEC_FLAG_DB;
-		spec->top_db = (float4) fs->top_db;
-	}
-	spectrogram_clear_unused(spec);
 	return spec;
 }
 
 /* The [channel][row][frame] block the transform writes: MFCC needs mels first. */
 static float *
-transform_block(const FeatureSpec *fs, Spectrogram *spec)
+transform_block(const ttsp_features *fs, Spectrogram *spec)
 {
-	if (fs->kind != SPEC_MFCC)
+	if (fs->kind != TTSP_KIND_MFCC)
 		return spec->data;
 	return MemoryContextAllocHuge(CurrentMemoryContext,
-								  (Size) spec->channels * fs->n_mels * spec->frames * sizeof(float));
+								  (Size) spec->h.channels * fs->n_mels * spec->h.frames * sizeof(float));
 }
 
 /*
@@ -230,10 +193,10 @@ emit_columns(CoreObjects *co, float *out, int rows, size_t n_frames)
 
 /* Whole channels of len samples: frames go straight into the output. */
 static Spectrogram *
-features_from_samples(const FeatureSpec *fs, SampleSource *src, int channels, size_t len,
+features_from_samples(const ttsp_features *fs, SampleSource *src, int channels, size_t len,
 					  int sample_rate)
 {
-	int			rows = feature_rows(fs);
+	int			rows = ttsp_features_rows(fs);
 	size_t		batch = ttsp_stft_batch_samples(&fs->stft);
 	size_t		n_frames;
 	CoreObjects *co;
@@ -339,7 +302,7 @@ stream_collect(Stream *st)
 }
 
 Spectrogram *
-features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpec *fs)
+features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const ttsp_features *fs)
 {
 	GlueDecoder *gd = glue_decoder_open(audio, opts);
 	int			rate = ttsp_decoder_sample_rate(gd->dec);
@@ -353,7 +316,7 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 	int			c;
 
 	st.channels = ttsp_decoder_channels(gd->dec);
-	st.rows = feature_rows(fs);
+	st.rows = ttsp_features_rows(fs);
 	/* samples per push: at most about PENDING_VALUES values of pending frames */
 	max_piece = (int) Min((Size) PG_INT32_MAX / 2,
 						  Max((Size) 1, PENDING_VALUES / ttsp_stft_n_bins(&fs->stft)) * fs->stft.hop_length);
@@ -403,40 +366,6 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const FeatureSpe
 	return finish_output(fs, spec, block, rate);
 }
 
-void
-feature_spec_from_header(const Spectrogram *spec, FeatureSpec *fs)
-{
-	ttsp_error	err;
-
-	memset(fs, 0, sizeof(*fs));
-	ttsp_stft_params_init(&fs->stft);
-	fs->kind = spec->kind;
-	fs->stft.n_fft = spec->n_fft;
-	fs->stft.win_length = spec->win_length;
-	fs->stft.hop_length = spec->hop_length;
-	fs->stft.power = spec->power;
-	fs->stft.center = (spec->flags & SPEC_FLAG_CENTER) != 0;
-	fs->stft.normalized = (spec->flags & SPEC_FLAG_NORMALIZED) != 0;
-	if (spec->pad_mode == SPEC_PAD_CIRCULAR)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("pad_mode \"circular\" is not supported")));
-	fs->stft.pad_mode = spec->pad_mode == SPEC_PAD_REFLECT ? TTSP_PAD_REFLECT
-		: spec->pad_mode == SPEC_PAD_CONSTANT ? TTSP_PAD_CONSTANT : TTSP_PAD_REPLICATE;
-	ttsp_check(ttsp_stft_params_check(&fs->stft, &err), &err);
-	fs->n_mels = spec->kind == SPEC_MFCC ? spec->n_mels : spec->bins;
-	fs->f_min = spec->f_min;
-	fs->f_max = spec->f_max;
-	fs->mel_scale = (spec->flags & SPEC_FLAG_MEL_SLANEY) ? TTSP_MEL_SLANEY : TTSP_MEL_HTK;
-	fs->mel_norm = (spec->flags & SPEC_FLAG_NORM_SLANEY) ? TTSP_MEL_NORM_SLANEY : TTSP_MEL_NORM_NONE;
-	ttsp_mfcc_params_init(&fs->mfcc);
-	fs->mfcc.n_mfcc = spec->bins;
-	fs->mfcc.norm = (spec->flags & SPEC_FLAG_DCT_ORTHO) ? TTSP_DCT_NORM_ORTHO : TTSP_DCT_NORM_NONE;
-	fs->mfcc.log_mels = (spec->flags & SPEC_FLAG_LOG_MELS) != 0;
-	fs->db = (spec->flags & SPEC_FLAG_DB) != 0;
-	fs->top_db = spec->top_db;
-}
-
 /* ---- arguments ---- */
 
 static void
@@ -459,7 +388,7 @@ opt_text(FunctionCallInfo fcinfo, int arg)
 
 /* n_fft, win_length, hop_length, power, center, pad_mode, normalized from arg base on. */
 static void
-read_stft_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
+read_stft_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
 {
 	ttsp_error	err;
 	char	   *pad_mode;
@@ -485,12 +414,12 @@ read_stft_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("power must be a positive number, got %g", fs->stft.power)));
 	ttsp_check(ttsp_stft_params_check(&fs->stft, &err), &err);
-	fs->kind = SPEC_LINEAR;
+	fs->kind = TTSP_KIND_LINEAR;
 }
 
 /* f_min, f_max, n_mels, mel norm, mel_scale from arg base on. */
 static void
-read_mel_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
+read_mel_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
 {
 	ttsp_error	err;
 
@@ -510,12 +439,12 @@ read_mel_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n_mels must be between 1 and %d, got %d", TTSP_MAX_N_MELS, fs->n_mels)));
-	fs->kind = SPEC_MEL;
+	fs->kind = TTSP_KIND_MEL;
 }
 
 /* n_mfcc, dct_type, norm, log_mels from arg base on. */
 static void
-read_mfcc_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
+read_mfcc_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
 {
 	ttsp_error	err;
 
@@ -527,7 +456,7 @@ read_mfcc_args(FunctionCallInfo fcinfo, int base, FeatureSpec *fs)
 	ttsp_check(ttsp_dct_norm_from_name(opt_text(fcinfo, base + 2), &fs->mfcc.norm, &err), &err);
 	fs->mfcc.log_mels = PG_GETARG_BOOL(base + 3);
 	ttsp_check(ttsp_mfcc_params_check(&fs->mfcc, fs->n_mels, &err), &err);
-	fs->kind = SPEC_MFCC;
+	fs->kind = TTSP_KIND_MFCC;
 }
 
 /* ---- sources ---- */
@@ -581,7 +510,7 @@ toast_source(struct varlena *raw, SampleSource *src, int *channels, size_t *len)
 
 /* waveform real[]: 1-D (one channel) or 2-D [channel][sample]. */
 static Spectrogram *
-from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
+from_array(FunctionCallInfo fcinfo, const ttsp_features *fs)
 {
 	SampleSource src = {0};
 	int			sample_rate;
@@ -610,7 +539,7 @@ from_array(FunctionCallInfo fcinfo, const FeatureSpec *fs)
 
 /* Audio bytea with decode options from arg 1 (sample_rate, mono, offset_s, duration_s). */
 static Spectrogram *
-from_audio(FunctionCallInfo fcinfo, bytea *audio, const FeatureSpec *fs)
+from_audio(FunctionCallInfo fcinfo, bytea *audio, const ttsp_features *fs)
 {
 	ttsp_decode_opts opts;
 
@@ -628,7 +557,7 @@ from_audio(FunctionCallInfo fcinfo, bytea *audio, const FeatureSpec *fs)
 Datum
 ttsp_spectrogram_array(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	read_stft_args(fcinfo, ARRAY_BASE, &fs);
 	PG_RETURN_SPECTROGRAM_P(from_array(fcinfo, &fs));
@@ -637,7 +566,7 @@ ttsp_spectrogram_array(PG_FUNCTION_ARGS)
 Datum
 ttsp_spectrogram_audio(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	require_args(fcinfo, 0, 1);
 	read_stft_args(fcinfo, AUDIO_BASE, &fs);
@@ -647,7 +576,7 @@ ttsp_spectrogram_audio(PG_FUNCTION_ARGS)
 Datum
 ttsp_spectrogram_id(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	require_args(fcinfo, 0, 1);
 	read_stft_args(fcinfo, AUDIO_BASE, &fs);
@@ -657,7 +586,7 @@ ttsp_spectrogram_id(PG_FUNCTION_ARGS)
 Datum
 ttsp_mel_spectrogram_array(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	read_stft_args(fcinfo, ARRAY_BASE, &fs);
 	read_mel_args(fcinfo, ARRAY_BASE + STFT_ARGS, &fs);
@@ -667,7 +596,7 @@ ttsp_mel_spectrogram_array(PG_FUNCTION_ARGS)
 Datum
 ttsp_mel_spectrogram_audio(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	require_args(fcinfo, 0, 1);
 	read_stft_args(fcinfo, AUDIO_BASE, &fs);
@@ -678,7 +607,7 @@ ttsp_mel_spectrogram_audio(PG_FUNCTION_ARGS)
 Datum
 ttsp_mfcc_array(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	read_stft_args(fcinfo, ARRAY_BASE, &fs);
 	read_mel_args(fcinfo, ARRAY_BASE + STFT_ARGS, &fs);
@@ -689,7 +618,7 @@ ttsp_mfcc_array(PG_FUNCTION_ARGS)
 Datum
 ttsp_mfcc_audio(PG_FUNCTION_ARGS)
 {
-	FeatureSpec fs = {0};
+	ttsp_features fs = {0};
 
 	require_args(fcinfo, 0, 1);
 	read_stft_args(fcinfo, AUDIO_BASE, &fs);
@@ -713,21 +642,21 @@ ttsp_spec_amplitude_to_db(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	in = PG_GETARG_SPECTROGRAM_P(0);
 
-	if ((in->flags & SPEC_FLAG_DB) || in->kind == SPEC_MFCC)
+	if ((in->h.flags & TTSP_SPEC_DB) || in->h.kind == TTSP_KIND_MFCC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ttsp_amplitude_to_db needs a power, magnitude or mel spectrogram, got %s%s",
-						spectrogram_kind_name(in), (in->flags & SPEC_FLAG_DB) ? " in dB" : "")));
+						ttsp_spec_kind_name(&in->h), (in->h.flags & TTSP_SPEC_DB) ? " in dB" : "")));
 	if (use_top_db && !(top_db >= 0 && isfinite(top_db)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("top_db must be a non-negative number or NULL, got %g", top_db)));
 	out = (Spectrogram *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
 	/* stype follows what the values are: |X| is a magnitude, else power */
-	ttsp_check(ttsp_amplitude_to_db(out->data, (size_t) out->channels * out->bins * out->frames,
-							   in->power == 1.0f ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
+	ttsp_check(ttsp_amplitude_to_db(out->data, (size_t) out->h.channels * out->h.bins * out->h.frames,
+							   in->h.power == 1.0f ? TTSP_DB_MAGNITUDE : TTSP_DB_POWER,
 							   use_top_db, top_db, &err), &err);
-	out->flags |= SPEC_FLAG_DB;
-	out->top_db = use_top_db ? (float4) top_db : get_float4_nan();
+	out->h.flags |= TTSP_SPEC_DB;
+	out->h.top_db = use_top_db ? (float4) top_db : get_float4_nan();
 	PG_RETURN_SPECTROGRAM_P(out);
 }

@@ -76,27 +76,20 @@ ttsp_set_threads(void)
 void
 model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 {
-	const Spectrogram *t = in->tmpl;
+	const ttsp_spec_header *t = &in->tmpl->h;
 
-	/* flags: centring, normalisation, mel scale and norm, DCT norm, log mels, dB */
-	if (s->channels != in->channels || s->bins != in->bins || s->kind != t->kind ||
-		s->flags != t->flags || s->pad_mode != t->pad_mode ||
-		s->sample_rate != t->sample_rate || s->n_fft != t->n_fft ||
-		s->win_length != t->win_length || s->hop_length != t->hop_length ||
-		s->power != t->power || s->n_mels != t->n_mels ||
-		(t->kind != SPEC_LINEAR && (s->f_min != t->f_min || s->f_max != t->f_max)) ||
-		(isnan(s->top_db) != isnan(t->top_db)) || (!isnan(t->top_db) && s->top_db != t->top_db))
+	if (!ttsp_spec_same_features(t, &s->h))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("spectrogram does not match model \"%s\"", model),
 				 errdetail("The model takes %d x %d %s%s values at %d Hz (n_fft %d, win_length %d, hop_length %d); "
 						   "this is %d x %d %s%s at %d Hz (n_fft %d, win_length %d, hop_length %d).",
-						   in->channels, in->bins, spectrogram_kind_name(t),
-						   (t->flags & SPEC_FLAG_DB) ? " dB" : "", t->sample_rate, t->n_fft,
+						   t->channels, t->bins, ttsp_spec_kind_name(t),
+						   (t->flags & TTSP_SPEC_DB) ? " dB" : "", t->sample_rate, t->n_fft,
 						   t->win_length, t->hop_length,
-						   s->channels, s->bins, spectrogram_kind_name(s),
-						   (s->flags & SPEC_FLAG_DB) ? " dB" : "", s->sample_rate, s->n_fft,
-						   s->win_length, s->hop_length),
+						   s->h.channels, s->h.bins, ttsp_spec_kind_name(&s->h),
+						   (s->h.flags & TTSP_SPEC_DB) ? " dB" : "", s->h.sample_rate, s->h.n_fft,
+						   s->h.win_length, s->h.hop_length),
 				 errhint("Compute it with the parameters in ttsp_model.features; centring, padding, "
 						 "normalisation, mel and dB settings must match too.")));
 }
@@ -104,14 +97,14 @@ model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 void
 model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool standardise)
 {
-	int			avail = Min(s->frames, in->frames);
-	bool		logged = (s->flags & SPEC_FLAG_DB) || s->kind == SPEC_MFCC;
-	float		mult = s->power == 1.0f ? 20.0f : 10.0f;
+	int			avail = Min(s->h.frames, in->frames);
+	bool		logged = (s->h.flags & TTSP_SPEC_DB) || s->h.kind == TTSP_KIND_MFCC;
+	float		mult = s->h.power == 1.0f ? 20.0f : 10.0f;
 	int			cb;
 
 	for (cb = 0; cb < in->channels * in->bins; cb++)
 	{
-		const float *src = s->data + (Size) cb * s->frames;
+		const float *src = s->data + (Size) cb * s->h.frames;
 		float	   *dst = out + (Size) cb * in->frames;
 		float		shift = standardise ? in->mean[cb] : 0;
 		float		scale = standardise ? 1.0f / in->std[cb] : 1.0f;
@@ -200,11 +193,11 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	m->task = strcmp(task, "regression") == 0 ? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
 	m->in.tmpl = palloc(VARSIZE(tmpl));
 	memcpy(m->in.tmpl, tmpl, VARSIZE(tmpl));
-	m->in.channels = tmpl->channels;
-	m->in.bins = tmpl->bins;
+	m->in.channels = tmpl->h.channels;
+	m->in.bins = tmpl->h.bins;
 	m->in.frames = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
-	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->channels * tmpl->bins, "norm_mean");
-	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->channels * tmpl->bins, "norm_std");
+	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->h.channels * tmpl->h.bins, "norm_mean");
+	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->h.channels * tmpl->h.bins, "norm_std");
 	m->target_mean = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
 	m->target_std = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
 	MemoryContextSwitchTo(old);
@@ -424,8 +417,9 @@ Datum
 ttsp_predict_id(PG_FUNCTION_ARGS)
 {
 	LoadedModel *m;
-	FeatureSpec fs;
+	ttsp_features fs;
 	ttsp_decode_opts opts = {0};
+	ttsp_error	err;
 	bytea	   *audio;
 	Spectrogram *spec;
 
@@ -433,16 +427,17 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	audio = ttsp_read_music_file(PG_GETARG_INT64(0));
 	m = model_lookup(default_model_name(), model_version_arg(fcinfo, 1));
-	feature_spec_from_header(m->in.tmpl, &fs);
-	opts.sample_rate = m->in.tmpl->sample_rate;
+	ttsp_features_from_header(&m->in.tmpl->h, &fs);
+	ttsp_check(ttsp_stft_params_check(&fs.stft, &err), &err);
+	opts.sample_rate = m->in.tmpl->h.sample_rate;
 	opts.mono = m->in.channels == 1;
 	opts.offset_s = 0;
 	/*
 	 * The model sees in.frames frames: decode what they cover, plus n_fft and
 	 * 0.1 s so that neither end padding nor the resampler's flush reaches them.
 	 */
-	opts.duration_s = ((double) m->in.frames * m->in.tmpl->hop_length + m->in.tmpl->n_fft) /
-		m->in.tmpl->sample_rate + 0.1;
+	opts.duration_s = ((double) m->in.frames * m->in.tmpl->h.hop_length + m->in.tmpl->h.n_fft) /
+		m->in.tmpl->h.sample_rate + 0.1;
 	opts.max_duration_s = ttsp_max_duration;
 	spec = features_from_audio(audio, &opts, &fs);
 	PG_RETURN_FLOAT8(predict_one(m, spec));

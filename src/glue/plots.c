@@ -67,12 +67,12 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = PG_GETARG_SPECTROGRAM_P(0);
-	step = (s->frames + MAX_COLUMNS - 1) / MAX_COLUMNS;
-	cols = (s->frames + step - 1) / step;
-	n = (Size) s->channels * s->bins * cols;
+	step = (s->h.frames + MAX_COLUMNS - 1) / MAX_COLUMNS;
+	cols = (s->h.frames + step - 1) / step;
+	n = (Size) s->h.channels * s->h.bins * cols;
 	v = palloc(n * sizeof(float));
 	xscale = Max(1, TARGET_WIDTH / cols);
-	yscale = Max(1, TARGET_BAND_HEIGHT / s->bins);
+	yscale = Max(1, TARGET_BAND_HEIGHT / s->h.bins);
 	if (clip && !(top_db > 0 && isfinite(top_db)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -81,21 +81,21 @@ ttsp_spectrogram_png(PG_FUNCTION_ARGS)
 	{
 		Size		row = i / cols;
 		int			f0 = (int) (i % cols) * step;
-		int			f1 = Min(f0 + step, s->frames);
+		int			f1 = Min(f0 + step, s->h.frames);
 		double		x = -INFINITY;
 		int			f;
 
 		for (f = f0; f < f1; f++)
-			x = Max(x, s->data[row * s->frames + f]);
-		if (!(s->flags & SPEC_FLAG_DB) && s->kind != SPEC_MFCC)
-			x = (s->power == 1.0f ? 20 : 10) * log10(Max(x, 1e-10));
+			x = Max(x, s->data[row * s->h.frames + f]);
+		if (!(s->h.flags & TTSP_SPEC_DB) && s->h.kind != TTSP_KIND_MFCC)
+			x = (s->h.power == 1.0f ? 20 : 10) * log10(Max(x, 1e-10));
 		v[i] = (float) x;
 		lo = Min(lo, x);
 		hi = Max(hi, x);
 	}
-	if (clip && s->kind != SPEC_MFCC)
+	if (clip && s->h.kind != TTSP_KIND_MFCC)
 		lo = Max(lo, hi - top_db);
-	ttsp_check(ttsp_heatmap(v, s->channels, s->bins, cols, lo, hi, xscale, yscale, &img, &err), &err);
+	ttsp_check(ttsp_heatmap(v, s->h.channels, s->h.bins, cols, lo, hi, xscale, yscale, &img, &err), &err);
 	PG_RETURN_BYTEA_P(ttsp_png_bytea(&img));
 }
 

@@ -36,16 +36,14 @@ PG_FUNCTION_INFO_V1(ttsp_spec_to_array);
 PG_FUNCTION_INFO_V1(ttsp_spec_from_array);
 PG_FUNCTION_INFO_V1(ttsp_slice);
 
-static const char *const pad_mode_names[] = {"reflect", "constant", "replicate", "circular"};
-
 Spectrogram *
 spectrogram_alloc(int channels, int bins, int frames)
 {
 	Spectrogram *spec;
-	Size		n = (Size) channels * bins * frames;
+	Size		n = ttsp_spec_shape_values(channels, bins, frames);
 	Size		size;
 
-	if (channels < 1 || bins < 1 || frames < 1 || !SPECTROGRAM_TEXT_FITS(channels, bins, frames))
+	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("spectrogram of %d x %d x %d values is not possible", channels, bins, frames),
@@ -55,105 +53,23 @@ spectrogram_alloc(int channels, int bins, int frames)
 	size = SPECTROGRAM_HEADER_SIZE + n * sizeof(float4);
 	spec = palloc0(size);
 	SET_VARSIZE(spec, size);
-	spec->version = SPECTROGRAM_VERSION;
-	spec->channels = channels;
-	spec->bins = bins;
-	spec->frames = frames;
-	spec->top_db = get_float4_nan();
+	ttsp_spec_header_init(&spec->h, channels, bins, frames);
 	return spec;
 }
 
 static Size
 spectrogram_nvalues(const Spectrogram *spec)
 {
-	return (Size) spec->channels * spec->bins * spec->frames;
-}
-
-const char *
-spectrogram_kind_name(const Spectrogram *spec)
-{
-	switch (spec->kind)
-	{
-		case SPEC_LINEAR:
-			return spec->power == 1.0f ? "magnitude" : "power";
-		case SPEC_MEL:
-			return "mel";
-		default:
-			return "mfcc";
-	}
-}
-
-#define invalid_spec(...) \
-	ereport(ERROR, \
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
-			 errmsg("invalid spectrogram: " __VA_ARGS__)))
-
-void
-spectrogram_clear_unused(Spectrogram *spec)
-{
-	if (spec->kind == SPEC_LINEAR)
-	{
-		spec->f_min = spec->f_max = get_float4_nan();
-		spec->flags &= ~(SPEC_FLAG_MEL_SLANEY | SPEC_FLAG_NORM_SLANEY);
-	}
-	if (spec->kind != SPEC_MFCC)
-	{
-		spec->n_mels = 0;
-		spec->flags &= ~(SPEC_FLAG_DCT_ORTHO | SPEC_FLAG_LOG_MELS);
-		if (!(spec->flags & SPEC_FLAG_DB))
-			spec->top_db = get_float4_nan();
-	}
+	return (Size) spec->h.channels * spec->h.bins * spec->h.frames;
 }
 
 void
 spectrogram_validate(const Spectrogram *spec)
 {
-	Size		n;
-	Size		i;
+	ttsp_error	err;
 
-	if (spec->version != SPECTROGRAM_VERSION)
-		invalid_spec("format version %d is not supported (expected %d)", spec->version, SPECTROGRAM_VERSION);
-	if (spec->kind > SPEC_MFCC)
-		invalid_spec("unknown kind %d", spec->kind);
-	if (spec->flags & ~SPEC_KNOWN_FLAGS)
-		invalid_spec("unknown flags 0x%x", spec->flags);
-	if (spec->pad_mode > SPEC_PAD_CIRCULAR)
-		invalid_spec("unknown pad_mode %d", spec->pad_mode);
-	if (spec->channels < 1 || spec->bins < 1 || spec->frames < 1)
-		invalid_spec("shape %d x %d x %d has an empty dimension", spec->channels, spec->bins, spec->frames);
-	if (!SPECTROGRAM_TEXT_FITS(spec->channels, spec->bins, spec->frames))
-		invalid_spec("shape %d x %d x %d is too large", spec->channels, spec->bins, spec->frames);
-	n = spectrogram_nvalues(spec);
-	if (VARSIZE(spec) != SPECTROGRAM_HEADER_SIZE + n * sizeof(float4))
-		invalid_spec("shape %d x %d x %d does not match its %zu bytes of data",
-					 spec->channels, spec->bins, spec->frames,
-					 (Size) (VARSIZE(spec) - SPECTROGRAM_HEADER_SIZE));
-	if (spec->sample_rate < 1)
-		invalid_spec("sample_rate must be positive, got %d", spec->sample_rate);
-	if (spec->n_fft < 2 || spec->win_length < 1 || spec->win_length > spec->n_fft)
-		invalid_spec("need 2 <= n_fft and 1 <= win_length <= n_fft, got n_fft %d, win_length %d",
-					 spec->n_fft, spec->win_length);
-	if (spec->hop_length < 1)
-		invalid_spec("hop_length must be positive, got %d", spec->hop_length);
-	if (!(spec->power > 0) || isinf(spec->power))
-		invalid_spec("power must be positive, got %g", spec->power);
-	if (spec->kind == SPEC_LINEAR && spec->bins != spec->n_fft / 2 + 1)
-		invalid_spec("a %s spectrogram with n_fft %d has %d bins, not %d",
-					 spectrogram_kind_name(spec), spec->n_fft, spec->n_fft / 2 + 1, spec->bins);
-	if (spec->kind != SPEC_LINEAR &&
-		(!isfinite(spec->f_min) || !isfinite(spec->f_max) || spec->f_min < 0 || spec->f_min >= spec->f_max))
-		invalid_spec("need 0 <= f_min < f_max, got f_min %g, f_max %g", spec->f_min, spec->f_max);
-	if (spec->kind == SPEC_MFCC && (spec->flags & SPEC_FLAG_DB))
-		invalid_spec("MFCC coefficients are not in dB");
-	if (spec->kind != SPEC_MFCC && (spec->flags & (SPEC_FLAG_LOG_MELS | SPEC_FLAG_DCT_ORTHO)))
-		invalid_spec("log_mels and dct_norm apply to MFCC only");
-	if (spec->kind == SPEC_MFCC && spec->n_mels < spec->bins)
-		invalid_spec("n_mfcc %d exceeds n_mels %d", spec->bins, spec->n_mels);
-	if (!isnan(spec->top_db) && !(spec->top_db >= 0 && isfinite(spec->top_db)))
-		invalid_spec("top_db must be a non-negative number or null, got %g", spec->top_db);
-	for (i = 0; i < n; i++)
-		if (!isfinite(spec->data[i]))
-			invalid_spec("value %zu is %g; values must be finite", i + 1, spec->data[i]);
+	ttsp_check(ttsp_spec_validate(&spec->h, VARSIZE(spec) - SPECTROGRAM_HEADER_SIZE, &err), &err);
+	ttsp_check(ttsp_spec_check_values(spec->data, spectrogram_nvalues(spec), &err), &err);
 }
 
 /* ---- text output: one JSON object ---- */
@@ -177,10 +93,10 @@ append_opt_float(StringInfo buf, bool present, float4 v)
 }
 
 static void
-append_opt_name(StringInfo buf, bool present, bool flag, const char *yes, const char *no)
+append_opt_name(StringInfo buf, bool present, const char *name)
 {
 	if (present)
-		appendStringInfo(buf, "\"%s\"", flag ? yes : no);
+		appendStringInfo(buf, "\"%s\"", name);
 	else
 		appendStringInfoString(buf, "null");
 }
@@ -189,37 +105,38 @@ append_opt_name(StringInfo buf, bool present, bool flag, const char *yes, const 
 
 /* Everything but the data: the text form's head and ttsp_params(). */
 static void
-append_header(StringInfo buf, const Spectrogram *s)
+append_header(StringInfo buf, const ttsp_spec_header *h)
 {
-	bool		mel = s->kind != SPEC_LINEAR;
-	bool		mfcc = s->kind == SPEC_MFCC;
-	bool		db = (s->flags & SPEC_FLAG_DB) != 0;
+	bool		mel = h->kind != TTSP_KIND_LINEAR;
+	bool		mfcc = h->kind == TTSP_KIND_MFCC;
+	bool		db = (h->flags & TTSP_SPEC_DB) != 0;
+	ttsp_features fs;
 
+	ttsp_features_from_header(h, &fs);
 	appendStringInfo(buf, "{\"version\": %d, \"kind\": \"%s\", \"db\": %s, ",
-					 s->version, spectrogram_kind_name(s), BOOLSTR(db));
+					 h->version, ttsp_spec_kind_name(h), BOOLSTR(db));
 	appendStringInfo(buf, "\"sample_rate\": %d, \"n_fft\": %d, \"win_length\": %d, \"hop_length\": %d, \"power\": ",
-					 s->sample_rate, s->n_fft, s->win_length, s->hop_length);
-	append_float(buf, s->power);
+					 h->sample_rate, h->n_fft, h->win_length, h->hop_length);
+	append_float(buf, h->power);
 	appendStringInfo(buf, ", \"center\": %s, \"pad_mode\": \"%s\", \"normalized\": %s, \"f_min\": ",
-					 BOOLSTR(s->flags & SPEC_FLAG_CENTER), pad_mode_names[s->pad_mode],
-					 BOOLSTR(s->flags & SPEC_FLAG_NORMALIZED));
-	append_opt_float(buf, mel, s->f_min);
+					 BOOLSTR(fs.stft.center), ttsp_pad_mode_name(fs.stft.pad_mode), BOOLSTR(fs.stft.normalized));
+	append_opt_float(buf, mel, h->f_min);
 	appendStringInfoString(buf, ", \"f_max\": ");
-	append_opt_float(buf, mel, s->f_max);
+	append_opt_float(buf, mel, h->f_max);
 	appendStringInfoString(buf, ", \"mel_scale\": ");
-	append_opt_name(buf, mel, s->flags & SPEC_FLAG_MEL_SLANEY, "slaney", "htk");
+	append_opt_name(buf, mel, ttsp_mel_scale_name(fs.mel_scale));
 	appendStringInfoString(buf, ", \"norm\": ");
-	append_opt_name(buf, mel, s->flags & SPEC_FLAG_NORM_SLANEY, "slaney", "none");
+	append_opt_name(buf, mel, ttsp_mel_norm_name(fs.mel_norm));
 	appendStringInfoString(buf, ", \"n_mels\": ");
 	if (mfcc)
-		appendStringInfo(buf, "%d", s->n_mels);
+		appendStringInfo(buf, "%d", h->n_mels);
 	else
 		appendStringInfoString(buf, "null");
 	appendStringInfoString(buf, ", \"dct_norm\": ");
-	append_opt_name(buf, mfcc, s->flags & SPEC_FLAG_DCT_ORTHO, "ortho", "none");
-	appendStringInfo(buf, ", \"log_mels\": %s, \"top_db\": ", BOOLSTR(s->flags & SPEC_FLAG_LOG_MELS));
-	append_opt_float(buf, db || mfcc, s->top_db);
-	appendStringInfo(buf, ", \"shape\": [%d, %d, %d]", s->channels, s->bins, s->frames);
+	append_opt_name(buf, mfcc, ttsp_dct_norm_name(fs.mfcc.norm));
+	appendStringInfo(buf, ", \"log_mels\": %s, \"top_db\": ", BOOLSTR(fs.mfcc.log_mels));
+	append_opt_float(buf, db || mfcc, h->top_db);
+	appendStringInfo(buf, ", \"shape\": [%d, %d, %d]", h->channels, h->bins, h->frames);
 }
 
 Datum
@@ -233,15 +150,15 @@ spectrogram_out(PG_FUNCTION_ARGS)
 	const float4 *v = s->data;
 
 	initStringInfo(&buf);
-	append_header(&buf, s);
+	append_header(&buf, &s->h);
 	appendStringInfoString(&buf, ", \"data\": [");
-	for (c = 0; c < s->channels; c++)
+	for (c = 0; c < s->h.channels; c++)
 	{
 		appendStringInfoString(&buf, c ? ", [" : "[");
-		for (b = 0; b < s->bins; b++)
+		for (b = 0; b < s->h.bins; b++)
 		{
 			appendStringInfoString(&buf, b ? ", [" : "[");
-			for (f = 0; f < s->frames; f++)
+			for (f = 0; f < s->h.frames; f++)
 			{
 				if (f)
 					appendStringInfoChar(&buf, ',');
@@ -262,7 +179,7 @@ ttsp_spec_params(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	append_header(&buf, s);
+	append_header(&buf, &s->h);
 	appendStringInfoChar(&buf, '}');
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
@@ -433,12 +350,12 @@ parse_float4(SpecParser *ps, const char *key)
 }
 
 static void
-set_flag(Spectrogram *s, uint8 flag, bool on)
+set_flag(ttsp_spec_header *h, uint8 flag, bool on)
 {
 	if (on)
-		s->flags |= flag;
+		h->flags |= flag;
 	else
-		s->flags &= ~flag;
+		h->flags &= ~flag;
 }
 
 /* One of two names, or null (which means the first). */
@@ -545,30 +462,18 @@ parse_data(SpecParser *ps, Size *count, int dims[3])
 }
 
 /*
- * Fields that do not apply to the kind (those spectrogram_clear_unused
+ * Fields that do not apply to the kind (those ttsp_spec_clear_unused
  * resets) must be null or absent: the output prints them as null, so a value
  * there would not round-trip.
  */
 static void
-reject_unused(SpecParser *ps, const Spectrogram *h, const char *kind)
+reject_unused(SpecParser *ps, const ttsp_spec_header *h, const char *kind)
 {
-	Spectrogram c = *h;
-	uint8		dropped;
-	const char *key;
+	const char *key = ttsp_spec_unused_field(h);
 
-	spectrogram_clear_unused(&c);
-	dropped = h->flags & ~c.flags;
-	key = !isnan(h->f_min) && isnan(c.f_min) ? "f_min"
-		: !isnan(h->f_max) && isnan(c.f_max) ? "f_max"
-		: (dropped & SPEC_FLAG_MEL_SLANEY) ? "mel_scale"
-		: (dropped & SPEC_FLAG_NORM_SLANEY) ? "norm"
-		: h->n_mels != c.n_mels ? "n_mels"
-		: (dropped & SPEC_FLAG_DCT_ORTHO) ? "dct_norm"
-		: (dropped & SPEC_FLAG_LOG_MELS) ? "log_mels"
-		: !isnan(h->top_db) && isnan(c.top_db) ? "top_db" : NULL;
 	if (key != NULL)
 		syntax_error(ps, "\"%s\" does not apply to a%s %s spectrogram", key,
-					 (h->flags & SPEC_FLAG_DB) ? " dB" : "", kind);
+					 (h->flags & TTSP_SPEC_DB) ? " dB" : "", kind);
 }
 
 Datum
@@ -576,7 +481,7 @@ spectrogram_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	SpecParser	ps = {str, str};
-	Spectrogram hdr;
+	ttsp_spec_header hdr;
 	Spectrogram *spec;
 	int			shape[3] = {0, 0, 0};
 	float4	   *data = NULL;
@@ -586,9 +491,7 @@ spectrogram_in(PG_FUNCTION_ARGS)
 	bool		seen_shape = false;
 	int			data_dims[3] = {-1, -1, -1};
 
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.version = SPECTROGRAM_VERSION;
-	hdr.top_db = get_float4_nan();
+	ttsp_spec_header_init(&hdr, 0, 0, 0);
 	hdr.f_min = hdr.f_max = get_float4_nan();
 	expect(&ps, '{');
 	do
@@ -600,8 +503,8 @@ spectrogram_in(PG_FUNCTION_ARGS)
 		{
 			int32		version = parse_int(&ps, key);
 
-			if (version != SPECTROGRAM_VERSION)
-				syntax_error(&ps, "format version %d is not supported (expected %d)", version, SPECTROGRAM_VERSION);
+			if (version != TTSP_SPEC_VERSION)
+				syntax_error(&ps, "format version %d is not supported (expected %d)", version, TTSP_SPEC_VERSION);
 		}
 		else if (strcmp(key, "kind") == 0)
 			kind = parse_string(&ps);
@@ -618,22 +521,19 @@ spectrogram_in(PG_FUNCTION_ARGS)
 		else if (strcmp(key, "power") == 0)
 			hdr.power = parse_float4(&ps, key);
 		else if (strcmp(key, "center") == 0)
-			set_flag(&hdr, SPEC_FLAG_CENTER, spec_parse_bool(&ps, key));
+			set_flag(&hdr, TTSP_SPEC_CENTER, spec_parse_bool(&ps, key));
 		else if (strcmp(key, "normalized") == 0)
-			set_flag(&hdr, SPEC_FLAG_NORMALIZED, spec_parse_bool(&ps, key));
+			set_flag(&hdr, TTSP_SPEC_NORMALIZED, spec_parse_bool(&ps, key));
 		else if (strcmp(key, "log_mels") == 0)
-			set_flag(&hdr, SPEC_FLAG_LOG_MELS, spec_parse_bool(&ps, key));
+			set_flag(&hdr, TTSP_SPEC_LOG_MELS, spec_parse_bool(&ps, key));
 		else if (strcmp(key, "pad_mode") == 0)
 		{
 			char	   *mode = parse_string(&ps);
-			Size		i;
+			ttsp_pad_mode pm;
 
-			for (i = 0; i < lengthof(pad_mode_names); i++)
-				if (strcmp(mode, pad_mode_names[i]) == 0)
-					break;
-			if (i == lengthof(pad_mode_names))
+			if (!ttsp_pad_mode_lookup(mode, &pm))
 				syntax_error(&ps, "unknown pad_mode \"%s\"", mode);
-			hdr.pad_mode = i;
+			hdr.pad_mode = pm;
 		}
 		else if (strcmp(key, "f_min") == 0)
 			hdr.f_min = parse_opt_float4(&ps, key);
@@ -642,11 +542,14 @@ spectrogram_in(PG_FUNCTION_ARGS)
 		else if (strcmp(key, "top_db") == 0)
 			hdr.top_db = parse_opt_float4(&ps, key);
 		else if (strcmp(key, "mel_scale") == 0)
-			set_flag(&hdr, SPEC_FLAG_MEL_SLANEY, parse_choice(&ps, key, "htk", "slaney"));
+			set_flag(&hdr, TTSP_SPEC_MEL_SLANEY, parse_choice(&ps, key, ttsp_mel_scale_name(TTSP_MEL_HTK),
+											ttsp_mel_scale_name(TTSP_MEL_SLANEY)));
 		else if (strcmp(key, "norm") == 0)
-			set_flag(&hdr, SPEC_FLAG_NORM_SLANEY, parse_choice(&ps, key, "none", "slaney"));
+			set_flag(&hdr, TTSP_SPEC_NORM_SLANEY, parse_choice(&ps, key, ttsp_mel_norm_name(TTSP_MEL_NORM_NONE),
+											ttsp_mel_norm_name(TTSP_MEL_NORM_SLANEY)));
 		else if (strcmp(key, "dct_norm") == 0)
-			set_flag(&hdr, SPEC_FLAG_DCT_ORTHO, parse_choice(&ps, key, "none", "ortho"));
+			set_flag(&hdr, TTSP_SPEC_DCT_ORTHO, parse_choice(&ps, key, ttsp_dct_norm_name(TTSP_DCT_NORM_NONE),
+											ttsp_dct_norm_name(TTSP_DCT_NORM_ORTHO)));
 		else if (strcmp(key, "n_mels") == 0)
 			hdr.n_mels = accept_word(&ps, "null") ? 0 : parse_int(&ps, key);
 		else if (strcmp(key, "shape") == 0)
@@ -676,23 +579,20 @@ spectrogram_in(PG_FUNCTION_ARGS)
 	if (kind == NULL || !seen_shape || data == NULL)
 		syntax_error(&ps, "\"kind\", \"shape\" and \"data\" are required");
 
-	if (strcmp(kind, "power") == 0 || strcmp(kind, "magnitude") == 0)
 	{
-		hdr.kind = SPEC_LINEAR;
+		ttsp_feature_kind k;
+		float		kind_power;
+
+		if (ttsp_spec_kind_from_name(kind, &k, &kind_power, NULL) != TTSP_OK)
+			syntax_error(&ps, "unknown kind \"%s\"", kind);
+		hdr.kind = k;
+		/* power may be left out: the kind's (2 for mel and MFCC) */
 		if (hdr.power == 0)
-			hdr.power = kind[0] == 'p' ? 2.0f : 1.0f;
-		if ((kind[0] == 'm') != (hdr.power == 1.0f))
+			hdr.power = kind_power;
+		if (k == TTSP_KIND_LINEAR && (kind_power == 1.0f) != (hdr.power == 1.0f))
 			syntax_error(&ps, "kind \"%s\" does not match power %g", kind, hdr.power);
 	}
-	else if (strcmp(kind, "mel") == 0)
-		hdr.kind = SPEC_MEL;
-	else if (strcmp(kind, "mfcc") == 0)
-		hdr.kind = SPEC_MFCC;
-	else
-		syntax_error(&ps, "unknown kind \"%s\"", kind);
-	if (hdr.power == 0)
-		hdr.power = 2.0f;
-	set_flag(&hdr, SPEC_FLAG_DB, db);
+	set_flag(&hdr, TTSP_SPEC_DB, db);
 	reject_unused(&ps, &hdr, kind);
 	if (hdr.win_length == 0)
 		hdr.win_length = hdr.n_fft;
@@ -709,10 +609,10 @@ spectrogram_in(PG_FUNCTION_ARGS)
 						"nested [%d][%d][%d] (%zu values)",
 						shape[0], shape[1], shape[2], data_dims[0], data_dims[1], data_dims[2], count)));
 	spec = spectrogram_alloc(shape[0], shape[1], shape[2]);
-	memcpy(((char *) spec) + VARHDRSZ, ((char *) &hdr) + VARHDRSZ, SPECTROGRAM_HEADER_SIZE - VARHDRSZ);
-	spec->channels = shape[0];
-	spec->bins = shape[1];
-	spec->frames = shape[2];
+	hdr.channels = shape[0];
+	hdr.bins = shape[1];
+	hdr.frames = shape[2];
+	spec->h = hdr;
 	memcpy(spec->data, data, count * sizeof(float4));
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
@@ -729,22 +629,22 @@ spectrogram_send(PG_FUNCTION_ARGS)
 	Size		i;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, s->version);
-	pq_sendbyte(&buf, s->kind);
-	pq_sendbyte(&buf, s->flags);
-	pq_sendbyte(&buf, s->pad_mode);
-	pq_sendint32(&buf, s->channels);
-	pq_sendint32(&buf, s->bins);
-	pq_sendint32(&buf, s->frames);
-	pq_sendint32(&buf, s->sample_rate);
-	pq_sendint32(&buf, s->n_fft);
-	pq_sendint32(&buf, s->win_length);
-	pq_sendint32(&buf, s->hop_length);
-	pq_sendfloat4(&buf, s->power);
-	pq_sendfloat4(&buf, s->f_min);
-	pq_sendfloat4(&buf, s->f_max);
-	pq_sendfloat4(&buf, s->top_db);
-	pq_sendint32(&buf, s->n_mels);
+	pq_sendbyte(&buf, s->h.version);
+	pq_sendbyte(&buf, s->h.kind);
+	pq_sendbyte(&buf, s->h.flags);
+	pq_sendbyte(&buf, s->h.pad_mode);
+	pq_sendint32(&buf, s->h.channels);
+	pq_sendint32(&buf, s->h.bins);
+	pq_sendint32(&buf, s->h.frames);
+	pq_sendint32(&buf, s->h.sample_rate);
+	pq_sendint32(&buf, s->h.n_fft);
+	pq_sendint32(&buf, s->h.win_length);
+	pq_sendint32(&buf, s->h.hop_length);
+	pq_sendfloat4(&buf, s->h.power);
+	pq_sendfloat4(&buf, s->h.f_min);
+	pq_sendfloat4(&buf, s->h.f_max);
+	pq_sendfloat4(&buf, s->h.top_db);
+	pq_sendint32(&buf, s->h.n_mels);
 	for (i = 0; i < n; i++)
 		pq_sendfloat4(&buf, s->data[i]);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
@@ -754,7 +654,7 @@ Datum
 spectrogram_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	Spectrogram hdr;
+	ttsp_spec_header hdr;
 	Spectrogram *spec;
 	Size		n;
 	Size		i;
@@ -779,22 +679,22 @@ spectrogram_recv(PG_FUNCTION_ARGS)
 				 errmsg("spectrogram shape %d x %d x %d needs more data than was sent",
 						hdr.channels, hdr.bins, hdr.frames)));
 	spec = spectrogram_alloc(hdr.channels, hdr.bins, hdr.frames);
-	spec->version = hdr.version;
-	spec->kind = hdr.kind;
-	spec->flags = hdr.flags;
-	spec->pad_mode = hdr.pad_mode;
-	spec->sample_rate = pq_getmsgint(buf, 4);
-	spec->n_fft = pq_getmsgint(buf, 4);
-	spec->win_length = pq_getmsgint(buf, 4);
-	spec->hop_length = pq_getmsgint(buf, 4);
-	spec->power = pq_getmsgfloat4(buf);
-	spec->f_min = pq_getmsgfloat4(buf);
-	spec->f_max = pq_getmsgfloat4(buf);
-	spec->top_db = pq_getmsgfloat4(buf);
-	spec->n_mels = pq_getmsgint(buf, 4);
+	spec->h.version = hdr.version;
+	spec->h.kind = hdr.kind;
+	spec->h.flags = hdr.flags;
+	spec->h.pad_mode = hdr.pad_mode;
+	spec->h.sample_rate = pq_getmsgint(buf, 4);
+	spec->h.n_fft = pq_getmsgint(buf, 4);
+	spec->h.win_length = pq_getmsgint(buf, 4);
+	spec->h.hop_length = pq_getmsgint(buf, 4);
+	spec->h.power = pq_getmsgfloat4(buf);
+	spec->h.f_min = pq_getmsgfloat4(buf);
+	spec->h.f_max = pq_getmsgfloat4(buf);
+	spec->h.top_db = pq_getmsgfloat4(buf);
+	spec->h.n_mels = pq_getmsgint(buf, 4);
 	for (i = 0; i < n; i++)
 		spec->data[i] = pq_getmsgfloat4(buf);
-	spectrogram_clear_unused(spec);
+	ttsp_spec_clear_unused(&spec->h);
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
 }
@@ -804,25 +704,25 @@ spectrogram_recv(PG_FUNCTION_ARGS)
 Datum
 ttsp_spec_channels(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->channels);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->h.channels);
 }
 
 Datum
 ttsp_spec_bins(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->bins);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->h.bins);
 }
 
 Datum
 ttsp_spec_frames(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->frames);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->h.frames);
 }
 
 Datum
 ttsp_spec_sample_rate(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->sample_rate);
+	PG_RETURN_INT32(PG_GETARG_SPECTROGRAM_HEADER(0)->h.sample_rate);
 }
 
 /* Seconds of audio the frames stand for: frames x hop / rate. */
@@ -831,7 +731,7 @@ ttsp_spec_duration(PG_FUNCTION_ARGS)
 {
 	Spectrogram *s = PG_GETARG_SPECTROGRAM_HEADER(0);
 
-	PG_RETURN_FLOAT8((double) s->frames * s->hop_length / s->sample_rate);
+	PG_RETURN_FLOAT8((double) s->h.frames * s->h.hop_length / s->h.sample_rate);
 }
 
 Datum
@@ -839,15 +739,15 @@ ttsp_spec_kind(PG_FUNCTION_ARGS)
 {
 	Spectrogram *s = PG_GETARG_SPECTROGRAM_HEADER(0);
 
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", spectrogram_kind_name(s),
-											  (s->flags & SPEC_FLAG_DB) ? "_db" : "")));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s%s", ttsp_spec_kind_name(&s->h),
+											  (s->h.flags & TTSP_SPEC_DB) ? "_db" : "")));
 }
 
 Datum
 ttsp_spec_to_array(PG_FUNCTION_ARGS)
 {
 	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
-	int			dims[3] = {s->channels, s->bins, s->frames};
+	int			dims[3] = {s->h.channels, s->h.bins, s->h.frames};
 
 	PG_RETURN_ARRAYTYPE_P(ttsp_float4_array(3, dims, s->data));
 }
@@ -892,39 +792,38 @@ ttsp_spec_from_array(PG_FUNCTION_ARGS)
 		: spectrogram_alloc(dims[0], dims[1], dims[2]);
 	memcpy(spec->data, ARR_DATA_PTR(arr), spectrogram_nvalues(spec) * sizeof(float4));
 
-	if (strcmp(kind, "power") == 0 || strcmp(kind, "magnitude") == 0)
-		spec->kind = SPEC_LINEAR;
-	else if (strcmp(kind, "mel") == 0)
-		spec->kind = SPEC_MEL;
-	else if (strcmp(kind, "mfcc") == 0)
-		spec->kind = SPEC_MFCC;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown spectrogram kind \"%s\"", kind),
-				 errhint("Use power, magnitude, mel or mfcc.")));
-	spec->sample_rate = PG_GETARG_INT32(2);
-	spec->n_fft = PG_GETARG_INT32(3);
-	spec->win_length = PG_ARGISNULL(5) ? spec->n_fft : PG_GETARG_INT32(5);
-	spec->hop_length = PG_ARGISNULL(4) ? spec->win_length / 2 : PG_GETARG_INT32(4);
-	spec->power = strcmp(kind, "magnitude") == 0 ? 1.0f : 2.0f;
+	{
+		ttsp_feature_kind k;
+		ttsp_error	err;
+
+		if (ttsp_spec_kind_from_name(kind, &k, &spec->h.power, &err) != TTSP_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s", err.msg),
+					 errhint("Use power, magnitude, mel or mfcc.")));
+		spec->h.kind = k;
+	}
+	spec->h.sample_rate = PG_GETARG_INT32(2);
+	spec->h.n_fft = PG_GETARG_INT32(3);
+	spec->h.win_length = PG_ARGISNULL(5) ? spec->h.n_fft : PG_GETARG_INT32(5);
+	spec->h.hop_length = PG_ARGISNULL(4) ? spec->h.win_length / 2 : PG_GETARG_INT32(4);
 	if (PG_GETARG_BOOL(6))
-		spec->flags |= SPEC_FLAG_DB;
+		spec->h.flags |= TTSP_SPEC_DB;
 	if (PG_GETARG_BOOL(7))
-		spec->flags |= SPEC_FLAG_CENTER;
+		spec->h.flags |= TTSP_SPEC_CENTER;
 	/* the defaults of ttsp_mel_spectrogram and ttsp_mfcc, so that headers compare equal */
-	if (spec->kind != SPEC_LINEAR)
+	if (spec->h.kind != TTSP_KIND_LINEAR)
 	{
-		spec->f_min = 0;
-		spec->f_max = (float4) ttsp_mel_default_f_max(spec->sample_rate);
+		spec->h.f_min = 0;
+		spec->h.f_max = (float4) ttsp_mel_default_f_max(spec->h.sample_rate);
 	}
-	if (spec->kind == SPEC_MFCC)
+	if (spec->h.kind == TTSP_KIND_MFCC)
 	{
-		spec->n_mels = spec->bins;
-		spec->flags |= SPEC_FLAG_DCT_ORTHO;
-		spec->top_db = 80.0f;
+		spec->h.n_mels = spec->h.bins;
+		spec->h.flags |= TTSP_SPEC_DCT_ORTHO;
+		spec->h.top_db = 80.0f;
 	}
-	spectrogram_clear_unused(spec);
+	ttsp_spec_clear_unused(&spec->h);
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
 }
@@ -940,7 +839,7 @@ ttsp_slice(PG_FUNCTION_ARGS)
 	Spectrogram *s = PG_GETARG_SPECTROGRAM_P(0);
 	float8		start_s = PG_GETARG_FLOAT8(1);
 	float8		duration_s = PG_GETARG_FLOAT8(2);
-	float8		fps = (float8) s->sample_rate / s->hop_length;
+	float8		fps = (float8) s->h.sample_rate / s->h.hop_length;
 	float8		first_f = rint(start_s * fps);
 	float8		count_f = rint(duration_s * fps);
 	Spectrogram *out;
@@ -958,15 +857,15 @@ ttsp_slice(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("duration_s %g is less than one frame (%g s) or too long", duration_s, 1 / fps)));
-	if (first_f >= s->frames)
+	if (first_f >= s->h.frames)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start_s %g is past the last frame of the spectrogram", start_s),
 				 errdetail("Frames are %g s apart; start_s is rounded to the nearest, and the last starts at %g s.",
-						   1 / fps, (s->frames - 1) / fps)));
+						   1 / fps, (s->h.frames - 1) / fps)));
 	first = (int) first_f;
 	count = (int) count_f;
-	if ((s->flags & SPEC_FLAG_DB) && s->kind != SPEC_MFCC)
+	if ((s->h.flags & TTSP_SPEC_DB) && s->h.kind != TTSP_KIND_MFCC)
 	{
 		Size		i;
 
@@ -974,15 +873,15 @@ ttsp_slice(PG_FUNCTION_ARGS)
 		for (i = 1; i < spectrogram_nvalues(s); i++)
 			pad = Min(pad, s->data[i]);
 	}
-	out = spectrogram_alloc(s->channels, s->bins, count);
-	memcpy(((char *) out) + VARHDRSZ, ((char *) s) + VARHDRSZ, SPECTROGRAM_HEADER_SIZE - VARHDRSZ);
-	out->frames = count;
-	for (c = 0; c < s->channels; c++)
-		for (b = 0; b < s->bins; b++)
+	out = spectrogram_alloc(s->h.channels, s->h.bins, count);
+	out->h = s->h;
+	out->h.frames = count;
+	for (c = 0; c < s->h.channels; c++)
+		for (b = 0; b < s->h.bins; b++)
 		{
-			const float4 *src = s->data + ((Size) c * s->bins + b) * s->frames;
-			float4	   *dst = out->data + ((Size) c * s->bins + b) * count;
-			int			avail = Min(count, s->frames - first);
+			const float4 *src = s->data + ((Size) c * s->h.bins + b) * s->h.frames;
+			float4	   *dst = out->data + ((Size) c * s->h.bins + b) * count;
+			int			avail = Min(count, s->h.frames - first);
 			int			f;
 
 			memcpy(dst, src + first, avail * sizeof(float4));

@@ -244,7 +244,7 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 {
 	MemoryContext old = MemoryContextSwitchTo(t->cxt);
 	TrainOptions *o = t->opt;
-	Spectrogram *tmpl = spectrogram_alloc(spec->channels, spec->bins, 1);
+	Spectrogram *tmpl = spectrogram_alloc(spec->h.channels, spec->h.bins, 1);
 	ttsp_cnn_config cfg;
 	ttsp_error	err;
 	Size		budget = (Size) ttsp_train_memory * 1024;
@@ -252,15 +252,15 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 	int			i;
 
 	memcpy(((char *) tmpl) + VARHDRSZ, ((char *) spec) + VARHDRSZ, SPECTROGRAM_HEADER_SIZE - VARHDRSZ);
-	tmpl->frames = 1;
+	tmpl->h.frames = 1;
 	t->in.tmpl = tmpl;
-	t->in.channels = spec->channels;
-	t->in.bins = spec->bins;
-	t->in.frames = o->frames > 0 ? o->frames : Max(1, (int) rint(5.0 * spec->sample_rate / spec->hop_length));
+	t->in.channels = spec->h.channels;
+	t->in.bins = spec->h.bins;
+	t->in.frames = o->frames > 0 ? o->frames : Max(1, (int) rint(5.0 * spec->h.sample_rate / spec->h.hop_length));
 	t->row_size = MODEL_INPUT_SIZE(&t->in);
 	t->features_json = DirectFunctionCall1(ttsp_spec_params, PointerGetDatum(spec));
 
-	cfg = ttsp_cnn_default_config(spec->channels, spec->bins, t->in.frames, o->task);
+	cfg = ttsp_cnn_default_config(spec->h.channels, spec->h.bins, t->in.frames, o->task);
 	cfg.n_blocks = o->n_blocks;
 	for (i = 0; i < o->n_blocks; i++)
 		cfg.channels[i] = o->channels[i];
@@ -268,7 +268,7 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot build the network for %d x %d x %d inputs: %s",
-						spec->channels, spec->bins, t->in.frames, err.msg)));
+						spec->h.channels, spec->h.bins, t->in.frames, err.msg)));
 	/*
 	 * Beside ttsp's buffers the backend needs memory of its own while it
 	 * trains (the source's rows in flight, the executor, OpenBLAS); counted
