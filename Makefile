@@ -3,9 +3,15 @@ EXTENSION = ttsp
 EXTVERSION = 0.2.0
 
 MODULE_big = ttsp
+# The numeric core (no postgres.h) is built once, as a static archive that the
+# extension, the C unit tests and bench/ link; scripts/fuzz links the same
+# sources built with sanitizers (fuzz-core, below).
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
+CORE_OBJS = $(CORE_SRCS:.c=.o)
+CORE_HDRS = $(wildcard src/core/*.h)
+CORE_LIB = src/core/libttsp_core.a
 GLUE_SRCS = $(sort $(wildcard src/glue/*.c))
-OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+OBJS = $(GLUE_SRCS:.c=.o)
 
 # The full script of each release and the upgrade scripts between them.
 DATA = $(sort $(wildcard sql/$(EXTENSION)--*.sql))
@@ -21,7 +27,7 @@ TESTS = $(sort $(wildcard test/*.sql))
 REGRESS = $(patsubst test/%.sql,%,$(TESTS))
 REGRESS_OPTS = --inputdir=regress --outputdir=regress
 REGRESS_PREP = regress/sql regress/expected regress/data
-EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom
+EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom $(CORE_OBJS) $(CORE_LIB) src/core/fuzz
 
 DEPS = libavformat libavcodec libswresample libavutil fftw3f openblas libpng
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
@@ -32,10 +38,33 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc/core -Isrc/glue $(DEPS_CFLAGS) -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -ftree-vectorize: PostgreSQL's CFLAGS_VECTORIZE, for the per-frame loops.
 PG_CFLAGS = -Wall -Wextra -ftree-vectorize
-SHLIB_LINK = $(DEPS_LIBS) -lm
+SHLIB_LINK = $(CORE_LIB) $(DEPS_LIBS) -lm
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS compiles the core's objects like the glue's (its CFLAGS, -fPIC).
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(CORE_OBJS): $(CORE_HDRS)
+$(OBJS): $(CORE_HDRS) $(wildcard src/glue/*.h)
+$(shlib): $(CORE_LIB)
+core: $(CORE_LIB)
+
+# The core again for the libFuzzer harnesses in test/fuzz: clang with
+# coverage, ASan and UBSan; scripts/fuzz links it.
+FUZZ_CORE_LIB = src/core/fuzz/libttsp_core.a
+FUZZ_CORE_OBJS = $(patsubst src/core/%.c,src/core/fuzz/%.o,$(CORE_SRCS))
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -Wall -Wextra
+src/core/fuzz/%.o: src/core/%.c $(CORE_HDRS)
+	@mkdir -p src/core/fuzz
+	clang $(FUZZ_CFLAGS) -Isrc/core $(DEPS_CFLAGS) -c -o $@ $<
+$(FUZZ_CORE_LIB): $(FUZZ_CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+fuzz-core: $(FUZZ_CORE_LIB)
 
 src/tools/fftw_wisdom: src/tools/fftw_wisdom.c
 	$(CC) -O2 -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs fftw3f)
@@ -54,13 +83,13 @@ UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -ftree-vectorize -Isrc/core -Itest/unit $(DEPS_CFLAGS)
 
-test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
+test/unit/bin/%: test/unit/%.c $(CORE_LIB) $(CORE_HDRS) test/unit/tap.h
 	@mkdir -p test/unit/bin
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(DEPS_LIBS) -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_LIB) $(DEPS_LIBS) -lm
 
 # test_wisdom reads the build's wisdom
 test/unit/bin/test_wisdom: src/ttsp.fftw-wisdom
 
 unit: $(UNIT_BINS)
 
-.PHONY: unit
+.PHONY: unit core fuzz-core
