@@ -396,8 +396,8 @@ mel_to_columns(void *arg, const float *frames, size_t n_frames, size_t first,
 }
 
 ttsp_status
-ttsp_mel_spectrogram(const ttsp_stft_params *p, ttsp_melbank *fb,
-					 const float *x, size_t n, float *out, ttsp_error *err)
+ttsp_mel_oneshot(const ttsp_stft_params *p, ttsp_melbank *fb,
+				 const float *x, size_t n, float *out, ttsp_error *err)
 {
 	ttsp_stft_params q = *p;
 	mel_columns_arg c;

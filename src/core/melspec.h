@@ -93,11 +93,11 @@ void		ttsp_melbank_destroy(ttsp_melbank *fb);
 
 /*
  * One-shot MelSpectrogram of one channel into out, [n_mels][n_frames] with
- * n_frames from ttsp_stft_n_frames.  fb must have n_fft / 2 + 1 freqs.
+ * n_frames from ttsp_stft_n_frames, for the unit tests (the SQL functions
+ * stream).  fb must have n_fft / 2 + 1 freqs.
  */
-ttsp_status ttsp_mel_spectrogram(const ttsp_stft_params *p,
-								 ttsp_melbank *fb, const float *x,
-								 size_t n, float *out, ttsp_error *err);
+ttsp_status ttsp_mel_oneshot(const ttsp_stft_params *p, ttsp_melbank *fb,
+							 const float *x, size_t n, float *out, ttsp_error *err);
 
 /*
  * AmplitudeToDB(stype, top_db) in place over one item: multiplier *

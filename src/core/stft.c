@@ -829,8 +829,8 @@ to_columns(void *arg, const float *frames, size_t n_frames, size_t first,
 }
 
 ttsp_status
-ttsp_spectrogram(const ttsp_stft_params *p, const float *x, size_t n,
-				 float *out, ttsp_error *err)
+ttsp_stft_oneshot(const ttsp_stft_params *p, const float *x, size_t n,
+				  float *out, ttsp_error *err)
 {
 	ttsp_stft_params q = *p;
 	columns_arg c;

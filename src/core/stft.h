@@ -172,9 +172,10 @@ ttsp_status ttsp_stft_run(const ttsp_stft_params *p, const float *x, size_t n,
 
 /*
  * One-shot spectrogram of one channel into out, [n_bins][n_frames] with
- * n_frames from ttsp_stft_n_frames.
+ * n_frames from ttsp_stft_n_frames: the unit tests' straightforward path
+ * (the SQL functions stream through ttsp_stft_push instead).
  */
-ttsp_status ttsp_spectrogram(const ttsp_stft_params *p, const float *x,
-							 size_t n, float *out, ttsp_error *err);
+ttsp_status ttsp_stft_oneshot(const ttsp_stft_params *p, const float *x,
+							  size_t n, float *out, ttsp_error *err);
 
 #endif

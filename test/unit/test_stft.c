@@ -63,7 +63,7 @@ spectrogram(ttsp_stft_params p, const float *x, size_t n, size_t *n_frames,
 		ttsp_stft_n_frames(&p, n, n_frames, err) != TTSP_OK)
 		return NULL;
 	out = malloc(*n_frames * ttsp_stft_n_bins(&p) * sizeof(float));
-	if (ttsp_spectrogram(&p, x, n, out, err) != TTSP_OK)
+	if (ttsp_stft_oneshot(&p, x, n, out, err) != TTSP_OK)
 	{
 		free(out);
 		return NULL;
@@ -1028,7 +1028,7 @@ mel_block(json *j, const char *prefix, const wave *w, float **out, int *n_mels,
 		return st;
 	*out = malloc(w->channels * *n_mels * *n_frames * sizeof(float));
 	for (int c = 0; c < w->channels && st == TTSP_OK; c++)
-		st = ttsp_mel_spectrogram(&p, fb, w->data + c * w->samples, w->samples,
+		st = ttsp_mel_oneshot(&p, fb, w->data + c * w->samples, w->samples,
 								  *out + c * *n_mels * *n_frames, err);
 	ttsp_melbank_destroy(fb);
 	return st;
@@ -1051,7 +1051,7 @@ spec_block(json *j, const char *prefix, const wave *w, float **out, int *n_bins,
 	*n_bins = ttsp_stft_n_bins(&p);
 	*out = malloc(w->channels * *n_bins * *n_frames * sizeof(float));
 	for (int c = 0; c < w->channels && st == TTSP_OK; c++)
-		st = ttsp_spectrogram(&p, w->data + c * w->samples, w->samples,
+		st = ttsp_stft_oneshot(&p, w->data + c * w->samples, w->samples,
 							  *out + c * *n_bins * *n_frames, err);
 	return st;
 }
@@ -1238,7 +1238,7 @@ bench(void)
 	{
 		double		t = now();
 
-		ttsp_spectrogram(&p, x, n, out, &err);
+		ttsp_stft_oneshot(&p, x, n, out, &err);
 		best = fmin(best, now() - t);
 	}
 	printf("# bench: spectrogram 30 s @ 22050, n_fft 100: %.3f ms\n", best * 1e3);
@@ -1255,7 +1255,7 @@ bench(void)
 	{
 		double		t = now();
 
-		ttsp_mel_spectrogram(&p, fb, x, n, out, &err);
+		ttsp_mel_oneshot(&p, fb, x, n, out, &err);
 		best = fmin(best, now() - t);
 	}
 	printf("# bench: mel spectrogram 30 s @ 22050, n_fft 2048, hop 512, 128 mels: %.3f ms\n",

@@ -31,7 +31,7 @@ worst_against_dft(int n_fft, int hop, const float *x)
 		ttsp_stft_n_frames(&p, N_SAMPLES, &n_frames, &err) != TTSP_OK)
 		return INFINITY;
 	out = malloc((size_t) bins * n_frames * sizeof(float));
-	if (ttsp_spectrogram(&p, x, N_SAMPLES, out, &err) != TTSP_OK)
+	if (ttsp_stft_oneshot(&p, x, N_SAMPLES, out, &err) != TTSP_OK)
 		return INFINITY;
 	for (size_t t = 0; t < n_frames; t += n_frames / 7 + 1)
 		for (int k = 0; k < bins; k++)
