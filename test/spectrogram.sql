@@ -184,7 +184,7 @@ SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4,
 SELECT throws_like($$ SELECT '{"kind": "power", "sample_rate": 8000, "n_fft": 4, "shape": [1, 3, 1], "data": [[[1],[3],[5]]], "colour": "red"}'::spectrogram $$,
 	'%unknown key "colour"', 'unknown key');
 SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', NULL, 16000, 2) $$, '22004',
-	'argument 2 of ttsp_make_spectrogram must not be NULL', 'ttsp_make_spectrogram with a NULL kind');
+	'kind must not be NULL', 'ttsp_make_spectrogram with a NULL kind');
 SELECT ok(ttsp_amplitude_to_db(NULL::spectrogram) IS NULL, 'ttsp_amplitude_to_db(NULL) is NULL');
 SELECT throws_ok($$ SELECT ttsp_make_spectrogram('{{1,2},{3,4}}', 'mfcc', 16000, 2, db => true) $$, '22023',
 	'invalid spectrogram: MFCC coefficients are not in dB', 'an MFCC spectrogram in dB');

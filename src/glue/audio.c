@@ -1,4 +1,5 @@
 /* ttsp_load_mp3: decode audio from bytea or from ttsp.audio_dir. */
+#include "args.h"
 #include "ttsp_glue.h"
 
 #include <sys/stat.h>
@@ -53,17 +54,16 @@ glue_decoder_close(GlueDecoder *gd)
 }
 
 void
-glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo,
-				 int sample_rate_arg, int mono_arg, int offset_arg, int duration_arg)
+glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo)
 {
-	opts->sample_rate = PG_ARGISNULL(sample_rate_arg) ? 0 : PG_GETARG_INT32(sample_rate_arg);
-	if (!PG_ARGISNULL(sample_rate_arg) && opts->sample_rate <= 0)
+	opts->sample_rate = arg_int32(fcinfo, "sample_rate", 0);
+	if (!arg_isnull(fcinfo, "sample_rate") && opts->sample_rate <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample_rate must be positive, got %d", opts->sample_rate)));
-	opts->mono = !PG_ARGISNULL(mono_arg) && PG_GETARG_BOOL(mono_arg);
-	opts->offset_s = PG_ARGISNULL(offset_arg) ? 0 : PG_GETARG_FLOAT8(offset_arg);
-	opts->duration_s = PG_ARGISNULL(duration_arg) ? -1 : PG_GETARG_FLOAT8(duration_arg);
+	opts->mono = arg_bool(fcinfo, "mono", false);
+	opts->offset_s = arg_float8(fcinfo, "offset_s", 0);
+	opts->duration_s = arg_float8(fcinfo, "duration_s", -1);
 	opts->max_duration_s = ttsp_max_duration;
 	if (opts->duration_s != -1 && !(opts->duration_s > 0))
 		ereport(ERROR,
@@ -164,7 +164,7 @@ decode_to_record(FunctionCallInfo fcinfo, bytea *audio)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	glue_decode_opts(&opts, fcinfo, 1, 2, 3, 4);
+	glue_decode_opts(&opts, fcinfo);
 	gd = glue_decoder_open(audio, &opts);
 	values[1] = Int32GetDatum(ttsp_decoder_sample_rate(gd->dec));
 	values[0] = PointerGetDatum(decode_to_array(gd, &opts));

@@ -17,6 +17,7 @@
 
 #include "feature_spec.h"
 #include "floats.h"
+#include "args.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(ttsp_spectrogram_array);
@@ -366,49 +367,31 @@ features_from_audio(bytea *audio, const ttsp_decode_opts *opts, const ttsp_featu
 	return finish_output(fs, spec, block, rate);
 }
 
-/* ---- arguments ---- */
+/* ---- arguments, by name (args.h) ---- */
 
+/* n_fft, win_length, hop_length, power, center, pad_mode, normalized. */
 static void
-require_args(FunctionCallInfo fcinfo, int first, int count)
-{
-	int			i;
-
-	for (i = first; i < first + count; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d must not be NULL", i + 1)));
-}
-
-static char *
-opt_text(FunctionCallInfo fcinfo, int arg)
-{
-	return PG_ARGISNULL(arg) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(arg));
-}
-
-/* n_fft, win_length, hop_length, power, center, pad_mode, normalized from arg base on. */
-static void
-read_stft_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
+read_stft_args(FunctionCallInfo fcinfo, ttsp_features *fs)
 {
 	ttsp_error	err;
-	char	   *pad_mode;
 
-	require_args(fcinfo, base, 1);
-	if (PG_ARGISNULL(base + 3))
+	arg_require(fcinfo, "n_fft");
+	if (arg_isnull(fcinfo, "power"))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("power => NULL (a complex spectrogram) is not supported"),
 				 errhint("Use power => 1 for magnitude or power => 2 for power.")));
-	require_args(fcinfo, base + 4, 3);
+	arg_require(fcinfo, "center");
+	arg_require(fcinfo, "pad_mode");
+	arg_require(fcinfo, "normalized");
 	ttsp_stft_params_init(&fs->stft);
-	fs->stft.n_fft = PG_GETARG_INT32(base);
-	fs->stft.win_length = PG_ARGISNULL(base + 1) ? TTSP_STFT_DEFAULT : PG_GETARG_INT32(base + 1);
-	fs->stft.hop_length = PG_ARGISNULL(base + 2) ? TTSP_STFT_DEFAULT : PG_GETARG_INT32(base + 2);
-	fs->stft.power = PG_GETARG_FLOAT8(base + 3);
-	fs->stft.center = PG_GETARG_BOOL(base + 4);
-	pad_mode = text_to_cstring(PG_GETARG_TEXT_PP(base + 5));
-	fs->stft.normalized = PG_GETARG_BOOL(base + 6);
-	ttsp_check(ttsp_pad_mode_from_name(pad_mode, &fs->stft.pad_mode, &err), &err);
+	fs->stft.n_fft = arg_int32(fcinfo, "n_fft", 0);
+	fs->stft.win_length = arg_int32(fcinfo, "win_length", TTSP_STFT_DEFAULT);
+	fs->stft.hop_length = arg_int32(fcinfo, "hop_length", TTSP_STFT_DEFAULT);
+	fs->stft.power = arg_float8(fcinfo, "power", 0);
+	fs->stft.center = arg_bool(fcinfo, "center", true);
+	fs->stft.normalized = arg_bool(fcinfo, "normalized", false);
+	ttsp_check(ttsp_pad_mode_from_name(arg_text(fcinfo, "pad_mode"), &fs->stft.pad_mode, &err), &err);
 	if (!(fs->stft.power > 0) || isinf(fs->stft.power))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -417,20 +400,20 @@ read_stft_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
 	fs->kind = TTSP_KIND_LINEAR;
 }
 
-/* f_min, f_max, n_mels, mel norm, mel_scale from arg base on. */
+/* f_min, f_max, n_mels, the filter norm (norm_arg: "norm", or MFCC's "mel_norm"), mel_scale. */
 static void
-read_mel_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
+read_mel_args(FunctionCallInfo fcinfo, const char *norm_arg, ttsp_features *fs)
 {
 	ttsp_error	err;
 
-	require_args(fcinfo, base, 1);
-	require_args(fcinfo, base + 2, 1);
-	require_args(fcinfo, base + 4, 1);
-	fs->f_min = PG_GETARG_FLOAT8(base);
-	fs->f_max = PG_ARGISNULL(base + 1) ? get_float8_nan() : PG_GETARG_FLOAT8(base + 1);
-	fs->n_mels = PG_GETARG_INT32(base + 2);
-	ttsp_check(ttsp_mel_norm_from_name(opt_text(fcinfo, base + 3), &fs->mel_norm, &err), &err);
-	ttsp_check(ttsp_mel_scale_from_name(opt_text(fcinfo, base + 4), &fs->mel_scale, &err), &err);
+	arg_require(fcinfo, "f_min");
+	arg_require(fcinfo, "n_mels");
+	arg_require(fcinfo, "mel_scale");
+	fs->f_min = arg_float8(fcinfo, "f_min", 0);
+	fs->f_max = arg_float8(fcinfo, "f_max", get_float8_nan());
+	fs->n_mels = arg_int32(fcinfo, "n_mels", 0);
+	ttsp_check(ttsp_mel_norm_from_name(arg_text(fcinfo, norm_arg), &fs->mel_norm, &err), &err);
+	ttsp_check(ttsp_mel_scale_from_name(arg_text(fcinfo, "mel_scale"), &fs->mel_scale, &err), &err);
 	if (!isfinite(fs->f_min) || fs->f_min < 0 || (!isnan(fs->f_max) && !(fs->f_max > fs->f_min && isfinite(fs->f_max))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -442,19 +425,20 @@ read_mel_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
 	fs->kind = TTSP_KIND_MEL;
 }
 
-/* n_mfcc, dct_type, norm, log_mels from arg base on. */
+/* n_mfcc, dct_type, norm (the DCT's), log_mels. */
 static void
-read_mfcc_args(FunctionCallInfo fcinfo, int base, ttsp_features *fs)
+read_mfcc_args(FunctionCallInfo fcinfo, ttsp_features *fs)
 {
 	ttsp_error	err;
 
-	require_args(fcinfo, base, 2);
-	require_args(fcinfo, base + 3, 1);
+	arg_require(fcinfo, "n_mfcc");
+	arg_require(fcinfo, "dct_type");
+	arg_require(fcinfo, "log_mels");
 	ttsp_mfcc_params_init(&fs->mfcc);
-	fs->mfcc.n_mfcc = PG_GETARG_INT32(base);
-	fs->mfcc.dct_type = PG_GETARG_INT32(base + 1);
-	ttsp_check(ttsp_dct_norm_from_name(opt_text(fcinfo, base + 2), &fs->mfcc.norm, &err), &err);
-	fs->mfcc.log_mels = PG_GETARG_BOOL(base + 3);
+	fs->mfcc.n_mfcc = arg_int32(fcinfo, "n_mfcc", 0);
+	fs->mfcc.dct_type = arg_int32(fcinfo, "dct_type", 0);
+	ttsp_check(ttsp_dct_norm_from_name(arg_text(fcinfo, "norm"), &fs->mfcc.norm, &err), &err);
+	fs->mfcc.log_mels = arg_bool(fcinfo, "log_mels", false);
 	ttsp_check(ttsp_mfcc_params_check(&fs->mfcc, fs->n_mels, &err), &err);
 	fs->kind = TTSP_KIND_MFCC;
 }
@@ -517,15 +501,16 @@ from_array(FunctionCallInfo fcinfo, const ttsp_features *fs)
 	int			channels;
 	size_t		len;
 
-	require_args(fcinfo, 0, 2);
-	sample_rate = PG_GETARG_INT32(1);
+	arg_require(fcinfo, "waveform");
+	arg_require(fcinfo, "sample_rate");
+	sample_rate = arg_int32(fcinfo, "sample_rate", 0);
 	if (sample_rate < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample_rate must be positive, got %d", sample_rate)));
-	if (!toast_source((struct varlena *) PG_GETARG_POINTER(0), &src, &channels, &len))
+	if (!toast_source((struct varlena *) DatumGetPointer(arg_datum(fcinfo, "waveform")), &src, &channels, &len))
 	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+		ArrayType  *arr = DatumGetArrayTypeP(arg_datum(fcinfo, "waveform"));
 
 		waveform_shape(arr, &channels, &len);
 		if (ARR_HASNULL(arr) && array_contains_nulls(arr))
@@ -537,29 +522,40 @@ from_array(FunctionCallInfo fcinfo, const ttsp_features *fs)
 	return features_from_samples(fs, &src, channels, len, sample_rate);
 }
 
-/* Audio bytea with decode options from arg 1 (sample_rate, mono, offset_s, duration_s). */
+/* Encoded audio with the decode options sample_rate, mono, offset_s, duration_s. */
 static Spectrogram *
 from_audio(FunctionCallInfo fcinfo, bytea *audio, const ttsp_features *fs)
 {
 	ttsp_decode_opts opts;
 
-	glue_decode_opts(&opts, fcinfo, 1, 2, 3, 4);
+	glue_decode_opts(&opts, fcinfo);
 	return features_from_audio(audio, &opts, fs);
 }
 
-/* ---- SQL functions; argument positions follow sql/ttsp--0.1.0.sql ---- */
+/* The audio argument of the bytea forms, detoasted. */
+static bytea *
+audio_arg(FunctionCallInfo fcinfo)
+{
+	arg_require(fcinfo, "audio");
+	return DatumGetByteaPP(arg_datum(fcinfo, "audio"));
+}
 
-#define AUDIO_BASE 5			/* audio, sample_rate, mono, offset_s, duration_s */
-#define ARRAY_BASE 2			/* waveform, sample_rate */
-#define STFT_ARGS 7
-#define MEL_ARGS 5
+/* <ttsp.audio_dir>/<music_id>.mp3, for the music_id forms. */
+static bytea *
+music_arg(FunctionCallInfo fcinfo)
+{
+	arg_require(fcinfo, "music_id");
+	return ttsp_read_music_file(DatumGetInt64(arg_datum(fcinfo, "music_id")));
+}
+
+/* ---- SQL functions ---- */
 
 Datum
 ttsp_spectrogram_array(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
 
-	read_stft_args(fcinfo, ARRAY_BASE, &fs);
+	read_stft_args(fcinfo, &fs);
 	PG_RETURN_SPECTROGRAM_P(from_array(fcinfo, &fs));
 }
 
@@ -567,10 +563,10 @@ Datum
 ttsp_spectrogram_audio(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
+	bytea	   *audio = audio_arg(fcinfo);
 
-	require_args(fcinfo, 0, 1);
-	read_stft_args(fcinfo, AUDIO_BASE, &fs);
-	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, PG_GETARG_BYTEA_PP(0), &fs));
+	read_stft_args(fcinfo, &fs);
+	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, audio, &fs));
 }
 
 Datum
@@ -578,9 +574,9 @@ ttsp_spectrogram_id(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
 
-	require_args(fcinfo, 0, 1);
-	read_stft_args(fcinfo, AUDIO_BASE, &fs);
-	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, ttsp_read_music_file(PG_GETARG_INT64(0)), &fs));
+	arg_require(fcinfo, "music_id");
+	read_stft_args(fcinfo, &fs);
+	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, music_arg(fcinfo), &fs));
 }
 
 Datum
@@ -588,8 +584,8 @@ ttsp_mel_spectrogram_array(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
 
-	read_stft_args(fcinfo, ARRAY_BASE, &fs);
-	read_mel_args(fcinfo, ARRAY_BASE + STFT_ARGS, &fs);
+	read_stft_args(fcinfo, &fs);
+	read_mel_args(fcinfo, "norm", &fs);
 	PG_RETURN_SPECTROGRAM_P(from_array(fcinfo, &fs));
 }
 
@@ -597,11 +593,11 @@ Datum
 ttsp_mel_spectrogram_audio(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
+	bytea	   *audio = audio_arg(fcinfo);
 
-	require_args(fcinfo, 0, 1);
-	read_stft_args(fcinfo, AUDIO_BASE, &fs);
-	read_mel_args(fcinfo, AUDIO_BASE + STFT_ARGS, &fs);
-	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, PG_GETARG_BYTEA_PP(0), &fs));
+	read_stft_args(fcinfo, &fs);
+	read_mel_args(fcinfo, "norm", &fs);
+	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, audio, &fs));
 }
 
 Datum
@@ -609,9 +605,9 @@ ttsp_mfcc_array(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
 
-	read_stft_args(fcinfo, ARRAY_BASE, &fs);
-	read_mel_args(fcinfo, ARRAY_BASE + STFT_ARGS, &fs);
-	read_mfcc_args(fcinfo, ARRAY_BASE + STFT_ARGS + MEL_ARGS, &fs);
+	read_stft_args(fcinfo, &fs);
+	read_mel_args(fcinfo, "mel_norm", &fs);
+	read_mfcc_args(fcinfo, &fs);
 	PG_RETURN_SPECTROGRAM_P(from_array(fcinfo, &fs));
 }
 
@@ -619,12 +615,12 @@ Datum
 ttsp_mfcc_audio(PG_FUNCTION_ARGS)
 {
 	ttsp_features fs = {0};
+	bytea	   *audio = audio_arg(fcinfo);
 
-	require_args(fcinfo, 0, 1);
-	read_stft_args(fcinfo, AUDIO_BASE, &fs);
-	read_mel_args(fcinfo, AUDIO_BASE + STFT_ARGS, &fs);
-	read_mfcc_args(fcinfo, AUDIO_BASE + STFT_ARGS + MEL_ARGS, &fs);
-	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, PG_GETARG_BYTEA_PP(0), &fs));
+	read_stft_args(fcinfo, &fs);
+	read_mel_args(fcinfo, "mel_norm", &fs);
+	read_mfcc_args(fcinfo, &fs);
+	PG_RETURN_SPECTROGRAM_P(from_audio(fcinfo, audio, &fs));
 }
 
 /* AmplitudeToDB over a power/magnitude or mel spectrogram. */

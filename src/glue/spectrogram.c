@@ -19,6 +19,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "args.h"
 #include "ttsp_glue.h"
 
 PG_FUNCTION_INFO_V1(spectrogram_in);
@@ -33,6 +34,7 @@ PG_FUNCTION_INFO_V1(ttsp_spec_duration);
 PG_FUNCTION_INFO_V1(ttsp_spec_kind);
 PG_FUNCTION_INFO_V1(ttsp_spec_params);
 PG_FUNCTION_INFO_V1(ttsp_spec_to_array);
+PG_FUNCTION_INFO_V1(ttsp_make_spectrogram);
 PG_FUNCTION_INFO_V1(ttsp_spec_from_array);
 PG_FUNCTION_INFO_V1(ttsp_slice);
 
@@ -753,27 +755,26 @@ ttsp_spec_to_array(PG_FUNCTION_ARGS)
 }
 
 /*
- * spectrogram(data real[], ...): 2-D [bin][frame] (one channel) or 3-D
- * [channel][bin][frame] values with the parameters that describe them.
+ * ttsp_make_spectrogram(data real[], kind, sample_rate, n_fft, ...): 2-D
+ * [bin][frame] (one channel) or 3-D [channel][bin][frame] values with the
+ * parameters that describe them.
  */
 Datum
-ttsp_spec_from_array(PG_FUNCTION_ARGS)
+ttsp_make_spectrogram(PG_FUNCTION_ARGS)
 {
+	static const char *const required[] = {"data", "kind", "sample_rate", "n_fft", "db", "center"};
 	ArrayType  *arr;
 	char	   *kind;
 	int			ndim;
 	int		   *dims;
 	Spectrogram *spec;
-	int			i;
+	Size		i;
 
 	/* not STRICT, for the NULL defaults of hop_length and win_length */
-	for (i = 0; i < PG_NARGS(); i++)
-		if (PG_ARGISNULL(i) && i != 4 && i != 5)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of ttsp_make_spectrogram must not be NULL", i + 1)));
-	arr = PG_GETARG_ARRAYTYPE_P(0);
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	for (i = 0; i < lengthof(required); i++)
+		arg_require(fcinfo, required[i]);
+	arr = DatumGetArrayTypeP(arg_datum(fcinfo, "data"));
+	kind = arg_text(fcinfo, "kind");
 	ndim = ARR_NDIM(arr);
 	dims = ARR_DIMS(arr);
 
@@ -803,13 +804,13 @@ ttsp_spec_from_array(PG_FUNCTION_ARGS)
 					 errhint("Use power, magnitude, mel or mfcc.")));
 		spec->h.kind = k;
 	}
-	spec->h.sample_rate = PG_GETARG_INT32(2);
-	spec->h.n_fft = PG_GETARG_INT32(3);
-	spec->h.win_length = PG_ARGISNULL(5) ? spec->h.n_fft : PG_GETARG_INT32(5);
-	spec->h.hop_length = PG_ARGISNULL(4) ? spec->h.win_length / 2 : PG_GETARG_INT32(4);
-	if (PG_GETARG_BOOL(6))
+	spec->h.sample_rate = arg_int32(fcinfo, "sample_rate", 0);
+	spec->h.n_fft = arg_int32(fcinfo, "n_fft", 0);
+	spec->h.win_length = arg_int32(fcinfo, "win_length", spec->h.n_fft);
+	spec->h.hop_length = arg_int32(fcinfo, "hop_length", spec->h.win_length / 2);
+	if (arg_bool(fcinfo, "db", false))
 		spec->h.flags |= TTSP_SPEC_DB;
-	if (PG_GETARG_BOOL(7))
+	if (arg_bool(fcinfo, "center", true))
 		spec->h.flags |= TTSP_SPEC_CENTER;
 	/* the defaults of ttsp_mel_spectrogram and ttsp_mfcc, so that headers compare equal */
 	if (spec->h.kind != TTSP_KIND_LINEAR)
@@ -826,6 +827,13 @@ ttsp_spec_from_array(PG_FUNCTION_ARGS)
 	ttsp_spec_clear_unused(&spec->h);
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
+}
+
+/* The C name of ttsp_make_spectrogram in 0.1.0's script, until ALTER EXTENSION UPDATE. */
+Datum
+ttsp_spec_from_array(PG_FUNCTION_ARGS)
+{
+	return ttsp_make_spectrogram(fcinfo);
 }
 
 /*

@@ -47,9 +47,8 @@ typedef struct GlueDecoder
 extern GlueDecoder *glue_decoder_open(bytea *audio, const ttsp_decode_opts *opts);
 extern void glue_decoder_close(GlueDecoder *gd);
 
-/* Decode options from SQL arguments (NULL sample_rate/duration allowed). */
-extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo,
-							 int sample_rate_arg, int mono_arg, int offset_arg, int duration_arg);
+/* Decode options from the arguments sample_rate, mono, offset_s and duration_s (NULLs take the defaults). */
+extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo);
 
 /* PNG of an image as bytea; frees the image (plots.c). */
 struct ttsp_image;
