@@ -5,3 +5,47 @@
 
 -- It reads files under ttsp.audio_dir, which can change between calls.
 ALTER FUNCTION ttsp_predict(bigint, integer) VOLATILE;
+
+-- The C function is called as the SQL one (0.1.0 named it ttsp_spec_from_array).
+CREATE OR REPLACE FUNCTION ttsp_make_spectrogram(
+	data real[],
+	kind text,
+	sample_rate integer,
+	n_fft integer,
+	hop_length integer DEFAULT NULL,
+	win_length integer DEFAULT NULL,
+	db boolean DEFAULT false,
+	center boolean DEFAULT true)
+RETURNS spectrogram
+AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- What ttsp_predict reads, as columns of their own: the training features'
+-- header (one frame of zeros, as the library rebuilt it from features until
+-- 0.1.0), frames and the regression target's scale.  Models stored by 0.1.0
+-- keep predicting bit for bit.
+ALTER TABLE ttsp_model
+	ADD COLUMN feature_template spectrogram,
+	ADD COLUMN frames integer,
+	ADD COLUMN target_mean double precision,
+	ADD COLUMN target_std double precision;
+UPDATE ttsp_model m SET
+	feature_template = (m.features || jsonb_build_object(
+		'shape', jsonb_build_array(s.c, s.b, 1),
+		'data', to_jsonb(array_fill(0::real, ARRAY[s.c, s.b, 1]))))::text::spectrogram,
+	frames = (m.architecture->>'frames')::integer,
+	target_mean = coalesce((m.architecture->>'target_mean')::double precision, 0),
+	target_std = coalesce((m.architecture->>'target_std')::double precision, 1)
+FROM (SELECT name, version, (features->'shape'->>0)::integer AS c, (features->'shape'->>1)::integer AS b
+	  FROM ttsp_model) s
+WHERE s.name = m.name AND s.version = m.version;
+ALTER TABLE ttsp_model
+	ALTER COLUMN feature_template SET NOT NULL,
+	ALTER COLUMN frames SET NOT NULL,
+	ALTER COLUMN target_mean SET NOT NULL,
+	ALTER COLUMN target_std SET NOT NULL,
+	ADD CONSTRAINT ttsp_model_frames_check CHECK (frames > 0);
+COMMENT ON COLUMN ttsp_model.features IS 'Parameters of the training features (ttsp_params of the first row), for reading';
+COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training features'' header: what ttsp_predict compares spectrograms with';
+COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
+COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
+COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';

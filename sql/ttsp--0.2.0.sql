@@ -97,7 +97,7 @@ CREATE FUNCTION ttsp_make_spectrogram(
 	db boolean DEFAULT false,
 	center boolean DEFAULT true)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_spec_from_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ttsp_make_spectrogram(real[], text, integer, integer, integer, integer, boolean, boolean) IS
 	'A spectrogram from real[bin][frame] or real[channel][bin][frame] values and their parameters';
 
@@ -285,9 +285,18 @@ CREATE TABLE ttsp_model (
 	metrics jsonb NOT NULL,
 	train_loss double precision[] NOT NULL,
 	test_loss double precision[] NOT NULL,
+	feature_template spectrogram NOT NULL,
+	frames integer NOT NULL CHECK (frames > 0),
+	target_mean double precision NOT NULL,
+	target_std double precision NOT NULL,
 	PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE ttsp_model IS 'CNN models trained by ttsp_train: architecture, feature parameters, standardisation, weights and metrics';
+COMMENT ON COLUMN ttsp_model.features IS 'Parameters of the training features (ttsp_params of the first row), for reading';
+COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training features'' header: what ttsp_predict compares spectrograms with';
+COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
+COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
+COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
 -- Everyone may predict (read models); training (INSERT) is granted explicitly.
 REVOKE ALL ON ttsp_model FROM PUBLIC;

@@ -1,5 +1,6 @@
 /*
- * Model inputs, the model cache, ttsp_predict and ttsp_evaluate.
+ * Model inputs, the per-backend model cache and ttsp_predict.  The SQL that
+ * reads ttsp_model is model_table.c's.
  */
 #include "model.h"
 
@@ -20,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "args.h"
 #include "feature_spec.h"
 #include "logscale.h"
 #include "ttsp_glue.h"
@@ -30,35 +32,6 @@ PG_FUNCTION_INFO_V1(ttsp_predict_id);
 #define MODEL_CACHE_SIZE 4
 
 static LoadedModel *model_cache[MODEL_CACHE_SIZE];
-
-Oid
-ttsp_schema_oid(void)
-{
-	Oid			ext = get_extension_oid("ttsp", false);
-	Oid			nsp;
-	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	/* get_extension_schema() is static in PG 15: read pg_extension */
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "extension ttsp not found");
-	nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return nsp;
-}
-
-/* Looked up per call: cheap, and right after DROP/CREATE EXTENSION. */
-const char *
-ttsp_schema(void)
-{
-	return quote_identifier(get_namespace_name(ttsp_schema_oid()));
-}
 
 void
 ttsp_set_threads(void)
@@ -163,12 +136,30 @@ copy_float_array(Datum d, int expect, const char *what)
 	return out;
 }
 
+/* A column of the model row, by name; NULL only where the 0.2.0 table allows none. */
+static Datum
+model_column(HeapTuple row, TupleDesc desc, const char *column)
+{
+	bool		isnull;
+	int			att = SPI_fnumber(desc, column);
+	Datum		d;
+
+	if (att <= 0)
+		elog(ERROR, "ttsp_model has no column \"%s\"", column);
+	d = SPI_getbinval(row, desc, att, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model column %s is NULL", column),
+				 errhint("Retrain the model with ttsp_train.")));
+	return d;
+}
+
 /*
- * Decode a row of (task, template spectrogram, frames, norm_mean, norm_std,
- * weights, target_mean, target_std) into a model with its own memory
- * context under the caller's (SPI's): detoasted copies go with SPI's, and
- * an error frees everything.  model_lookup moves the context under
- * TopMemoryContext once the model is cached.
+ * Decode a model row into a model with its own memory context under the
+ * caller's (SPI's): detoasted copies go with SPI's, and an error frees
+ * everything.  model_lookup moves the context under TopMemoryContext once
+ * the model is cached.
  */
 static LoadedModel *
 decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
@@ -176,10 +167,10 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp model", ALLOCSET_SMALL_SIZES);
 	LoadedModel *m = MemoryContextAllocZero(cxt, sizeof(LoadedModel));
 	MemoryContext old;
-	bool		isnull;
-	bytea	   *weights = DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull));
-	Spectrogram *tmpl = DatumGetSpectrogramP(SPI_getbinval(row, desc, 2, &isnull));
-	char	   *task = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
+	bytea	   *weights = DatumGetByteaPP(model_column(row, desc, "weights"));
+	Spectrogram *tmpl = DatumGetSpectrogramP(model_column(row, desc, "feature_template"));
+	char	   *task = TextDatumGetCString(model_column(row, desc, "task"));
+	int			n_norm = tmpl->h.channels * tmpl->h.bins;
 	const ttsp_cnn_config *cfg;
 	ttsp_error	err;
 
@@ -195,11 +186,11 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	memcpy(m->in.tmpl, tmpl, VARSIZE(tmpl));
 	m->in.channels = tmpl->h.channels;
 	m->in.bins = tmpl->h.bins;
-	m->in.frames = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
-	m->in.mean = copy_float_array(SPI_getbinval(row, desc, 4, &isnull), tmpl->h.channels * tmpl->h.bins, "norm_mean");
-	m->in.std = copy_float_array(SPI_getbinval(row, desc, 5, &isnull), tmpl->h.channels * tmpl->h.bins, "norm_std");
-	m->target_mean = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
-	m->target_std = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
+	m->in.frames = DatumGetInt32(model_column(row, desc, "frames"));
+	m->in.mean = copy_float_array(model_column(row, desc, "norm_mean"), n_norm, "norm_mean");
+	m->in.std = copy_float_array(model_column(row, desc, "norm_std"), n_norm, "norm_std");
+	m->target_mean = DatumGetFloat8(model_column(row, desc, "target_mean"));
+	m->target_std = DatumGetFloat8(model_column(row, desc, "target_std"));
 	MemoryContextSwitchTo(old);
 
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
@@ -243,37 +234,17 @@ cache_touch(int i, LoadedModel *m)
 LoadedModel *
 model_lookup(const char *name, int32 version)
 {
-	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
-	Oid			types[2] = {TEXTOID, INT4OID};
 	LoadedModel *m = NULL;
-	bool		isnull;
-	int32		found_version;
-	int64		xmin;
-	ItemPointerData ctid;
+	ModelRowId	id;
 	int			i;
-	char	   *sql;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	sql = psprintf("SELECT version, xmin::text::bigint, ctid FROM %s.ttsp_model "
-				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-				   ttsp_schema());
-	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "model lookup failed");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
-				 : errmsg("model \"%s\" does not exist", name),
-				 errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
-	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-
+	id = model_table_find(name, version);
 	/* xmin and ctid: a row replaced, even within one transaction, is reloaded */
 	for (i = 0; i < MODEL_CACHE_SIZE && m == NULL; i++)
-		if (model_cache[i] && model_cache[i]->version == found_version &&
-			model_cache[i]->row_xmin == xmin && ItemPointerEquals(&model_cache[i]->row_ctid, &ctid) &&
+		if (model_cache[i] && model_cache[i]->version == id.version &&
+			model_cache[i]->row_xmin == id.xmin && ItemPointerEquals(&model_cache[i]->row_ctid, &id.ctid) &&
 			strcmp(model_cache[i]->name, name) == 0)
 		{
 			m = model_cache[i];
@@ -282,22 +253,12 @@ model_lookup(const char *name, int32 version)
 	if (m == NULL)
 	{
 		int			victim = cache_victim();
+		TupleDesc	desc;
+		HeapTuple	row = model_table_fetch(name, id.version, &desc);
 
-		args[1] = Int32GetDatum(found_version);
-		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "
-					   "pg_catalog.jsonb_build_array(c, b, 1), 'data', "
-					   "pg_catalog.to_jsonb(pg_catalog.array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram, "
-					   "(architecture->>'frames')::int, norm_mean, norm_std, weights, "
-					   "coalesce((architecture->>'target_mean')::float8, 0), "
-					   "coalesce((architecture->>'target_std')::float8, 1) "
-					   "FROM %s.ttsp_model, LATERAL (SELECT (features->'shape'->>0)::int AS c, "
-					   "(features->'shape'->>1)::int AS b) s WHERE name = $1 AND version = $2",
-					   ttsp_schema(), ttsp_schema());
-		if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "model load failed");
-		m = decode_model_row(name, found_version, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-		m->row_xmin = xmin;
-		m->row_ctid = ctid;
+		m = decode_model_row(name, id.version, row, desc);
+		m->row_xmin = id.xmin;
+		m->row_ctid = id.ctid;
 		MemoryContextSetParent(m->cxt, TopMemoryContext);
 		if (model_cache[victim])
 			MemoryContextDelete(model_cache[victim]->cxt);
@@ -308,13 +269,13 @@ model_lookup(const char *name, int32 version)
 }
 
 int32
-model_version_arg(FunctionCallInfo fcinfo, int argno)
+model_version_arg(FunctionCallInfo fcinfo)
 {
 	int32		version;
 
-	if (PG_ARGISNULL(argno))
+	if (arg_isnull(fcinfo, "version"))
 		return 0;
-	version = PG_GETARG_INT32(argno);
+	version = DatumGetInt32(arg_datum(fcinfo, "version"));
 	if (version < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -372,14 +333,12 @@ predict_one(LoadedModel *m, const Spectrogram *spec)
 Datum
 ttsp_predict(PG_FUNCTION_ARGS)
 {
-	char	   *name;
 	LoadedModel *m;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	m = model_lookup(name, model_version_arg(fcinfo, 2));
-	PG_RETURN_FLOAT8(predict_one(m, PG_GETARG_SPECTROGRAM_P(1)));
+	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
+	PG_RETURN_FLOAT8(predict_one(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
 }
 
 /* The default model: ttsp.default_model, else the newest one trained. */
@@ -387,18 +346,15 @@ static char *
 default_model_name(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	char	   *name = NULL;
-	char	   *sql;
+	char	   *name;
 
 	if (ttsp_default_model != NULL && ttsp_default_model[0] != '\0')
 		return pstrdup(ttsp_default_model);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	sql = psprintf("SELECT name FROM %s.ttsp_model ORDER BY created_at DESC, version DESC LIMIT 1", ttsp_schema());
-	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "default model lookup failed");
-	if (SPI_processed == 1)
-		name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	name = model_table_newest();
+	if (name != NULL)
+		name = MemoryContextStrdup(caller, name);
 	SPI_finish();
 	if (name == NULL)
 		ereport(ERROR,
@@ -423,10 +379,10 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 	bytea	   *audio;
 	Spectrogram *spec;
 
-	if (PG_ARGISNULL(0))
+	if (arg_isnull(fcinfo, "music_id"))
 		PG_RETURN_NULL();
-	audio = ttsp_read_music_file(PG_GETARG_INT64(0));
-	m = model_lookup(default_model_name(), model_version_arg(fcinfo, 1));
+	audio = ttsp_read_music_file(DatumGetInt64(arg_datum(fcinfo, "music_id")));
+	m = model_lookup(default_model_name(), model_version_arg(fcinfo));
 	ttsp_features_from_header(&m->in.tmpl->h, &fs);
 	ttsp_check(ttsp_stft_params_check(&fs.stft, &err), &err);
 	opts.sample_rate = m->in.tmpl->h.sample_rate;

@@ -7,6 +7,8 @@
 
 #include "spectrogram.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "storage/itemptr.h"
 
 #include "cnn.h"
@@ -69,8 +71,8 @@ typedef struct LoadedModel
  */
 extern LoadedModel *model_lookup(const char *name, int32 version);
 
-/* A version argument: 0 (the latest) when NULL, else at least 1. */
-extern int32 model_version_arg(FunctionCallInfo fcinfo, int argno);
+/* The argument "version": 0 (the latest) when NULL, else at least 1. */
+extern int32 model_version_arg(FunctionCallInfo fcinfo);
 
 /* Keep m out of eviction until the current memory context is reset. */
 extern void model_pin(LoadedModel *m);
@@ -78,9 +80,31 @@ extern void model_pin(LoadedModel *m);
 /* Predictions (probabilities or values) for n inputs of MODEL_INPUT_SIZE each. */
 extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
 
+/* ---- model_table.c: SQL against ttsp_model (SPI connected) ---- */
+
 /* Schema of the extension: its OID, and its name quoted for SPI queries. */
 extern Oid	ttsp_schema_oid(void);
 extern const char *ttsp_schema(void);
+
+/* Which row holds a model version: a replaced row (new xmin or ctid) is reloaded. */
+typedef struct ModelRowId
+{
+	int32		version;
+	int64		xmin;
+	ItemPointerData ctid;
+} ModelRowId;
+
+/* The row of name's version (the latest when 0); ERROR 42704 if there is none. */
+extern ModelRowId model_table_find(const char *name, int32 version);
+
+/*
+ * The columns a model is decoded from (task, feature_template, frames,
+ * norm_mean, norm_std, weights, target_mean, target_std), read by name.
+ */
+extern HeapTuple model_table_fetch(const char *name, int32 version, TupleDesc *desc);
+
+/* The name of the model trained last, in SPI's memory, or NULL if none. */
+extern char *model_table_newest(void);
 
 /* The CNN's and OpenBLAS's threads from ttsp.threads. */
 extern void ttsp_set_threads(void);

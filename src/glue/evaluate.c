@@ -1,0 +1,183 @@
+/*
+ * ttsp_evaluate: a stored model's metrics on every row of a table, and the
+ * metrics JSON that it and ttsp_train report.
+ */
+#include "train.h"
+
+#include <math.h>
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "args.h"
+#include "metrics.h"
+#include "ttsp_glue.h"
+
+PG_FUNCTION_INFO_V1(ttsp_evaluate);
+
+#define EVAL_BATCH 32
+
+static void
+append_number(StringInfo buf, const char *key, double v)
+{
+	if (isfinite(v))
+		appendStringInfo(buf, ", \"%s\": %.17g", key, v);
+	else
+		appendStringInfo(buf, ", \"%s\": null", key);
+}
+
+void
+metrics_append(StringInfo buf, int task, const double *pred, const double *label, int n)
+{
+	ttsp_error	err;
+
+	appendStringInfo(buf, "\"n\": %d", n);
+	if (task == TTSP_TASK_CLASSIFICATION)
+	{
+		ttsp_class_metrics m;
+		int		   *labels = palloc(n * sizeof(int));
+		int			i;
+
+		for (i = 0; i < n; i++)
+			labels[i] = label[i] >= 0.5;
+		ttsp_check(ttsp_classification_metrics(pred, labels, n, &m, &err), &err);
+		append_number(buf, "accuracy", m.accuracy);
+		append_number(buf, "balanced_accuracy", m.balanced_accuracy);
+		append_number(buf, "precision", m.precision);
+		append_number(buf, "recall", m.recall);
+		append_number(buf, "f1", m.f1);
+		append_number(buf, "roc_auc", m.roc_auc);
+		append_number(buf, "log_loss", m.log_loss);
+		append_number(buf, "baseline_accuracy", m.baseline_accuracy);
+		appendStringInfo(buf, ", \"positives\": %zu", m.n_pos);
+	}
+	else
+	{
+		ttsp_reg_metrics m;
+
+		ttsp_check(ttsp_regression_metrics(pred, label, n, &m, &err), &err);
+		append_number(buf, "mse", m.mse);
+		append_number(buf, "mae", m.mae);
+		append_number(buf, "r2", m.r2);
+		append_number(buf, "baseline_mse", m.baseline_mse);
+	}
+}
+
+char *
+json_quote(const char *s)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	escape_json(&b, s);
+	return b.data;
+}
+
+/* Predictions of a stored model over a source, in batches. */
+typedef struct Evaluator
+{
+	LoadedModel *m;
+	float	   *x;				/* a batch of model inputs */
+	double	   *out;
+	int			n_batch;
+	double	   *pred;
+	double	   *label;
+	int			n;
+	int			cap;
+} Evaluator;
+
+static void
+eval_flush(Evaluator *e)
+{
+	int			i;
+
+	if (e->n_batch == 0)
+		return;
+	model_predict(e->m, e->x, e->n_batch, e->out);
+	for (i = 0; i < e->n_batch; i++)
+		e->pred[e->n - e->n_batch + i] = e->out[i];
+	e->n_batch = 0;
+	CHECK_FOR_INTERRUPTS();
+}
+
+static void
+eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+{
+	Evaluator  *e = arg;
+
+	(void) hash;
+	if (spec == NULL)
+		return;
+	model_input_check(&e->m->in, spec, e->m->name);
+	if (e->n == e->cap)
+	{
+		e->cap *= 2;
+		e->pred = repalloc_huge(e->pred, e->cap * sizeof(double));
+		e->label = repalloc_huge(e->label, e->cap * sizeof(double));
+	}
+	model_input_fill(&e->m->in, spec, e->x + (Size) e->n_batch * MODEL_INPUT_SIZE(&e->m->in), true);
+	e->label[e->n++] = label;
+	if (++e->n_batch == EVAL_BATCH)
+		eval_flush(e);
+}
+
+static void
+check_labels(const Evaluator *e)
+{
+	int			i;
+
+	if (e->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("no rows with a non-NULL feature and label to evaluate on")));
+	if (e->m->task != TTSP_TASK_CLASSIFICATION)
+		return;
+	for (i = 0; i < e->n; i++)
+		if (e->label[i] != 0 && e->label[i] != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("classification labels must be 0/1 or boolean, got %g", e->label[i])));
+}
+
+/* ttsp_evaluate(model_name, source regclass, features, label, version) */
+Datum
+ttsp_evaluate(PG_FUNCTION_ARGS)
+{
+	Evaluator	e = {0};
+	StringInfoData buf;
+	char	   *name;
+	char	   *query;
+	MemoryContext caller = CurrentMemoryContext;
+
+	arg_require(fcinfo, "model_name");
+	arg_require(fcinfo, "source");
+	arg_require(fcinfo, "features");
+	arg_require(fcinfo, "label");
+	name = arg_text(fcinfo, "model_name");
+	query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
+								  arg_text(fcinfo, "features"), arg_text(fcinfo, "label"));
+	e.m = model_lookup(name, model_version_arg(fcinfo));
+	/* the source query may look up models too: keep this one loaded */
+	model_pin(e.m);
+	e.x = palloc(EVAL_BATCH * MODEL_INPUT_SIZE(&e.m->in) * sizeof(float));
+	e.out = palloc(EVAL_BATCH * sizeof(double));
+	e.cap = 1024;
+	e.pred = palloc(e.cap * sizeof(double));
+	e.label = palloc(e.cap * sizeof(double));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* grow the result arrays in the caller's context, not SPI's */
+	MemoryContextSwitchTo(caller);
+	source_scan(query, 0, eval_row, &e);
+	eval_flush(&e);
+	SPI_finish();
+	check_labels(&e);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"model\": %s, \"version\": %d, ", json_quote(name), e.m->version);
+	metrics_append(&buf, e.m->task, e.pred, e.label, e.n);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}

@@ -1,0 +1,219 @@
+/*
+ * Every SQL statement against ttsp_model: the extension's schema, storing a
+ * new version, finding and fetching a model, the newest model's name.
+ * Values go in as SPI parameters; the schema is quoted; callers are
+ * connected to SPI.
+ */
+#include "train.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "ttsp_glue.h"
+
+Oid
+ttsp_schema_oid(void)
+{
+	Oid			ext = get_extension_oid("ttsp", false);
+	Oid			nsp;
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	/* get_extension_schema() is static in PG 15: read pg_extension */
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "extension ttsp not found");
+	nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+/* Looked up per call: cheap, and right after DROP/CREATE EXTENSION. */
+const char *
+ttsp_schema(void)
+{
+	return quote_identifier(get_namespace_name(ttsp_schema_oid()));
+}
+
+static Oid
+model_table_oid(void)
+{
+	return get_relname_relid("ttsp_model", ttsp_schema_oid());
+}
+
+/*
+ * Whether ttsp_model has 0.2.0's columns.  The library also serves a 0.1.0
+ * table, between installing it and ALTER EXTENSION ttsp UPDATE: it stores
+ * what that table holds and reads the feature template from its features.
+ */
+static bool
+table_is_0_2(void)
+{
+	return get_attnum(model_table_oid(), "feature_template") != InvalidAttrNumber;
+}
+
+void
+model_table_check_insert(void)
+{
+	Oid			rel = model_table_oid();
+
+	if (pg_class_aclcheck(rel, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "ttsp_model");
+}
+
+static Datum
+float8_array(const double *v, int n)
+{
+	Datum	   *d = palloc(Max(n, 1) * sizeof(Datum));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+jsonb_datum(const char *s)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+}
+
+/* The extension's spectrogram type, whatever the search_path. */
+static Oid
+spectrogram_type(void)
+{
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
+						   ObjectIdGetDatum(ttsp_schema_oid()));
+}
+
+int32
+model_table_insert(const ModelRecord *rec)
+{
+	int			dims[1] = {rec->n_norm};
+	Datum		args[15];
+	Oid			types[15] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID};
+	bool		v0_2 = table_is_0_2();
+	bool		isnull;
+	char	   *sql;
+
+	args[0] = CStringGetTextDatum(rec->name);
+	args[1] = CStringGetTextDatum(rec->task == TTSP_TASK_CLASSIFICATION ? "classification" : "regression");
+	args[2] = jsonb_datum(rec->architecture);
+	args[3] = jsonb_datum(rec->hyperparameters);
+	args[4] = rec->features;
+	args[5] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_mean));
+	args[6] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_std));
+	args[7] = PointerGetDatum(rec->weights);
+	args[8] = jsonb_datum(rec->metrics);
+	args[9] = float8_array(rec->train_loss, rec->epochs);
+	args[10] = float8_array(rec->test_loss, rec->epochs);
+	args[11] = PointerGetDatum(rec->feature_template);
+	args[12] = Int32GetDatum(rec->frames);
+	args[13] = Float8GetDatum(rec->target_mean);
+	args[14] = Float8GetDatum(rec->target_std);
+
+	/* one writer per name at a time (needs no privilege beyond INSERT) */
+	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
+	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the model name");
+	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
+				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss%s) "
+				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11%s "
+				   "FROM %s.ttsp_model WHERE name = $1 "
+				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
+				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
+				   v0_2 ? ", feature_template, frames, target_mean, target_std" : "",
+				   v0_2 ? ", $12, $13, $14, $15" : "", ttsp_schema());
+	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not store the model");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not store model \"%s\": another session stored a version meanwhile", rec->name),
+				 errhint("Retry the transaction.")));
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+ModelRowId
+model_table_find(const char *name, int32 version)
+{
+	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+	Oid			types[2] = {TEXTOID, INT4OID};
+	ModelRowId	id;
+	bool		isnull;
+	char	   *sql;
+
+	sql = psprintf("SELECT version, xmin::text::bigint, ctid FROM %s.ttsp_model "
+				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+				   ttsp_schema());
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "model lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
+				 : errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
+	id.version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	id.xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	id.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	return id;
+}
+
+HeapTuple
+model_table_fetch(const char *name, int32 version, TupleDesc *desc)
+{
+	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+	Oid			types[2] = {TEXTOID, INT4OID};
+	char	   *sql;
+
+	if (table_is_0_2())
+		sql = psprintf("SELECT task, feature_template, frames, norm_mean, norm_std, weights, target_mean, target_std "
+					   "FROM %s.ttsp_model WHERE name = $1 AND version = $2", ttsp_schema());
+	else
+		/* a 0.1.0 table: the template from features, as 0.1.0 did and the update script does */
+		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "
+					   "pg_catalog.jsonb_build_array(c, b, 1), 'data', "
+					   "pg_catalog.to_jsonb(pg_catalog.array_fill(0::real, ARRAY[c, b, 1]))))::text::%s.spectrogram "
+					   "AS feature_template, (architecture->>'frames')::int AS frames, norm_mean, norm_std, weights, "
+					   "coalesce((architecture->>'target_mean')::float8, 0) AS target_mean, "
+					   "coalesce((architecture->>'target_std')::float8, 1) AS target_std "
+					   "FROM %s.ttsp_model, LATERAL (SELECT (features->'shape'->>0)::int AS c, "
+					   "(features->'shape'->>1)::int AS b) s WHERE name = $1 AND version = $2",
+					   ttsp_schema(), ttsp_schema());
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "model load failed");
+	*desc = SPI_tuptable->tupdesc;
+	return SPI_tuptable->vals[0];
+}
+
+char *
+model_table_newest(void)
+{
+	char	   *sql;
+
+	sql = psprintf("SELECT name FROM %s.ttsp_model ORDER BY created_at DESC, version DESC LIMIT 1", ttsp_schema());
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "default model lookup failed");
+	return SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+}

@@ -1,0 +1,152 @@
+/*
+ * Training and evaluation glue, split by concern like pgvector's hnsw*.c:
+ *   train_source.c  reading a source: SPI rows, the split, the row cache and
+ *                   the one iterator over either the cache or the cursor
+ *   train.c         ttsp_train: options, the network, epochs, progress
+ *   evaluate.c      ttsp_evaluate and the metrics JSON both report
+ *   model_table.c   every SQL statement against ttsp_model
+ */
+#ifndef TTSP_TRAIN_H
+#define TTSP_TRAIN_H
+
+#include "model.h"
+
+#include "lib/stringinfo.h"
+
+/* ---- train_source.c ---- */
+
+/* One row of a source: its spectrogram and label (NULL spec: a NULL in either). */
+typedef void (*spec_row_fn) (void *arg, Spectrogram *spec, double label, uint64 hash);
+
+/*
+ * Run query (SELECT features, label) through an SPI cursor and call fn for
+ * every row; hash is the spectrogram's content hash under seed.  Rows are
+ * detoasted in a context reset after each one.  SPI must be connected.
+ */
+extern void source_scan(const char *query, int seed, spec_row_fn fn, void *arg);
+
+/* SELECT features, label FROM the relation, every name quoted. */
+extern char *source_relation_query(Oid relid, const char *features, const char *label);
+
+/*
+ * The query of a text source: a plain (possibly schema-qualified, quoted)
+ * name is read as a table, anything else as a query.
+ */
+extern char *source_text_query(const char *source, const char *features, const char *label);
+
+/* Class of a label: 1 for a positive classification label, else 0. */
+extern int	label_class(int task, double label);
+
+/*
+ * Stratified split by content hash: per class, the round(test_size * n)
+ * rows with the smallest hashes are the test split.  Kept as the largest
+ * test hash per class, so later passes need no row order.
+ */
+typedef struct Split
+{
+	int			task;
+	bool		has_test[2];
+	uint64		test_max_hash[2];
+	int			n_train;
+	int			n_test;
+} Split;
+
+extern bool split_is_test(const Split *split, double label, uint64 hash);
+
+/* Which rows a pass visits. */
+typedef enum SplitPart
+{
+	PART_TRAIN,
+	PART_TEST
+} SplitPart;
+
+/*
+ * A training source: read once for labels, hashes and, while they fit,
+ * the rows' model inputs (the cache); later passes iterate over the cache,
+ * or read the source again and check that it returns the same rows.
+ */
+typedef struct TrainSource
+{
+	const char *query;
+	int			seed;
+	const char *model_name;		/* for error messages */
+	ModelInput *in;				/* set up by on_first_row */
+	Size		row_size;		/* floats per input */
+	/* per source row, in source order */
+	int			n_rows;
+	int			cap_rows;
+	uint64	   *hashes;
+	double	   *labels;			/* double: regression targets keep their precision */
+	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
+	int			n_skipped;		/* rows with a NULL feature or label */
+	/* model inputs, while they fit in cache_limit rows */
+	bool		cached;
+	float	   *cache;
+	Size		cache_rows;		/* allocated */
+	Size		cache_limit;
+	/* standardised: the cache is, and streamed rows are filled so, from then on */
+	bool		standardised;
+	/* the first row fixes the features: the trainer builds its network then */
+	void		(*on_first_row) (void *arg, const Spectrogram *spec);
+	void	   *hook_arg;
+	MemoryContext cxt;			/* lives as long as the training */
+} TrainSource;
+
+/* The first pass: shapes, labels and hashes, and the cache while it fits. */
+extern void source_load(TrainSource *src, int task);
+
+/* Standardise the cache in place (in must have its mean and std) and every row from now on. */
+extern void source_standardise(TrainSource *src);
+
+/* A model input of the iterated rows: x is only valid during the call. */
+typedef void (*input_row_fn) (void *arg, float *x, double label);
+
+/*
+ * Every row of one part of the split, in source order: from the cache, or
+ * read again from the source (which must return the same rows).
+ */
+extern void source_rows(TrainSource *src, const Split *split, SplitPart part,
+						input_row_fn fn, void *arg);
+
+/* ERROR: a later pass did not return the rows of the first. */
+extern void source_changed(const TrainSource *src) pg_attribute_noreturn();
+
+/* ---- evaluate.c ---- */
+
+/* The metrics of predictions against labels as JSON object members: "n": ..., "accuracy": ... */
+extern void metrics_append(StringInfo buf, int task, const double *pred, const double *label, int n);
+
+/* s as a JSON string literal. */
+extern char *json_quote(const char *s);
+
+/* ---- model_table.c (SPI connected) ---- */
+
+/* A new model version: what ttsp_train stores. */
+typedef struct ModelRecord
+{
+	const char *name;
+	int			task;
+	const char *architecture;	/* JSON texts */
+	const char *hyperparameters;
+	const char *metrics;
+	Datum		features;		/* jsonb: ttsp_params() of the training features */
+	const Spectrogram *feature_template;	/* the training features' header, one frame */
+	int			frames;
+	double		target_mean;
+	double		target_std;
+	const float *norm_mean;		/* n_norm: channels x bins */
+	const float *norm_std;
+	int			n_norm;
+	bytea	   *weights;
+	const double *train_loss;	/* per epoch */
+	const double *test_loss;
+	int			epochs;
+} ModelRecord;
+
+/* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */
+extern void model_table_check_insert(void);
+
+/* Insert rec as the next version of its name; returns the version. */
+extern int32 model_table_insert(const ModelRecord *rec);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * Reading a training or evaluation source: rows through an SPI cursor, the
+ * deterministic split, the in-memory cache of model inputs, and the one
+ * iterator that later passes use whether the rows are cached or streamed.
+ */
+#include "train.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+
+#include "ttsp_glue.h"
+
+#define FETCH_ROWS 32
+
+static double
+label_value(Datum d, Oid type)
+{
+	switch (type)
+	{
+		case BOOLOID:
+			return DatumGetBool(d) ? 1 : 0;
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("label column must be boolean or numeric, not %s", format_type_be(type))));
+	}
+}
+
+/* The extension's spectrogram type, whatever the search_path. */
+static Oid
+spectrogram_type(void)
+{
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
+						   ObjectIdGetDatum(ttsp_schema_oid()));
+}
+
+void
+source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
+{
+	MemoryContext rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp rows", ALLOCSET_DEFAULT_SIZES);
+	Oid			spec_type = spectrogram_type();
+	Portal		portal;
+	SPIPlanPtr	plan;
+
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the source query: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		TupleDesc	desc;
+		uint64		i;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		desc = SPI_tuptable->tupdesc;
+		if (desc->natts != 2 || SPI_gettypeid(desc, 1) != spec_type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("features column must be of type spectrogram, not %s",
+							format_type_be(SPI_gettypeid(desc, 1)))));
+		for (i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(rows_cxt);
+			bool		null_spec,
+						null_label;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], desc, 1, &null_spec);
+			Datum		l = SPI_getbinval(SPI_tuptable->vals[i], desc, 2, &null_label);
+
+			if (null_spec || null_label)
+				fn(arg, NULL, 0, 0);
+			else
+			{
+				Spectrogram *spec = DatumGetSpectrogramP(d);
+				double		label = label_value(l, SPI_gettypeid(desc, 2));
+				uint64		hash = hash_bytes_extended((const unsigned char *) spec,
+													   VARSIZE(spec), (uint64) seed);
+
+				fn(arg, spec, label, hash);
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rows_cxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	MemoryContextDelete(rows_cxt);
+}
+
+char *
+source_relation_query(Oid relid, const char *features, const char *label)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *rel = get_rel_name(relid);
+
+	if (nsp == NULL || rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return psprintf("SELECT %s, %s FROM %s", quote_identifier(features), quote_identifier(label),
+					quote_qualified_identifier(nsp, rel));
+}
+
+char *
+source_text_query(const char *source, const char *features, const char *label)
+{
+	List	   *names;
+
+	/* a (possibly schema-qualified, possibly quoted) name parses as identifiers */
+	if (SplitIdentifierString(pstrdup(source), '.', &names) && list_length(names) <= 3)
+	{
+		RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(source));
+
+		return source_relation_query(RangeVarGetRelid(rv, AccessShareLock, false), features, label);
+	}
+	return psprintf("SELECT q.%s, q.%s FROM (%s) AS q", quote_identifier(features),
+					quote_identifier(label), source);
+}
+
+/* ---- the split ---- */
+
+int
+label_class(int task, double label)
+{
+	return task == TTSP_TASK_CLASSIFICATION && label >= 0.5 ? 1 : 0;
+}
+
+bool
+split_is_test(const Split *split, double label, uint64 hash)
+{
+	int			c = label_class(split->task, label);
+
+	return split->has_test[c] && hash <= split->test_max_hash[c];
+}
+
+/* ---- the first pass and the cache ---- */
+
+/* A row's spectrogram hash and label together: either changing is a change. */
+static uint64
+row_fingerprint(uint64 hash, double label)
+{
+	uint64		bits;
+
+	memcpy(&bits, &label, sizeof(bits));
+	return hash ^ (bits * UINT64CONST(0x9E3779B97F4A7C15));
+}
+
+void
+source_changed(const TrainSource *src)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the training source returned different rows on a later pass"),
+			 errdetail("The first pass read %d rows; data that does not fit in ttsp.train_memory is read again every epoch.",
+					   src->n_rows),
+			 errhint("Use a source whose rows do not change during training: no random(), TABLESAMPLE or "
+					 "volatile functions, or raise ttsp.train_memory so that the data is read once.")));
+}
+
+typedef struct LoadState
+{
+	TrainSource *src;
+	int			task;
+} LoadState;
+
+static void
+check_label(const LoadState *ls, double label)
+{
+	if (!isfinite(label))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("label of row %d is %g; labels must be finite",
+						ls->src->n_rows + ls->src->n_skipped + 1, label)));
+	if (ls->task == TTSP_TASK_CLASSIFICATION && label != 0 && label != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("classification labels must be 0/1 or boolean, got %g", label),
+				 errhint("Use task => 'regression' for continuous targets.")));
+}
+
+/* Keep the row's model input while the cache has room; past it, stream instead. */
+static void
+cache_row(TrainSource *src, const Spectrogram *spec)
+{
+	if (!src->cached)
+		return;
+	if ((Size) src->n_rows >= src->cache_limit)
+	{
+		src->cached = false;
+		if (src->cache)
+			pfree(src->cache);
+		src->cache = NULL;
+		ereport(NOTICE,
+				(errmsg("the training data exceeds ttsp.train_memory; streaming it from the source each epoch")));
+		return;
+	}
+	if ((Size) src->n_rows == src->cache_rows)
+	{
+		src->cache_rows = Min(Max(64, src->cache_rows * 2), src->cache_limit);
+		src->cache = src->cache ? repalloc_huge(src->cache, src->cache_rows * src->row_size * sizeof(float))
+			: MemoryContextAllocHuge(src->cxt, src->cache_rows * src->row_size * sizeof(float));
+	}
+	model_input_fill(src->in, spec, src->cache + (Size) src->n_rows * src->row_size, false);
+}
+
+static void
+load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+{
+	LoadState  *ls = arg;
+	TrainSource *src = ls->src;
+
+	if (spec == NULL)
+	{
+		src->n_skipped++;
+		return;
+	}
+	check_label(ls, label);
+	if (src->in == NULL)
+	{
+		src->on_first_row(src->hook_arg, spec);
+		src->row_size = MODEL_INPUT_SIZE(src->in);
+	}
+	model_input_check(src->in, spec, src->model_name);
+	if (src->n_rows == src->cap_rows)
+	{
+		src->cap_rows = Max(1024, src->cap_rows * 2);
+		src->hashes = src->hashes ? repalloc_huge(src->hashes, src->cap_rows * sizeof(uint64))
+			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(uint64));
+		src->labels = src->labels ? repalloc_huge(src->labels, src->cap_rows * sizeof(double))
+			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(double));
+	}
+	src->hashes[src->n_rows] = hash;
+	src->labels[src->n_rows] = label;
+	src->fingerprint_sum += row_fingerprint(hash, label);
+	cache_row(src, spec);
+	src->n_rows++;
+}
+
+void
+source_load(TrainSource *src, int task)
+{
+	LoadState	ls = {src, task};
+
+	src->cached = true;
+	source_scan(src->query, src->seed, load_row, &ls);
+}
+
+void
+source_standardise(TrainSource *src)
+{
+	int			i;
+
+	if (src->cached)
+		for (i = 0; i < src->n_rows; i++)
+			model_input_standardise(src->in, src->cache + (Size) i * src->row_size);
+	src->standardised = true;
+}
+
+/* ---- later passes ---- */
+
+typedef struct Pass
+{
+	TrainSource *src;
+	const Split *split;
+	SplitPart	part;
+	input_row_fn fn;
+	void	   *arg;
+	float	   *x;				/* a streamed row's model input */
+	int			rows;
+	uint64		fingerprint_sum;
+} Pass;
+
+/* A streamed row: checked against the first pass, then handed on if in the part. */
+static void
+pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+{
+	Pass	   *p = arg;
+
+	if (spec == NULL)
+		return;
+	model_input_check(p->src->in, spec, p->src->model_name);
+	if (++p->rows > p->src->n_rows)
+		source_changed(p->src);
+	p->fingerprint_sum += row_fingerprint(hash, label);
+	if (split_is_test(p->split, label, hash) != (p->part == PART_TEST))
+		return;
+	model_input_fill(p->src->in, spec, p->x, p->src->standardised);
+	p->fn(p->arg, p->x, label);
+}
+
+void
+source_rows(TrainSource *src, const Split *split, SplitPart part, input_row_fn fn, void *arg)
+{
+	Pass		p = {src, split, part, fn, arg, NULL, 0, 0};
+	int			i;
+
+	if (src->cached)
+	{
+		for (i = 0; i < src->n_rows; i++)
+			if (split_is_test(split, src->labels[i], src->hashes[i]) == (part == PART_TEST))
+				fn(arg, src->cache + (Size) i * src->row_size, src->labels[i]);
+		return;
+	}
+	p.x = palloc(src->row_size * sizeof(float));
+	source_scan(src->query, src->seed, pass_row, &p);
+	if (p.rows != src->n_rows || p.fingerprint_sum != src->fingerprint_sum)
+		source_changed(src);
+	pfree(p.x);
+}
