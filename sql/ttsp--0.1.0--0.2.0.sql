@@ -49,3 +49,20 @@ COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training fe
 COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
 COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
+
+-- The model as a value (0.2.0): no lookup by name, no SPI, so it runs in
+-- parallel workers and on Citus shards, where ttsp_model is a reference
+-- table joined to the data.
+CREATE FUNCTION ttsp_predict(model ttsp_model, spec spectrogram)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(ttsp_model, spectrogram) IS
+	'Probability or value from a ttsp_model row passed as a value (join ttsp_model or ttsp_latest_model); no SPI';
+
+-- The newest version of each model, with the row as one value for ttsp_predict(model, spec).
+CREATE VIEW ttsp_latest_model AS
+SELECT DISTINCT ON (m.name) m.name, m.version, m AS model
+FROM ttsp_model m
+ORDER BY m.name, m.version DESC;
+COMMENT ON VIEW ttsp_latest_model IS 'The latest version of each model; model is the whole ttsp_model row, for ttsp_predict(model, spec)';
+GRANT SELECT ON ttsp_latest_model TO PUBLIC;

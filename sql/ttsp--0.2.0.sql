@@ -356,6 +356,23 @@ COMMENT ON FUNCTION ttsp_predict(bigint, integer) IS
 REVOKE ALL ON FUNCTION ttsp_predict(bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ttsp_predict(bigint, integer) TO pg_read_server_files;
 
+-- The model as a value (0.2.0): no lookup by name, no SPI, so it runs in
+-- parallel workers and on Citus shards, where ttsp_model is a reference
+-- table joined to the data.
+CREATE FUNCTION ttsp_predict(model ttsp_model, spec spectrogram)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ttsp_predict(ttsp_model, spectrogram) IS
+	'Probability or value from a ttsp_model row passed as a value (join ttsp_model or ttsp_latest_model); no SPI';
+
+-- The newest version of each model, with the row as one value for ttsp_predict(model, spec).
+CREATE VIEW ttsp_latest_model AS
+SELECT DISTINCT ON (m.name) m.name, m.version, m AS model
+FROM ttsp_model m
+ORDER BY m.name, m.version DESC;
+COMMENT ON VIEW ttsp_latest_model IS 'The latest version of each model; model is the whole ttsp_model row, for ttsp_predict(model, spec)';
+GRANT SELECT ON ttsp_latest_model TO PUBLIC;
+
 CREATE FUNCTION ttsp_evaluate(model_name text, source regclass, features text, label text, version integer DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL SAFE;

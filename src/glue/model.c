@@ -7,19 +7,16 @@
 #include <math.h>
 #include <cblas.h>
 
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "args.h"
 #include "feature_spec.h"
@@ -28,6 +25,7 @@
 
 PG_FUNCTION_INFO_V1(ttsp_predict);
 PG_FUNCTION_INFO_V1(ttsp_predict_id);
+PG_FUNCTION_INFO_V1(ttsp_predict_model);
 
 #define MODEL_CACHE_SIZE 4
 
@@ -181,7 +179,14 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	old = MemoryContextSwitchTo(cxt);
 	m->name = pstrdup(name);
 	m->version = version;
-	m->task = strcmp(task, "regression") == 0 ? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
+	if (strcmp(task, "regression") == 0)
+		m->task = TTSP_TASK_REGRESSION;
+	else if (strcmp(task, "classification") == 0)
+		m->task = TTSP_TASK_CLASSIFICATION;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has an unknown task \"%s\"", name, task)));
 	m->in.tmpl = palloc(VARSIZE(tmpl));
 	memcpy(m->in.tmpl, tmpl, VARSIZE(tmpl));
 	m->in.channels = tmpl->h.channels;
@@ -192,6 +197,13 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	m->target_mean = DatumGetFloat8(model_column(row, desc, "target_mean"));
 	m->target_std = DatumGetFloat8(model_column(row, desc, "target_std"));
 	MemoryContextSwitchTo(old);
+	/* a classifier's output is a probability: no scale applies */
+	if (!isfinite(m->target_mean) || !isfinite(m->target_std) || !(m->target_std > 0) ||
+		(m->task == TTSP_TASK_CLASSIFICATION && (m->target_mean != 0 || m->target_std != 1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has an invalid target scale (mean %g, std %g)", name,
+						m->target_mean, m->target_std)));
 
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
 	if (m->net == NULL)
@@ -231,6 +243,16 @@ cache_touch(int i, LoadedModel *m)
 	model_cache[0] = m;
 }
 
+/* Keep m (decoded under a short-lived context) in slot i, evicting what was there. */
+static void
+cache_insert(int i, LoadedModel *m)
+{
+	MemoryContextSetParent(m->cxt, TopMemoryContext);
+	if (model_cache[i])
+		MemoryContextDelete(model_cache[i]->cxt);
+	cache_touch(i, m);
+}
+
 LoadedModel *
 model_lookup(const char *name, int32 version)
 {
@@ -243,7 +265,7 @@ model_lookup(const char *name, int32 version)
 	id = model_table_find(name, version);
 	/* xmin and ctid: a row replaced, even within one transaction, is reloaded */
 	for (i = 0; i < MODEL_CACHE_SIZE && m == NULL; i++)
-		if (model_cache[i] && model_cache[i]->version == id.version &&
+		if (model_cache[i] && !model_cache[i]->by_value && model_cache[i]->version == id.version &&
 			model_cache[i]->row_xmin == id.xmin && ItemPointerEquals(&model_cache[i]->row_ctid, &id.ctid) &&
 			strcmp(model_cache[i]->name, name) == 0)
 		{
@@ -259,10 +281,7 @@ model_lookup(const char *name, int32 version)
 		m = decode_model_row(name, id.version, row, desc);
 		m->row_xmin = id.xmin;
 		m->row_ctid = id.ctid;
-		MemoryContextSetParent(m->cxt, TopMemoryContext);
-		if (model_cache[victim])
-			MemoryContextDelete(model_cache[victim]->cxt);
-		cache_touch(victim, m);
+		cache_insert(victim, m);
 	}
 	SPI_finish();
 	return m;
@@ -338,6 +357,93 @@ ttsp_predict(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
+	PG_RETURN_FLOAT8(predict_one(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
+}
+
+/* A column's bytes into the content key (NULLs are refused when decoding). */
+static uint64
+hash_column(uint64 h, HeapTuple row, TupleDesc desc, const char *column)
+{
+	int			att = SPI_fnumber(desc, column);
+	bool		isnull;
+	Datum		d;
+	Form_pg_attribute a;
+
+	if (att <= 0)
+		elog(ERROR, "ttsp_model has no column \"%s\"", column);
+	d = heap_getattr(row, att, desc, &isnull);
+	if (isnull)
+		return h;
+	a = TupleDescAttr(desc, att - 1);
+	if (a->attlen == -1)
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+
+		return hash_bytes_extended((const unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), h);
+	}
+	if (a->attbyval)
+		return hash_bytes_extended((const unsigned char *) &d, sizeof(Datum), h);
+	return hash_bytes_extended((const unsigned char *) DatumGetPointer(d), a->attlen, h);
+}
+
+/*
+ * A model passed as a ttsp_model value: decoded from the value alone (no
+ * SPI, so it runs in parallel workers and on Citus shards) and cached by a
+ * hash of every column that decoding reads, so that any change to the
+ * value is a different model.
+ */
+static LoadedModel *
+model_from_value(HeapTupleHeader hdr)
+{
+	static const char *const columns[] = {"task", "feature_template", "frames", "norm_mean", "norm_std",
+	"weights", "target_mean", "target_std"};
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(hdr), HeapTupleHeaderGetTypMod(hdr));
+	HeapTupleData row;
+	LoadedModel *m = NULL;
+	uint64		key = 0;
+	Size		i;
+	bool		isnull;
+	char	   *name;
+	int32		version;
+
+	row.t_len = HeapTupleHeaderGetDatumLength(hdr);
+	ItemPointerSetInvalid(&row.t_self);
+	row.t_tableOid = InvalidOid;
+	row.t_data = hdr;
+	for (i = 0; i < lengthof(columns); i++)
+		key = hash_column(key, &row, desc, columns[i]);
+	for (i = 0; i < MODEL_CACHE_SIZE && m == NULL; i++)
+		if (model_cache[i] && model_cache[i]->by_value && model_cache[i]->content_key == key)
+		{
+			m = model_cache[i];
+			cache_touch(i, m);
+		}
+	if (m == NULL)
+	{
+		int			victim = cache_victim();
+		Datum		d = heap_getattr(&row, SPI_fnumber(desc, "name"), desc, &isnull);
+
+		name = isnull ? "(unnamed)" : TextDatumGetCString(d);
+		d = heap_getattr(&row, SPI_fnumber(desc, "version"), desc, &isnull);
+		version = isnull ? 0 : DatumGetInt32(d);
+		m = decode_model_row(name, version, &row, desc);
+		m->by_value = true;
+		m->content_key = key;
+		cache_insert(victim, m);
+	}
+	ReleaseTupleDesc(desc);
+	return m;
+}
+
+/* ttsp_predict(model ttsp_model, spec): the model row as a value */
+Datum
+ttsp_predict_model(PG_FUNCTION_ARGS)
+{
+	LoadedModel *m;
+
+	if (arg_isnull(fcinfo, "model") || arg_isnull(fcinfo, "spec"))
+		PG_RETURN_NULL();
+	m = model_from_value(DatumGetHeapTupleHeader(arg_datum(fcinfo, "model")));
 	PG_RETURN_FLOAT8(predict_one(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
 }
 

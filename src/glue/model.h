@@ -56,6 +56,8 @@ typedef struct LoadedModel
 	int32		version;
 	int64		row_xmin;		/* the row's xmin and ctid: a replaced row is reloaded */
 	ItemPointerData row_ctid;
+	bool		by_value;		/* passed as a ttsp_model value, found by content_key */
+	uint64		content_key;	/* hash of every column decoded */
 	int			task;
 	double		target_mean;	/* regression outputs are value * std + mean */
 	double		target_std;
