@@ -17,7 +17,7 @@ CREATE OR REPLACE FUNCTION ttsp_make_spectrogram(
 	db boolean DEFAULT false,
 	center boolean DEFAULT true)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1000;
 
 -- What ttsp_predict reads, as columns of their own: the training features'
 -- header (one frame of zeros, as the library rebuilt it from features until
@@ -55,7 +55,7 @@ COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 -- table joined to the data.
 CREATE FUNCTION ttsp_predict(model ttsp_model, spec spectrogram)
 RETURNS double precision
-AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50000;
 COMMENT ON FUNCTION ttsp_predict(ttsp_model, spectrogram) IS
 	'Probability or value from a ttsp_model row passed as a value (join ttsp_model or ttsp_latest_model); no SPI';
 
@@ -66,3 +66,23 @@ FROM ttsp_model m
 ORDER BY m.name, m.version DESC;
 COMMENT ON VIEW ttsp_latest_model IS 'The latest version of each model; model is the whole ttsp_model row, for ttsp_predict(model, spec)';
 GRANT SELECT ON ttsp_latest_model TO PUBLIC;
+
+-- Costs in cpu_operator_cost units (a few ms of decoding and transforming is
+-- about 10^5 operator evaluations), so that the planner weighs the work and
+-- chooses parallel plans for it (CREATE TABLE AS, REFRESH MATERIALIZED VIEW).
+ALTER FUNCTION ttsp_load_mp3(bytea, integer, boolean, double precision, double precision) COST 100000;
+ALTER FUNCTION ttsp_load_mp3(bigint, integer, boolean, double precision, double precision) COST 100000;
+ALTER FUNCTION ttsp_to_array(spectrogram) COST 1000;
+ALTER FUNCTION ttsp_slice(spectrogram, double precision, double precision) COST 1000;
+ALTER FUNCTION ttsp_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean) COST 100000;
+ALTER FUNCTION ttsp_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) COST 100000;
+ALTER FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) COST 100000;
+ALTER FUNCTION ttsp_mel_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) COST 100000;
+ALTER FUNCTION ttsp_mel_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) COST 100000;
+ALTER FUNCTION ttsp_mfcc(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) COST 100000;
+ALTER FUNCTION ttsp_mfcc(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) COST 100000;
+ALTER FUNCTION ttsp_amplitude_to_db(spectrogram, double precision) COST 1000;
+ALTER FUNCTION ttsp_spectrogram_png(spectrogram, double precision) COST 1000;
+ALTER FUNCTION ttsp_predict(text, spectrogram, integer) COST 50000;
+ALTER FUNCTION ttsp_predict(bigint, integer) COST 100000;
+ALTER FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer) COST 1000;

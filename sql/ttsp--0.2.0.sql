@@ -16,7 +16,7 @@ CREATE FUNCTION ttsp_load_mp3(
 	duration_s double precision DEFAULT NULL)
 RETURNS ttsp_audio
 AS 'MODULE_PATHNAME', 'ttsp_load_mp3'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_load_mp3(bytea, integer, boolean, double precision, double precision) IS
 	'Decode MP3 (or any FFmpeg audio format) from bytea; NULL sample_rate keeps the file''s rate';
 
@@ -28,7 +28,7 @@ CREATE FUNCTION ttsp_load_mp3(
 	duration_s double precision DEFAULT NULL)
 RETURNS ttsp_audio
 AS 'MODULE_PATHNAME', 'ttsp_load_mp3_id'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_load_mp3(bigint, integer, boolean, double precision, double precision) IS
 	'Decode <ttsp.audio_dir>/<music_id>.mp3; needs pg_read_server_files';
 -- Reading server files is for pg_read_server_files, as with pg_read_binary_file.
@@ -83,7 +83,7 @@ CREATE FUNCTION ttsp_params(spec spectrogram) RETURNS jsonb
 COMMENT ON FUNCTION ttsp_params(spectrogram) IS 'All parameters and the shape of a spectrogram, without its values';
 
 CREATE FUNCTION ttsp_to_array(spec spectrogram) RETURNS real[]
-	AS 'MODULE_PATHNAME', 'ttsp_spec_to_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'ttsp_spec_to_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_to_array(spectrogram) IS 'The values as real[channel][bin][frame]';
 CREATE CAST (spectrogram AS real[]) WITH FUNCTION ttsp_to_array(spectrogram);
 
@@ -97,13 +97,13 @@ CREATE FUNCTION ttsp_make_spectrogram(
 	db boolean DEFAULT false,
 	center boolean DEFAULT true)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_make_spectrogram' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_make_spectrogram(real[], text, integer, integer, integer, integer, boolean, boolean) IS
 	'A spectrogram from real[bin][frame] or real[channel][bin][frame] values and their parameters';
 
 CREATE FUNCTION ttsp_slice(spec spectrogram, start_s double precision, duration_s double precision)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_slice' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_slice' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_slice(spectrogram, double precision, double precision) IS
 	'Frames from start_s for duration_s seconds; past the end, silence padding';
 
@@ -119,7 +119,7 @@ CREATE FUNCTION ttsp_spectrogram(
 	pad_mode text DEFAULT 'reflect',
 	normalized boolean DEFAULT false)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean) IS
 	'torchaudio.transforms.Spectrogram of a real[] or real[channel][sample] waveform';
 
@@ -137,7 +137,7 @@ CREATE FUNCTION ttsp_spectrogram(
 	pad_mode text DEFAULT 'reflect',
 	normalized boolean DEFAULT false)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) IS
 	'Spectrogram of encoded audio, decoded and transformed packet by packet';
 
@@ -156,7 +156,7 @@ CREATE FUNCTION ttsp_spectrogram(
 	pad_mode text DEFAULT 'reflect',
 	normalized boolean DEFAULT false)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_spectrogram_id' LANGUAGE C VOLATILE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_id' LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) IS
 	'Spectrogram of <ttsp.audio_dir>/<music_id>.mp3 (n_fft 100 like the seed); needs pg_read_server_files';
 REVOKE ALL ON FUNCTION ttsp_spectrogram(bigint, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean) FROM PUBLIC;
@@ -179,7 +179,7 @@ CREATE FUNCTION ttsp_mel_spectrogram(
 	norm text DEFAULT NULL,
 	mel_scale text DEFAULT 'htk')
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_array' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_mel_spectrogram(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) IS
 	'torchaudio.transforms.MelSpectrogram of a waveform';
 
@@ -202,7 +202,7 @@ CREATE FUNCTION ttsp_mel_spectrogram(
 	norm text DEFAULT NULL,
 	mel_scale text DEFAULT 'htk')
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_mel_spectrogram_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_mel_spectrogram(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text) IS
 	'MelSpectrogram of encoded audio, decoded and transformed packet by packet';
 
@@ -227,7 +227,7 @@ CREATE FUNCTION ttsp_mfcc(
 	norm text DEFAULT 'ortho',
 	log_mels boolean DEFAULT false)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_mfcc_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_mfcc_array' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_mfcc(real[], integer, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) IS
 	'torchaudio.transforms.MFCC of a waveform';
 
@@ -254,19 +254,19 @@ CREATE FUNCTION ttsp_mfcc(
 	norm text DEFAULT 'ortho',
 	log_mels boolean DEFAULT false)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_mfcc_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_mfcc_audio' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_mfcc(bytea, integer, boolean, double precision, double precision, integer, integer, integer, double precision, boolean, text, boolean, double precision, double precision, integer, text, text, integer, integer, text, boolean) IS
 	'MFCC of encoded audio, decoded and transformed packet by packet';
 
 CREATE FUNCTION ttsp_amplitude_to_db(spec spectrogram, top_db double precision DEFAULT NULL)
 RETURNS spectrogram
-AS 'MODULE_PATHNAME', 'ttsp_spec_amplitude_to_db' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_spec_amplitude_to_db' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_amplitude_to_db(spectrogram, double precision) IS
 	'torchaudio.transforms.AmplitudeToDB: 10 log10 of power (20 log10 of magnitude), floored at max - top_db';
 
 CREATE FUNCTION ttsp_spectrogram_png(spec spectrogram, top_db double precision DEFAULT 80)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'ttsp_spectrogram_png' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_spectrogram_png' LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_spectrogram_png(spectrogram, double precision) IS
 	'PNG picture: dB scale clipped top_db below the peak, viridis, low frequencies at the bottom, one band per channel';
 
@@ -344,13 +344,13 @@ COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, d
 
 CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)
 RETURNS double precision
-AS 'MODULE_PATHNAME', 'ttsp_predict' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_predict' LANGUAGE C STABLE PARALLEL SAFE COST 50000;
 COMMENT ON FUNCTION ttsp_predict(text, spectrogram, integer) IS
 	'Probability of "popular" (classification) or predicted value (regression) from a model''s latest or given version';
 
 CREATE FUNCTION ttsp_predict(music_id bigint, version integer DEFAULT NULL)
 RETURNS double precision
-AS 'MODULE_PATHNAME', 'ttsp_predict_id' LANGUAGE C VOLATILE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_predict_id' LANGUAGE C VOLATILE PARALLEL SAFE COST 100000;
 COMMENT ON FUNCTION ttsp_predict(bigint, integer) IS
 	'Prediction for <ttsp.audio_dir>/<music_id>.mp3 with ttsp.default_model (else the newest model); needs pg_read_server_files';
 REVOKE ALL ON FUNCTION ttsp_predict(bigint, integer) FROM PUBLIC;
@@ -361,7 +361,7 @@ GRANT EXECUTE ON FUNCTION ttsp_predict(bigint, integer) TO pg_read_server_files;
 -- table joined to the data.
 CREATE FUNCTION ttsp_predict(model ttsp_model, spec spectrogram)
 RETURNS double precision
-AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50000;
 COMMENT ON FUNCTION ttsp_predict(ttsp_model, spectrogram) IS
 	'Probability or value from a ttsp_model row passed as a value (join ttsp_model or ttsp_latest_model); no SPI';
 
@@ -382,7 +382,7 @@ COMMENT ON FUNCTION ttsp_evaluate(text, regclass, text, text, integer) IS
 CREATE FUNCTION ttsp_plot_losses(train_loss double precision[], test_loss double precision[],
 	width integer DEFAULT 640, height integer DEFAULT 400)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'ttsp_plot_losses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_plot_losses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 COMMENT ON FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer) IS
 	'PNG line plot of per-epoch train and test losses';
 
