@@ -2,7 +2,7 @@
 -- ttsp_latest_model, parallel workers, and forged values as input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE TABLE sounds AS
 SELECT i AS id,
@@ -61,6 +61,12 @@ SELECT throws_ok($$ SELECT ttsp_predict(pg_temp.forged('{"target_mean": 5}'), sp
 SELECT is(count(*), 32::bigint, 'after the forged values, the real one still predicts as before (no stale cache)')
 FROM sounds s JOIN ttsp_model m ON m.name = 'v' AND m.version = 1
 WHERE ttsp_predict(m, s.spec) = ttsp_predict('v', s.spec, 1);
+
+-- Last: a read-only transaction cannot go back to read-write.
+SET LOCAL transaction_read_only = on;
+SELECT throws_ok($$ SELECT ttsp_train('ro', 'sounds', 'spec', 'popular') $$,
+	'25006', 'cannot execute ttsp_train in a read-only transaction',
+	'ttsp_train refuses a read-only transaction before doing the work (as on a standby)');
 
 SELECT * FROM finish();
 ROLLBACK;

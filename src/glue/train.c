@@ -17,6 +17,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -795,7 +796,13 @@ train(TrainOptions *o)
 	int32		version;
 	Datum		result;
 
-	/* fail before the work, not after it, when the model cannot be stored */
+	/*
+	 * Fail before the work, not after it, when the model cannot be stored:
+	 * on a standby or in a read-only transaction (25006), or without INSERT
+	 * on ttsp_model.
+	 */
+	PreventCommandIfReadOnly("ttsp_train");
+	PreventCommandDuringRecovery("ttsp_train");
 	model_table_check_insert();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
