@@ -478,144 +478,161 @@ reject_unused(SpecParser *ps, const ttsp_spec_header *h, const char *kind)
 					 (h->flags & TTSP_SPEC_DB) ? " dB" : "", kind);
 }
 
+/* What the text form gives, field by field, before it is checked as a whole. */
+typedef struct TextSpec
+{
+	ttsp_spec_header hdr;
+	char	   *kind;
+	bool		db;
+	bool		seen_shape;
+	int			shape[3];
+	float4	   *data;
+	Size		count;
+	int			data_dims[3];	/* as nested in "data" */
+} TextSpec;
+
+/* The value of one key of the object. */
+static void
+parse_field(SpecParser *ps, const char *key, TextSpec *t)
+{
+	if (strcmp(key, "version") == 0)
+	{
+		int32		version = parse_int(ps, key);
+
+		if (version != TTSP_SPEC_VERSION)
+			syntax_error(ps, "format version %d is not supported (expected %d)", version, TTSP_SPEC_VERSION);
+	}
+	else if (strcmp(key, "kind") == 0)
+		t->kind = parse_string(ps);
+	else if (strcmp(key, "db") == 0)
+		t->db = spec_parse_bool(ps, key);
+	else if (strcmp(key, "sample_rate") == 0)
+		t->hdr.sample_rate = parse_int(ps, key);
+	else if (strcmp(key, "n_fft") == 0)
+		t->hdr.n_fft = parse_int(ps, key);
+	else if (strcmp(key, "win_length") == 0)
+		t->hdr.win_length = parse_int(ps, key);
+	else if (strcmp(key, "hop_length") == 0)
+		t->hdr.hop_length = parse_int(ps, key);
+	else if (strcmp(key, "power") == 0)
+		t->hdr.power = parse_float4(ps, key);
+	else if (strcmp(key, "center") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_CENTER, spec_parse_bool(ps, key));
+	else if (strcmp(key, "normalized") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_NORMALIZED, spec_parse_bool(ps, key));
+	else if (strcmp(key, "log_mels") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_LOG_MELS, spec_parse_bool(ps, key));
+	else if (strcmp(key, "pad_mode") == 0)
+	{
+		char	   *mode = parse_string(ps);
+		ttsp_pad_mode pm;
+
+		if (!ttsp_pad_mode_lookup(mode, &pm))
+			syntax_error(ps, "unknown pad_mode \"%s\"", mode);
+		t->hdr.pad_mode = pm;
+	}
+	else if (strcmp(key, "f_min") == 0)
+		t->hdr.f_min = parse_opt_float4(ps, key);
+	else if (strcmp(key, "f_max") == 0)
+		t->hdr.f_max = parse_opt_float4(ps, key);
+	else if (strcmp(key, "top_db") == 0)
+		t->hdr.top_db = parse_opt_float4(ps, key);
+	else if (strcmp(key, "mel_scale") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_MEL_SLANEY, parse_choice(ps, key, ttsp_mel_scale_name(TTSP_MEL_HTK),
+										ttsp_mel_scale_name(TTSP_MEL_SLANEY)));
+	else if (strcmp(key, "norm") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_NORM_SLANEY, parse_choice(ps, key, ttsp_mel_norm_name(TTSP_MEL_NORM_NONE),
+										ttsp_mel_norm_name(TTSP_MEL_NORM_SLANEY)));
+	else if (strcmp(key, "dct_norm") == 0)
+		set_flag(&t->hdr, TTSP_SPEC_DCT_ORTHO, parse_choice(ps, key, ttsp_dct_norm_name(TTSP_DCT_NORM_NONE),
+										ttsp_dct_norm_name(TTSP_DCT_NORM_ORTHO)));
+	else if (strcmp(key, "n_mels") == 0)
+		t->hdr.n_mels = accept_word(ps, "null") ? 0 : parse_int(ps, key);
+	else if (strcmp(key, "shape") == 0)
+	{
+		expect(ps, '[');
+		t->shape[0] = parse_int(ps, key);
+		expect(ps, ',');
+		t->shape[1] = parse_int(ps, key);
+		expect(ps, ',');
+		t->shape[2] = parse_int(ps, key);
+		expect(ps, ']');
+		t->seen_shape = true;
+	}
+	else if (strcmp(key, "data") == 0)
+	{
+		if (t->data != NULL)
+			syntax_error(ps, "duplicate key \"data\"");
+		t->data = parse_data(ps, &t->count, t->data_dims);
+	}
+	else
+		syntax_error(ps, "unknown key \"%s\"", key);
+}
+
+/* kind, power and dB together; fields the kind does not use; FFT defaults. */
+static void
+settle_kind(SpecParser *ps, TextSpec *t)
+{
+	ttsp_feature_kind k;
+	float		kind_power;
+
+	if (ttsp_spec_kind_from_name(t->kind, &k, &kind_power, NULL) != TTSP_OK)
+		syntax_error(ps, "unknown kind \"%s\"", t->kind);
+	t->hdr.kind = k;
+	/* power may be left out: the kind's (2 for mel and MFCC) */
+	if (t->hdr.power == 0)
+		t->hdr.power = kind_power;
+	if (k == TTSP_KIND_LINEAR && (kind_power == 1.0f) != (t->hdr.power == 1.0f))
+		syntax_error(ps, "kind \"%s\" does not match power %g", t->kind, t->hdr.power);
+	set_flag(&t->hdr, TTSP_SPEC_DB, t->db);
+	reject_unused(ps, &t->hdr, t->kind);
+	if (t->hdr.win_length == 0)
+		t->hdr.win_length = t->hdr.n_fft;
+	if (t->hdr.hop_length == 0)
+		t->hdr.hop_length = t->hdr.win_length / 2;
+}
+
 Datum
 spectrogram_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	SpecParser	ps = {str, str};
-	ttsp_spec_header hdr;
+	TextSpec	t = {0};
 	Spectrogram *spec;
-	int			shape[3] = {0, 0, 0};
-	float4	   *data = NULL;
-	Size		count = 0;
-	char	   *kind = NULL;
-	bool		db = false;
-	bool		seen_shape = false;
-	int			data_dims[3] = {-1, -1, -1};
 
-	ttsp_spec_header_init(&hdr, 0, 0, 0);
-	hdr.f_min = hdr.f_max = get_float4_nan();
+	ttsp_spec_header_init(&t.hdr, 0, 0, 0);
+	t.hdr.f_min = t.hdr.f_max = get_float4_nan();
+	memset(t.data_dims, -1, sizeof(t.data_dims));
 	expect(&ps, '{');
 	do
 	{
 		char	   *key = parse_string(&ps);
 
 		expect(&ps, ':');
-		if (strcmp(key, "version") == 0)
-		{
-			int32		version = parse_int(&ps, key);
-
-			if (version != TTSP_SPEC_VERSION)
-				syntax_error(&ps, "format version %d is not supported (expected %d)", version, TTSP_SPEC_VERSION);
-		}
-		else if (strcmp(key, "kind") == 0)
-			kind = parse_string(&ps);
-		else if (strcmp(key, "db") == 0)
-			db = spec_parse_bool(&ps, key);
-		else if (strcmp(key, "sample_rate") == 0)
-			hdr.sample_rate = parse_int(&ps, key);
-		else if (strcmp(key, "n_fft") == 0)
-			hdr.n_fft = parse_int(&ps, key);
-		else if (strcmp(key, "win_length") == 0)
-			hdr.win_length = parse_int(&ps, key);
-		else if (strcmp(key, "hop_length") == 0)
-			hdr.hop_length = parse_int(&ps, key);
-		else if (strcmp(key, "power") == 0)
-			hdr.power = parse_float4(&ps, key);
-		else if (strcmp(key, "center") == 0)
-			set_flag(&hdr, TTSP_SPEC_CENTER, spec_parse_bool(&ps, key));
-		else if (strcmp(key, "normalized") == 0)
-			set_flag(&hdr, TTSP_SPEC_NORMALIZED, spec_parse_bool(&ps, key));
-		else if (strcmp(key, "log_mels") == 0)
-			set_flag(&hdr, TTSP_SPEC_LOG_MELS, spec_parse_bool(&ps, key));
-		else if (strcmp(key, "pad_mode") == 0)
-		{
-			char	   *mode = parse_string(&ps);
-			ttsp_pad_mode pm;
-
-			if (!ttsp_pad_mode_lookup(mode, &pm))
-				syntax_error(&ps, "unknown pad_mode \"%s\"", mode);
-			hdr.pad_mode = pm;
-		}
-		else if (strcmp(key, "f_min") == 0)
-			hdr.f_min = parse_opt_float4(&ps, key);
-		else if (strcmp(key, "f_max") == 0)
-			hdr.f_max = parse_opt_float4(&ps, key);
-		else if (strcmp(key, "top_db") == 0)
-			hdr.top_db = parse_opt_float4(&ps, key);
-		else if (strcmp(key, "mel_scale") == 0)
-			set_flag(&hdr, TTSP_SPEC_MEL_SLANEY, parse_choice(&ps, key, ttsp_mel_scale_name(TTSP_MEL_HTK),
-											ttsp_mel_scale_name(TTSP_MEL_SLANEY)));
-		else if (strcmp(key, "norm") == 0)
-			set_flag(&hdr, TTSP_SPEC_NORM_SLANEY, parse_choice(&ps, key, ttsp_mel_norm_name(TTSP_MEL_NORM_NONE),
-											ttsp_mel_norm_name(TTSP_MEL_NORM_SLANEY)));
-		else if (strcmp(key, "dct_norm") == 0)
-			set_flag(&hdr, TTSP_SPEC_DCT_ORTHO, parse_choice(&ps, key, ttsp_dct_norm_name(TTSP_DCT_NORM_NONE),
-											ttsp_dct_norm_name(TTSP_DCT_NORM_ORTHO)));
-		else if (strcmp(key, "n_mels") == 0)
-			hdr.n_mels = accept_word(&ps, "null") ? 0 : parse_int(&ps, key);
-		else if (strcmp(key, "shape") == 0)
-		{
-			expect(&ps, '[');
-			shape[0] = parse_int(&ps, key);
-			expect(&ps, ',');
-			shape[1] = parse_int(&ps, key);
-			expect(&ps, ',');
-			shape[2] = parse_int(&ps, key);
-			expect(&ps, ']');
-			seen_shape = true;
-		}
-		else if (strcmp(key, "data") == 0)
-		{
-			if (data != NULL)
-				syntax_error(&ps, "duplicate key \"data\"");
-			data = parse_data(&ps, &count, data_dims);
-		}
-		else
-			syntax_error(&ps, "unknown key \"%s\"", key);
+		parse_field(&ps, key, &t);
 	} while (accept(&ps, ','));
 	expect(&ps, '}');
 	skip_ws(&ps);
 	if (*ps.p != '\0')
 		syntax_error(&ps, "unexpected text after the object");
-	if (kind == NULL || !seen_shape || data == NULL)
+	if (t.kind == NULL || !t.seen_shape || t.data == NULL)
 		syntax_error(&ps, "\"kind\", \"shape\" and \"data\" are required");
-
-	{
-		ttsp_feature_kind k;
-		float		kind_power;
-
-		if (ttsp_spec_kind_from_name(kind, &k, &kind_power, NULL) != TTSP_OK)
-			syntax_error(&ps, "unknown kind \"%s\"", kind);
-		hdr.kind = k;
-		/* power may be left out: the kind's (2 for mel and MFCC) */
-		if (hdr.power == 0)
-			hdr.power = kind_power;
-		if (k == TTSP_KIND_LINEAR && (kind_power == 1.0f) != (hdr.power == 1.0f))
-			syntax_error(&ps, "kind \"%s\" does not match power %g", kind, hdr.power);
-	}
-	set_flag(&hdr, TTSP_SPEC_DB, db);
-	reject_unused(&ps, &hdr, kind);
-	if (hdr.win_length == 0)
-		hdr.win_length = hdr.n_fft;
-	if (hdr.hop_length == 0)
-		hdr.hop_length = hdr.win_length / 2;
-
-	if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1 ||
-		(Size) shape[0] * shape[1] > SPECTROGRAM_MAX_VALUES / shape[2] ||
-		(Size) shape[0] * shape[1] * shape[2] != count ||
-		shape[0] != data_dims[0] || shape[1] != data_dims[1] || shape[2] != data_dims[2])
+	settle_kind(&ps, &t);
+	if (t.shape[0] < 1 || t.shape[1] < 1 || t.shape[2] < 1 ||
+		(Size) t.shape[0] * t.shape[1] > SPECTROGRAM_MAX_VALUES / t.shape[2] ||
+		(Size) t.shape[0] * t.shape[1] * t.shape[2] != t.count ||
+		t.shape[0] != t.data_dims[0] || t.shape[1] != t.data_dims[1] || t.shape[2] != t.data_dims[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type spectrogram: shape [%d, %d, %d] does not match the data, "
 						"nested [%d][%d][%d] (%zu values)",
-						shape[0], shape[1], shape[2], data_dims[0], data_dims[1], data_dims[2], count)));
-	spec = spectrogram_alloc(shape[0], shape[1], shape[2]);
-	hdr.channels = shape[0];
-	hdr.bins = shape[1];
-	hdr.frames = shape[2];
-	spec->h = hdr;
-	memcpy(spec->data, data, count * sizeof(float4));
+						t.shape[0], t.shape[1], t.shape[2], t.data_dims[0], t.data_dims[1], t.data_dims[2], t.count)));
+	spec = spectrogram_alloc(t.shape[0], t.shape[1], t.shape[2]);
+	t.hdr.channels = t.shape[0];
+	t.hdr.bins = t.shape[1];
+	t.hdr.frames = t.shape[2];
+	spec->h = t.hdr;
+	memcpy(spec->data, t.data, t.count * sizeof(float4));
 	spectrogram_validate(spec);
 	PG_RETURN_SPECTROGRAM_P(spec);
 }
