@@ -18,6 +18,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -154,6 +155,44 @@ model_table_insert(const ModelRecord *rec)
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* Citus is loaded (its settings exist): this may be a worker running a shard query. */
+static bool
+citus_loaded(void)
+{
+	return GetConfigOption("citus.node_conninfo", true, false) != NULL;
+}
+
+#define CITUS_HINT "On Citus, ttsp_predict by name looks the model up on the node that runs the shard query. " \
+	"Make ttsp_model a reference table and pass the row instead: " \
+	"SELECT ttsp_predict(m.model, s.spec) FROM sounds s JOIN ttsp_latest_model m ON m.name = '...'."
+
+/* Run the lookup; on Citus, an error (a distributed query inside a shard query) gets the hint above. */
+static void
+find_query(const char *sql, Datum *args, Oid *types)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "model lookup failed");
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (!citus_loaded())
+			PG_RE_THROW();
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->hint == NULL)
+			edata->hint = pstrdup(CITUS_HINT);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
 ModelRowId
 model_table_find(const char *name, int32 version)
 {
@@ -166,14 +205,14 @@ model_table_find(const char *name, int32 version)
 	sql = psprintf("SELECT version, xmin::text::bigint, ctid FROM %s.ttsp_model "
 				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
 				   ttsp_schema());
-	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "model lookup failed");
+	find_query(sql, args, types);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
 				 : errmsg("model \"%s\" does not exist", name),
-				 errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
+				 citus_loaded() ? errhint(CITUS_HINT)
+				 : errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
 	id.version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	id.xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	id.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
