@@ -43,12 +43,16 @@ ALTER TABLE ttsp_model
 	ALTER COLUMN frames SET NOT NULL,
 	ALTER COLUMN target_mean SET NOT NULL,
 	ALTER COLUMN target_std SET NOT NULL,
-	ADD CONSTRAINT ttsp_model_frames_check CHECK (frames > 0);
+	ADD CONSTRAINT ttsp_model_frames_check CHECK (frames > 0),
+	ADD COLUMN validation_loss double precision[],
+	ADD COLUMN best_epoch integer CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch > 0);
 COMMENT ON COLUMN ttsp_model.features IS 'Parameters of the training features (ttsp_params of the first row), for reading';
 COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training features'' header: what ttsp_predict compares spectrograms with';
 COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
 COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
+COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss (NULL before 0.2.0: the last)';
 
 -- The model as a value (0.2.0): no lookup by name, no SPI, so it runs in
 -- parallel workers and on Citus shards, where ttsp_model is a reference
@@ -86,3 +90,51 @@ ALTER FUNCTION ttsp_spectrogram_png(spectrogram, double precision) COST 1000;
 ALTER FUNCTION ttsp_predict(text, spectrogram, integer) COST 50000;
 ALTER FUNCTION ttsp_predict(bigint, integer) COST 100000;
 ALTER FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer) COST 1000;
+
+-- A validation split carved out of the training rows, and early stopping.
+DROP FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer);
+DROP FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer);
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	source regclass,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
+	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
+
+CREATE FUNCTION ttsp_train(
+	model_name text,
+	query text,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
+	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
+

@@ -289,6 +289,8 @@ CREATE TABLE ttsp_model (
 	frames integer NOT NULL CHECK (frames > 0),
 	target_mean double precision NOT NULL,
 	target_std double precision NOT NULL,
+	validation_loss double precision[],
+	best_epoch integer CHECK (best_epoch > 0),
 	PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE ttsp_model IS 'CNN models trained by ttsp_train: architecture, feature parameters, standardisation, weights and metrics';
@@ -297,6 +299,8 @@ COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training fe
 COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
 COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
+COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss (NULL before 0.2.0: the last)';
 SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
 -- Everyone may predict (read models); training (INSERT) is granted explicitly.
 REVOKE ALL ON ttsp_model FROM PUBLIC;
@@ -316,11 +320,13 @@ CREATE FUNCTION ttsp_train(
 	channels integer[] DEFAULT '{8,16,32,64}',
 	test_size double precision DEFAULT 0.25,
 	seed integer DEFAULT 12,
-	frames integer DEFAULT NULL)
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
-	'Train the CNN on a table''s spectrogram column and label column; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
+	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -336,11 +342,13 @@ CREATE FUNCTION ttsp_train(
 	channels integer[] DEFAULT '{8,16,32,64}',
 	test_size double precision DEFAULT 0.25,
 	seed integer DEFAULT 12,
-	frames integer DEFAULT NULL)
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer) IS
-	'Train the CNN on the rows of a query (use query => ...); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
+	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)
 RETURNS double precision

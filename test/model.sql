@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(48);
+SELECT plan(55);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -69,13 +69,17 @@ RESET ttsp.train_memory;
 -- ttsp_predict(music_id) rebuilds the features from the file with the model's parameters.
 \set audio_dir :fixtures 'audio'
 SET ttsp.audio_dir = :'audio_dir';
-CREATE TEMP TABLE one AS SELECT ttsp_spectrogram(6790057285814061057, sample_rate => 8000, mono => true, n_fft => 128) AS spec, true AS popular;
-INSERT INTO one SELECT ttsp_spectrogram(pg_temp.fixture('noise_stereo_44k.mp3'), sample_rate => 8000, mono => true, n_fft => 128), false;
+CREATE TEMP TABLE one AS SELECT 1 AS id, ttsp_spectrogram(6790057285814061057, sample_rate => 8000, mono => true, n_fft => 128) AS spec, true AS popular;
+-- three of each class: the fewest that leave a validation split (test_size 0)
+INSERT INTO one SELECT i, ttsp_spectrogram(pg_temp.fixture(f), sample_rate => 8000, mono => true, n_fft => 128,
+	offset_s => i * 0.1), f LIKE 'tone%'
+FROM generate_series(2, 3) i, unnest(ARRAY['noise_stereo_44k.mp3', 'tone_mono_22k.mp3']) f;
+INSERT INTO one SELECT 9, ttsp_spectrogram(pg_temp.fixture('noise_stereo_44k.mp3'), sample_rate => 8000, mono => true, n_fft => 128), false;
 SELECT lives_ok($$ SELECT ttsp_train('from_files', 'one', 'spec', 'popular', epochs => 1, frames => 40, test_size => 0) $$,
 	'a model on file features');
 SET LOCAL ttsp.default_model = 'from_files';
 SELECT is(ttsp_predict(6790057285814061057), ttsp_predict('from_files', spec), 'ttsp_predict(music_id) = ttsp_predict(model, its spectrogram)')
-FROM one WHERE popular;
+FROM one WHERE id = 1;
 
 -- Errors.
 CREATE TEMP TABLE empty_sounds (spec spectrogram, popular bool);
@@ -98,7 +102,8 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', channels
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, true AS popular FROM sounds', features => 'spec', label => 'popular') $$,
 	'22023', 'the label has only one class: all 160 rows are positive', 'one class only');
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM sounds WHERE id = 1', features => 'spec', label => 'popular', test_size => 0.1) $$,
-	'22023', '4 rows are too few for test_size 0.1: the test split would be empty', 'too few rows for the split');
+	'22023', '4 rows are too few for three splits at test_size 0.1 and validation_size 0.2: 4 train, 0 validation and 0 test rows',
+	'too few rows for the split');
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, NULL::bool AS popular FROM sounds', features => 'spec', label => 'popular') $$,
 	'P0002', 'no rows to train on', 'a label that is always NULL');
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM sounds UNION ALL SELECT ttsp_spectrogram(pg_temp.fixture(''tone_mono_22k.mp3''), n_fft => 100), true', features => 'spec', label => 'popular') $$,
@@ -111,7 +116,8 @@ SELECT throws_ok($$ SELECT ttsp_predict('pop', spec, version => 0) FROM sounds L
 	'version must be positive, got 0', 'version 0');
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, file LIKE ''noise%'' AS popular FROM sounds WHERE id = 1',
 		features => 'spec', label => 'popular', test_size => 0.5) $$,
-	'22023', 'test_size 0.5 leaves no positive rows to train on', 'the split must leave both classes to train on');
+	'22023', 'test_size 0.5 and validation_size 0.2 leave no positive rows to train on',
+	'the split must leave both classes to train on');
 SET LOCAL ttsp.train_memory = '30MB';
 SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM sounds ORDER BY random() LIMIT 150',
 		features => 'spec', label => 'popular', epochs => 2, frames => 400, batch_size => 8) $$,
@@ -119,12 +125,14 @@ SELECT throws_ok($$ SELECT ttsp_train('x', query => 'SELECT spec, popular FROM s
 RESET ttsp.train_memory;
 
 -- Regression targets keep double precision: on the training split (test_size 0)
--- the mean baseline is the population variance.
-SELECT ok(abs((m->>'baseline_mse')::float8 - v) <= 1e-9 * v,
-	'large regression targets: baseline_mse equals var_pop')
-FROM (SELECT ttsp_train('big', query => 'SELECT spec, 1e8 + 100 * score AS score FROM sounds WHERE id <= 10', features => 'spec',
-		label => 'score', task => 'regression', epochs => 1, frames => 40, test_size => 0) AS m) t,
-	(SELECT var_pop(1e8 + 100 * score)::float8 AS v FROM sounds WHERE id <= 10) s;
+-- the mean baseline is the population variance, and with targets 1e8 and
+-- 1e8 + 100 (which float4 cannot tell apart from 1e8 + 96 or + 104) that is
+-- 100^2 k (n - k) / n^2 for the k rows of n at 1e8 + 100.
+SELECT ok(EXISTS (SELECT 1 FROM generate_series(1, n - 1) k WHERE abs(b - 1e4 * k * (n - k) / (n * n)) <= 1e-9 * b),
+	format('large regression targets: baseline_mse %s is 100^2 k (n - k) / n^2 for n = %s', b, n))
+FROM (SELECT (m->>'baseline_mse')::float8 AS b, (m->>'n')::int AS n
+	FROM (SELECT ttsp_train('big', query => 'SELECT spec, 1e8 + 100 * (id % 2) AS score FROM sounds WHERE id <= 10',
+		features => 'spec', label => 'score', task => 'regression', epochs => 1, frames => 40, test_size => 0) AS m) t) u;
 
 -- A model replaced within one transaction is not served from the cache.
 CREATE TEMP TABLE replaced AS SELECT 1 AS step, ttsp_train('re', 'sounds', 'spec', 'popular', epochs => 1, frames => 40) AS m;
@@ -162,8 +170,27 @@ SELECT lives_ok($$ SELECT ttsp_train('tight', 'sounds', 'spec', 'popular', epoch
 RESET ttsp.train_memory;
 
 CREATE TEMP TABLE "my sounds" AS SELECT * FROM sounds WHERE id <= 10;
-SELECT is((ttsp_train('quoted', '"my sounds"', 'spec', 'popular', epochs => 1, frames => 40, test_size => 0)->>'n')::int, 40,
-	'a quoted table name given positionally is read as a table');
+SELECT is((ttsp_train('quoted', '"my sounds"', 'spec', 'popular', epochs => 1, frames => 40, test_size => 0)->>'n')::int, 32,
+	'a quoted table name given positionally is read as a table (40 rows, 8 of them validation)');
+
+-- Validation and early stopping: labels unrelated to the audio, so the validation loss soon stops falling.
+CREATE TEMP TABLE es AS
+SELECT ttsp_train('es', query => 'SELECT spec, id % 2 = 0 AS noisy FROM sounds', features => 'spec', label => 'noisy',
+	epochs => 40, frames => 40, patience => 2, learning_rate => 0.01) AS m;
+SELECT ok((m->>'epochs_run')::int < 40, 'stops early: fewer than 40 epochs at patience 2') FROM es;
+SELECT is(best_epoch, (SELECT i::int FROM unnest(validation_loss) WITH ORDINALITY u(v, i) ORDER BY v, i LIMIT 1),
+	'the kept epoch is the one with the lowest validation loss') FROM ttsp_model WHERE name = 'es';
+SELECT is((array_length(train_loss, 1), array_length(validation_loss, 1), array_length(test_loss, 1), best_epoch <= array_length(train_loss, 1)),
+	((m->>'epochs_run')::int, (m->>'epochs_run')::int, (m->>'epochs_run')::int, true), 'one loss per epoch run, in every curve')
+FROM ttsp_model, es WHERE name = 'es';
+SELECT is((ttsp_train('es', 'sounds', 'spec', 'popular', epochs => 3, frames => 40, patience => NULL)->>'epochs_run')::int, 3,
+	'patience => NULL runs every epoch');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', patience => 0) $$,
+	'22023', 'patience must be at least 1 (or NULL for no early stopping), got 0', 'patience below 1');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', validation_size => 0.6) $$,
+	'22023', 'validation_size must be in (0, 0.5], got 0.6', 'validation_size above 0.5');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', validation_size => 0) $$,
+	'22023', 'validation_size must be in (0, 0.5], got 0', 'validation_size 0');
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

@@ -24,12 +24,13 @@ ALTER TABLE clips SET (parallel_workers = 2);
 SET LOCAL max_parallel_workers_per_gather = 2;
 
 SELECT matches(pg_temp.explain($$ CREATE TABLE specs AS
-	SELECT i, ttsp_spectrogram(audio, sample_rate => 8000, mono => true, n_fft => 100) AS spec FROM clips $$),
+	SELECT i, ttsp_spectrogram(audio, sample_rate => 8000, mono => true, n_fft => 100, offset_s => i * 0.01) AS spec
+	FROM clips $$),
 	'Workers Launched: 2', 'CREATE TABLE AS runs ttsp_spectrogram on 2 parallel workers');
 SET LOCAL max_parallel_workers_per_gather = 0;
 SELECT is(count(*), 8::bigint, 'with the same results as a serial run')
 FROM specs s JOIN clips c USING (i)
-WHERE s.spec::text = ttsp_spectrogram(c.audio, sample_rate => 8000, mono => true, n_fft => 100)::text;
+WHERE s.spec::text = ttsp_spectrogram(c.audio, sample_rate => 8000, mono => true, n_fft => 100, offset_s => i * 0.01)::text;
 SET LOCAL max_parallel_workers_per_gather = 2;
 
 CREATE MATERIALIZED VIEW mels AS

@@ -109,10 +109,10 @@ int32
 model_table_insert(const ModelRecord *rec)
 {
 	int			dims[1] = {rec->n_norm};
-	Datum		args[15];
-	Oid			types[15] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+	Datum		args[17];
+	Oid			types[17] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID};
+	spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
 	bool		v0_2 = table_is_0_2();
 	bool		isnull;
 	char	   *sql;
@@ -132,6 +132,8 @@ model_table_insert(const ModelRecord *rec)
 	args[12] = Int32GetDatum(rec->frames);
 	args[13] = Float8GetDatum(rec->target_mean);
 	args[14] = Float8GetDatum(rec->target_std);
+	args[15] = float8_array(rec->validation_loss, rec->epochs);
+	args[16] = Int32GetDatum(rec->best_epoch);
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
@@ -143,8 +145,8 @@ model_table_insert(const ModelRecord *rec)
 				   "FROM %s.ttsp_model WHERE name = $1 "
 				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
-				   v0_2 ? ", feature_template, frames, target_mean, target_std" : "",
-				   v0_2 ? ", $12, $13, $14, $15" : "", ttsp_schema());
+				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
+				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", ttsp_schema());
 	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)

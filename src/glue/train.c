@@ -44,6 +44,8 @@ typedef struct TrainOptions
 	int			n_blocks;
 	int			channels[TTSP_CNN_MAX_BLOCKS];
 	double		test_size;
+	double		validation_size;	/* of the rows the test split leaves */
+	int			patience;		/* 0: no early stopping */
 	int			seed;
 	int			frames;			/* 0: about 5 s */
 } TrainOptions;
@@ -76,6 +78,16 @@ typedef struct Predictions
 	int			n;
 	int			cap;
 } Predictions;
+
+/* Per-epoch losses, and the epoch whose weights are kept. */
+typedef struct Curves
+{
+	double	   *train;
+	double	   *validation;
+	double	   *test;			/* on report_part: recorded, never used for a choice */
+	int			epochs;			/* run; fewer than asked when stopped early */
+	int			best_epoch;		/* 1-based */
+} Curves;
 
 typedef struct Trainer
 {
@@ -223,7 +235,7 @@ target_scale(Trainer *t)
 	if (t->opt->task != TTSP_TASK_REGRESSION)
 		return;
 	for (i = 0; i < t->src.n_rows; i++)
-		if (!split_is_test(&t->split, t->src.labels[i], t->src.hashes[i]))
+		if (row_part(&t->split, t->src.labels[i], t->src.hashes[i]) == PART_TRAIN)
 		{
 			sum += t->src.labels[i];
 			sumsq += t->src.labels[i] * t->src.labels[i];
@@ -234,56 +246,108 @@ target_scale(Trainer *t)
 		t->target_std = 1;
 }
 
+/* Per class, the largest hash of the rows that the stratified split puts in its part of size. */
+static void
+carve(const uint64 *hashes, const int *classes, int n, double size, bool has[2], uint64 max_hash[2])
+{
+	bool	   *in_part = palloc(Max(n, 1) * sizeof(bool));
+	ttsp_error	err;
+	int			i;
+
+	ttsp_check(ttsp_stratified_split(hashes, classes, n, size, in_part, &err), &err);
+	for (i = 0; i < n; i++)
+		if (in_part[i] && (!has[classes[i]] || hashes[i] > max_hash[classes[i]]))
+		{
+			has[classes[i]] = true;
+			max_hash[classes[i]] = hashes[i];
+		}
+	pfree(in_part);
+}
+
+/* Fewest rows (per class for a classifier) that leave all three splits non-empty. */
+static int
+min_rows(double test_size, double validation_size)
+{
+	int			n;
+
+	for (n = 1; n < 100000; n++)
+	{
+		int			test = (int) round(test_size * n);
+		int			val = (int) round(validation_size * (n - test));
+
+		if ((test_size == 0 || test >= 1) && val >= 1 && n - test - val >= 1)
+			return n;
+	}
+	return n;
+}
+
+static void
+check_split(const Trainer *t, const int train_per_class[2])
+{
+	const Split *split = &t->split;
+	const TrainOptions *o = t->opt;
+
+	if (split->n_train > 0 && split->task == TTSP_TASK_CLASSIFICATION &&
+		(train_per_class[0] == 0 || train_per_class[1] == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size %g and validation_size %g leave no %s rows to train on", o->test_size,
+						o->validation_size, train_per_class[1] == 0 ? "positive" : "negative"),
+				 errhint("Lower test_size or validation_size, or add rows of that class.")));
+	if (split->n_train == 0 || split->n_val == 0 || (o->test_size > 0 && split->n_test == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%d rows are too few for three splits at test_size %g and validation_size %g: "
+						"%d train, %d validation and %d test rows",
+						t->src.n_rows, o->test_size, o->validation_size, split->n_train, split->n_val, split->n_test),
+				 errhint("That needs at least %d rows%s; add rows, or lower test_size or validation_size.",
+						 min_rows(o->test_size, o->validation_size),
+						 split->task == TTSP_TASK_CLASSIFICATION ? " of each class" : "")));
+}
+
 static void
 make_split(Trainer *t)
 {
 	TrainSource *src = &t->src;
 	Split	   *split = &t->split;
 	int		   *classes = palloc(src->n_rows * sizeof(int));
-	bool	   *is_test = palloc(src->n_rows * sizeof(bool));
+	uint64	   *rest_hashes = palloc(src->n_rows * sizeof(uint64));
+	int		   *rest_classes = palloc(src->n_rows * sizeof(int));
+	int			n_rest = 0;
 	int			train_per_class[2] = {0, 0};
-	ttsp_error	err;
 	int			i;
 
 	split->task = t->opt->task;
 	for (i = 0; i < src->n_rows; i++)
 		classes[i] = label_class(split->task, src->labels[i]);
-	ttsp_check(ttsp_stratified_split(src->hashes, classes, src->n_rows, t->opt->test_size, is_test, &err), &err);
+	carve(src->hashes, classes, src->n_rows, t->opt->test_size, split->has_test, split->test_max_hash);
+	/* validation: carved the same way out of what the test split leaves */
 	for (i = 0; i < src->n_rows; i++)
-		if (is_test[i] && (!split->has_test[classes[i]] || src->hashes[i] > split->test_max_hash[classes[i]]))
+		if (row_part(split, src->labels[i], src->hashes[i]) != PART_TEST)
 		{
-			split->has_test[classes[i]] = true;
-			split->test_max_hash[classes[i]] = src->hashes[i];
+			rest_hashes[n_rest] = src->hashes[i];
+			rest_classes[n_rest++] = classes[i];
 		}
+	carve(rest_hashes, rest_classes, n_rest, t->opt->validation_size, split->has_val, split->val_max_hash);
 	for (i = 0; i < src->n_rows; i++)
-	{
-		if (split_is_test(split, src->labels[i], src->hashes[i]))
-			split->n_test++;
-		else
+		switch (row_part(split, src->labels[i], src->hashes[i]))
 		{
-			split->n_train++;
-			train_per_class[classes[i]]++;
+			case PART_TEST:
+				split->n_test++;
+				break;
+			case PART_VALIDATION:
+				split->n_val++;
+				break;
+			case PART_TRAIN:
+				split->n_train++;
+				train_per_class[classes[i]]++;
+				break;
 		}
-	}
-	if (split->n_train == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("test_size %g leaves no rows to train on", t->opt->test_size)));
-	if (split->task == TTSP_TASK_CLASSIFICATION && (train_per_class[0] == 0 || train_per_class[1] == 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("test_size %g leaves no %s rows to train on", t->opt->test_size,
-						train_per_class[1] == 0 ? "positive" : "negative"),
-				 errhint("Lower test_size, or add rows of that class.")));
-	if (t->opt->test_size > 0 && split->n_test == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%d rows are too few for test_size %g: the test split would be empty",
-						src->n_rows, t->opt->test_size),
-				 errhint("Add rows, raise test_size, or pass test_size => 0 to report metrics on the training rows.")));
+	check_split(t, train_per_class);
 	target_scale(t);
 	pfree(classes);
-	pfree(is_test);
+	pfree(rest_hashes);
+	pfree(rest_classes);
 }
 
 /* Sums over the training split's log values, per (channel, bin). */
@@ -437,7 +501,7 @@ train_cached(Trainer *t)
 	int			i;
 
 	for (i = 0; i < src->n_rows; i++)
-		if (!split_is_test(&t->split, src->labels[i], src->hashes[i]))
+		if (row_part(&t->split, src->labels[i], src->hashes[i]) == PART_TRAIN)
 			order[n++] = i;
 	for (i = n - 1; i > 0; i--)
 	{
@@ -502,16 +566,21 @@ predict_row(void *arg, float *x, double label)
 		flush_predictions(t);
 }
 
-/* Predictions on the test split (the training split when there is none). */
+/* Predictions on one part of the split into t->preds. */
 static void
-evaluate(Trainer *t)
+evaluate(Trainer *t, SplitPart part)
 {
-	bool		test = t->split.n_test > 0;
-
 	t->preds.n = 0;
-	t->preds.cap = test ? t->split.n_test : t->split.n_train;
-	source_rows(&t->src, &t->split, test ? PART_TEST : PART_TRAIN, predict_row, t);
+	t->preds.cap = split_count(&t->split, part);
+	source_rows(&t->src, &t->split, part, predict_row, t);
 	flush_predictions(t);
+}
+
+/* The part final metrics are reported on: test, or training rows without a test split. */
+static SplitPart
+report_part(const Trainer *t)
+{
+	return t->split.n_test > 0 ? PART_TEST : PART_TRAIN;
 }
 
 /* The epoch's headline metric, test accuracy or MSE, and the loss into *loss. */
@@ -580,15 +649,17 @@ hyperparameters_json(const Trainer *t)
 	const TrainOptions *o = t->opt;
 
 	return psprintf("{\"epochs\": %d, \"batch_size\": %d, \"learning_rate\": %.17g, "
-					"\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"seed\": %d, "
-					"\"threads\": %d, \"n_train\": %d, \"n_test\": %d, \"standardisation\": \"per channel and bin\"}",
+					"\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"validation_size\": %.17g, "
+					"\"patience\": %s, \"seed\": %d, \"threads\": %d, \"n_train\": %d, \"n_validation\": %d, "
+					"\"n_test\": %d, \"standardisation\": \"per channel and bin\"}",
 					o->epochs, o->batch_size, o->optim.lr, optimizer_name(o->optim.kind),
-					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->seed, ttsp_threads,
-					t->split.n_train, t->split.n_test);
+					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->validation_size,
+					o->patience > 0 ? psprintf("%d", o->patience) : "null", o->seed, ttsp_threads,
+					t->split.n_train, t->split.n_val, t->split.n_test);
 }
 
 static int32
-store_model(Trainer *t, const char *metrics, const double *train_loss, const double *test_loss)
+store_model(Trainer *t, const char *metrics, const Curves *curves)
 {
 	size_t		wlen = ttsp_cnn_serialized_size(t->net);
 	bytea	   *weights = palloc(VARHDRSZ + wlen);
@@ -611,9 +682,11 @@ store_model(Trainer *t, const char *metrics, const double *train_loss, const dou
 	rec.norm_std = t->in.std;
 	rec.n_norm = t->in.channels * t->in.bins;
 	rec.weights = weights;
-	rec.train_loss = train_loss;
-	rec.test_loss = test_loss;
-	rec.epochs = t->opt->epochs;
+	rec.train_loss = curves->train;
+	rec.validation_loss = curves->validation;
+	rec.test_loss = curves->test;
+	rec.epochs = curves->epochs;
+	rec.best_epoch = curves->best_epoch;
 	return model_table_insert(&rec);
 }
 
@@ -702,6 +775,13 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->test_size = arg_float8(fcinfo, "test_size", 0.25);
 	if (!(o->test_size >= 0 && o->test_size < 1))
 		bad_option("test_size must be in [0, 1), got %g", o->test_size);
+	o->validation_size = arg_float8(fcinfo, "validation_size", 0.2);
+	if (!(o->validation_size > 0 && o->validation_size <= 0.5))
+		bad_option("validation_size must be in (0, 0.5], got %g", o->validation_size);
+	/* an argument that 0.1.0's signature lacks takes its 0.2.0 default */
+	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
+	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
+		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
 	o->seed = arg_int32(fcinfo, "seed", TTSP_CNN_DEFAULT_SEED);
 	o->frames = arg_int32(fcinfo, "frames", 0);
 	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
@@ -746,19 +826,77 @@ prepare(Trainer *t)
 		check_classes(t);
 	make_split(t);
 	compute_stats(t);
-	t->preds.pred = MemoryContextAllocHuge(t->cxt, Max(t->split.n_train, t->split.n_test) * sizeof(double));
-	t->preds.label = MemoryContextAllocHuge(t->cxt, Max(t->split.n_train, t->split.n_test) * sizeof(double));
+	{
+		int			most = Max(t->split.n_train, Max(t->split.n_val, t->split.n_test));
+
+		t->preds.pred = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
+		t->preds.label = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
+	}
 	ereport(NOTICE,
-			(errmsg("training \"%s\": %d train and %d test rows of %d x %d x %d, %zu parameters, %s",
-					t->opt->model_name, t->split.n_train, t->split.n_test, t->in.channels, t->in.bins,
+			(errmsg("training \"%s\": %d train, %d validation and %d test rows of %d x %d x %d, %zu parameters, %s",
+					t->opt->model_name, t->split.n_train, t->split.n_val, t->split.n_test, t->in.channels, t->in.bins,
 					t->in.frames, ttsp_cnn_param_count(t->net),
 					t->src.cached ? "data in memory" : "streaming from the source")));
 }
 
+/* The weights (and BatchNorm statistics) of the best epoch so far, serialised. */
+typedef struct BestWeights
+{
+	uint8	   *bytes;
+	size_t		len;
+} BestWeights;
+
 static void
-run_epochs(Trainer *t, double *train_loss, double *test_loss)
+snapshot_take(Trainer *t, BestWeights *snap)
+{
+	ttsp_error	err;
+
+	if (snap->bytes == NULL)
+	{
+		snap->len = ttsp_cnn_serialized_size(t->net);
+		snap->bytes = MemoryContextAlloc(t->cxt, snap->len);
+	}
+	ttsp_check(ttsp_cnn_serialize(t->net, snap->bytes, snap->len, &err), &err);
+}
+
+/* Put the snapshot's weights in place of the last epoch's. */
+static void
+snapshot_restore(Trainer *t, const BestWeights *snap)
+{
+	ttsp_error	err;
+	ttsp_cnn   *best = ttsp_cnn_deserialize(snap->bytes, snap->len, &err);
+
+	if (best == NULL)
+		ttsp_report(&err);
+	ttsp_optimizer_destroy(t->optim);
+	t->optim = NULL;
+	ttsp_cnn_destroy(t->net);
+	t->net = best;
+}
+
+static void
+epoch_notice(const Trainer *t, int epoch, const Curves *c, double val_metric, double elapsed)
 {
 	const TrainOptions *o = t->opt;
+
+	ereport(NOTICE,
+			(errmsg("epoch %d/%d: train loss %.4f, validation loss %.4f, validation %s %.4f%s, %.1f s elapsed, ETA %.1f s",
+					epoch + 1, o->epochs, c->train[epoch], c->validation[epoch],
+					o->task == TTSP_TASK_CLASSIFICATION ? "accuracy" : "MSE", val_metric,
+					c->best_epoch == epoch + 1 ? " (best)" : "",
+					elapsed, elapsed / (epoch + 1) * (o->epochs - epoch - 1))));
+}
+
+/*
+ * Epochs until o->epochs, or until patience epochs pass without a lower
+ * validation loss; the weights of the epoch with the lowest are kept.
+ */
+static void
+run_epochs(Trainer *t, Curves *c)
+{
+	const TrainOptions *o = t->opt;
+	BestWeights	best = {0};
+	double		best_loss = INFINITY;
 	instr_time	start,
 				now;
 	int			epoch;
@@ -766,22 +904,39 @@ run_epochs(Trainer *t, double *train_loss, double *test_loss)
 	INSTR_TIME_SET_CURRENT(start);
 	for (epoch = 0; epoch < o->epochs; epoch++)
 	{
-		double		metric,
-					elapsed;
+		double		val_metric;
 
 		train_epoch(t);
-		evaluate(t);
-		train_loss[epoch] = t->epoch_loss / Max(t->epoch_samples, 1);
-		metric = epoch_metric(t, &test_loss[epoch]);
+		c->train[epoch] = t->epoch_loss / Max(t->epoch_samples, 1);
+		evaluate(t, report_part(t));
+		(void) epoch_metric(t, &c->test[epoch]);
+		evaluate(t, PART_VALIDATION);
+		val_metric = epoch_metric(t, &c->validation[epoch]);
+		c->epochs = epoch + 1;
+		if (c->validation[epoch] < best_loss)
+		{
+			best_loss = c->validation[epoch];
+			c->best_epoch = epoch + 1;
+			snapshot_take(t, &best);
+		}
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
-		elapsed = INSTR_TIME_GET_DOUBLE(now);
-		ereport(NOTICE,
-				(errmsg("epoch %d/%d: train loss %.4f, %s %s %.4f, %.1f s elapsed, ETA %.1f s",
-						epoch + 1, o->epochs, train_loss[epoch], t->split.n_test > 0 ? "test" : "train",
-						o->task == TTSP_TASK_CLASSIFICATION ? "accuracy" : "MSE", metric,
-						elapsed, elapsed / (epoch + 1) * (o->epochs - epoch - 1))));
+		epoch_notice(t, epoch, c, val_metric, INSTR_TIME_GET_DOUBLE(now));
+		if (o->patience > 0 && epoch + 1 - c->best_epoch >= o->patience)
+		{
+			ereport(NOTICE,
+					(errmsg("stopping early: no lower validation loss in %d epochs", o->patience)));
+			break;
+		}
 	}
+	/* a validation loss that never was finite keeps the last epoch */
+	if (best.bytes != NULL && c->best_epoch != c->epochs)
+		snapshot_restore(t, &best);
+	if (best.bytes == NULL)
+		c->best_epoch = c->epochs;
+	ereport(NOTICE,
+			(errmsg("keeping the weights of epoch %d (lowest validation loss %.4f)", c->best_epoch,
+					c->validation[c->best_epoch - 1])));
 }
 
 static Datum
@@ -790,8 +945,7 @@ train(TrainOptions *o)
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(caller, "ttsp_train", ALLOCSET_DEFAULT_SIZES);
 	Trainer    *t = trainer_create(o, cxt);
-	double	   *train_loss = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
-	double	   *test_loss = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+	Curves		curves = {0};
 	StringInfoData metrics;
 	int32		version;
 	Datum		result;
@@ -807,15 +961,21 @@ train(TrainOptions *o)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	prepare(t);
-	run_epochs(t, train_loss, test_loss);
+	curves.train = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+	curves.validation = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+	curves.test = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+	run_epochs(t, &curves);
+	/* the kept weights on the test split, once */
+	evaluate(t, report_part(t));
 
 	/* in cxt, which outlives SPI_finish */
 	MemoryContextSwitchTo(cxt);
 	initStringInfo(&metrics);
-	appendStringInfo(&metrics, "{\"split\": \"%s\", ", t->split.n_test > 0 ? "test" : "train");
+	appendStringInfo(&metrics, "{\"split\": \"%s\", \"best_epoch\": %d, \"epochs_run\": %d, ",
+					 t->split.n_test > 0 ? "test" : "train", curves.best_epoch, curves.epochs);
 	metrics_append(&metrics, o->task, t->preds.pred, t->preds.label, t->preds.n);
 	appendStringInfoChar(&metrics, '}');
-	version = store_model(t, metrics.data, train_loss, test_loss);
+	version = store_model(t, metrics.data, &curves);
 	SPI_finish();
 
 	MemoryContextSwitchTo(caller);

@@ -37,28 +37,37 @@ extern char *source_text_query(const char *source, const char *features, const c
 /* Class of a label: 1 for a positive classification label, else 0. */
 extern int	label_class(int task, double label);
 
+/* Which rows a pass visits. */
+typedef enum SplitPart
+{
+	PART_TRAIN,
+	PART_VALIDATION,
+	PART_TEST
+} SplitPart;
+
 /*
  * Stratified split by content hash: per class, the round(test_size * n)
- * rows with the smallest hashes are the test split.  Kept as the largest
- * test hash per class, so later passes need no row order.
+ * rows with the smallest hashes are the test split, and of the rest the
+ * round(validation_size * n_rest) with the next smallest the validation
+ * split.  Kept as the largest hash of each per class, so later passes need
+ * no row order.
  */
 typedef struct Split
 {
 	int			task;
 	bool		has_test[2];
 	uint64		test_max_hash[2];
+	bool		has_val[2];
+	uint64		val_max_hash[2];
 	int			n_train;
+	int			n_val;
 	int			n_test;
 } Split;
 
-extern bool split_is_test(const Split *split, double label, uint64 hash);
+extern SplitPart row_part(const Split *split, double label, uint64 hash);
 
-/* Which rows a pass visits. */
-typedef enum SplitPart
-{
-	PART_TRAIN,
-	PART_TEST
-} SplitPart;
+/* Rows in a part. */
+extern int	split_count(const Split *split, SplitPart part);
 
 /*
  * A training source: read once for labels, hashes and, while they fit,
@@ -138,9 +147,11 @@ typedef struct ModelRecord
 	const float *norm_std;
 	int			n_norm;
 	bytea	   *weights;
-	const double *train_loss;	/* per epoch */
+	const double *train_loss;	/* per epoch run */
+	const double *validation_loss;
 	const double *test_loss;
-	int			epochs;
+	int			epochs;			/* run */
+	int			best_epoch;		/* whose weights these are */
 } ModelRecord;
 
 /* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */

@@ -150,12 +150,22 @@ label_class(int task, double label)
 	return task == TTSP_TASK_CLASSIFICATION && label >= 0.5 ? 1 : 0;
 }
 
-bool
-split_is_test(const Split *split, double label, uint64 hash)
+SplitPart
+row_part(const Split *split, double label, uint64 hash)
 {
 	int			c = label_class(split->task, label);
 
-	return split->has_test[c] && hash <= split->test_max_hash[c];
+	if (split->has_test[c] && hash <= split->test_max_hash[c])
+		return PART_TEST;
+	if (split->has_val[c] && hash <= split->val_max_hash[c])
+		return PART_VALIDATION;
+	return PART_TRAIN;
+}
+
+int
+split_count(const Split *split, SplitPart part)
+{
+	return part == PART_TEST ? split->n_test : part == PART_VALIDATION ? split->n_val : split->n_train;
 }
 
 /* ---- the first pass and the cache ---- */
@@ -307,7 +317,7 @@ pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	if (++p->rows > p->src->n_rows)
 		source_changed(p->src);
 	p->fingerprint_sum += row_fingerprint(hash, label);
-	if (split_is_test(p->split, label, hash) != (p->part == PART_TEST))
+	if (row_part(p->split, label, hash) != p->part)
 		return;
 	model_input_fill(p->src->in, spec, p->x, p->src->standardised);
 	p->fn(p->arg, p->x, label);
@@ -322,7 +332,7 @@ source_rows(TrainSource *src, const Split *split, SplitPart part, input_row_fn f
 	if (src->cached)
 	{
 		for (i = 0; i < src->n_rows; i++)
-			if (split_is_test(split, src->labels[i], src->hashes[i]) == (part == PART_TEST))
+			if (row_part(split, src->labels[i], src->hashes[i]) == part)
 				fn(arg, src->cache + (Size) i * src->row_size, src->labels[i]);
 		return;
 	}
