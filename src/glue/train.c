@@ -922,7 +922,7 @@ run_epochs(Trainer *t, Curves *c)
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
 		epoch_notice(t, epoch, c, val_metric, INSTR_TIME_GET_DOUBLE(now));
-		if (o->patience > 0 && epoch + 1 - c->best_epoch >= o->patience)
+		if (o->patience > 0 && epoch + 1 < o->epochs && epoch + 1 - c->best_epoch >= o->patience)
 		{
 			ereport(NOTICE,
 					(errmsg("stopping early: no lower validation loss in %d epochs", o->patience)));
