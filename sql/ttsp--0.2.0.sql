@@ -366,11 +366,12 @@ GRANT EXECUTE ON FUNCTION ttsp_predict(bigint, integer) TO pg_read_server_files;
 
 -- The model as a value (0.2.0): no lookup by name, no SPI, so it runs in
 -- parallel workers and on Citus shards, where ttsp_model is a reference
--- table joined to the data.
-CREATE FUNCTION ttsp_predict(model ttsp_model, spec spectrogram)
+-- table joined to the data.  record, not ttsp_model: on a shard the row has
+-- the shard's row type; the C code checks ttsp_model's columns by name and type.
+CREATE FUNCTION ttsp_predict(model record, spec spectrogram)
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'ttsp_predict_model' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50000;
-COMMENT ON FUNCTION ttsp_predict(ttsp_model, spectrogram) IS
+COMMENT ON FUNCTION ttsp_predict(record, spectrogram) IS
 	'Probability or value from a ttsp_model row passed as a value (join ttsp_model or ttsp_latest_model); no SPI';
 
 -- The newest version of each model, with the row as one value for ttsp_predict(model, spec).

@@ -2,7 +2,7 @@
 -- ttsp_latest_model, parallel workers, and forged values as input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE TABLE sounds AS
 SELECT i AS id,
@@ -23,7 +23,7 @@ WHERE l.version = 2 AND ttsp_predict(l.model, s.spec) = ttsp_predict('v', s.spec
 	AND ttsp_predict(l.model, s.spec) <> ttsp_predict('v', s.spec, 1);
 
 SELECT is((provolatile, proparallel)::text, '(i,s)', 'it is IMMUTABLE and PARALLEL SAFE')
-FROM pg_proc WHERE oid = 'ttsp_predict(ttsp_model, spectrogram)'::regprocedure;
+FROM pg_proc WHERE oid = 'ttsp_predict(record, spectrogram)'::regprocedure;
 
 -- In a parallel worker: no SPI, no catalogue lookups by name.
 SET LOCAL force_parallel_mode = on;
@@ -58,6 +58,11 @@ SELECT throws_ok($$ SELECT ttsp_predict(m, ttsp_spectrogram(pg_temp.fixture('ton
 	'22023', 'spectrogram does not match model "v"', 'a spectrogram of other features: the error ttsp_predict gives');
 SELECT throws_ok($$ SELECT ttsp_predict(pg_temp.forged('{"target_mean": 5}'), spec) FROM sounds LIMIT 1 $$,
 	'XX001', 'model "v" has an invalid target scale (mean 5, std 1)', 'a classifier with a target scale');
+SELECT throws_ok($$ SELECT ttsp_predict(ROW(1, 2), spec) FROM sounds LIMIT 1 $$,
+	'42804', 'model must be a ttsp_model row: it has no column "task"', 'a row of another type');
+SELECT throws_ok($$ SELECT ttsp_predict(x, spec) FROM sounds, (SELECT name, version, task, feature_template, frames,
+	norm_mean, norm_std, weights::text AS weights, target_mean, target_std FROM ttsp_model WHERE name = 'v' LIMIT 1) x LIMIT 1 $$,
+	'42804', 'model must be a ttsp_model row: column "weights" is text, not bytea', 'a column of another type');
 SELECT is(count(*), 32::bigint, 'after the forged values, the real one still predicts as before (no stale cache)')
 FROM sounds s JOIN ttsp_model m ON m.name = 'v' AND m.version = 1
 WHERE ttsp_predict(m, s.spec) = ttsp_predict('v', s.spec, 1);

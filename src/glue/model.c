@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "args.h"
@@ -370,7 +371,9 @@ hash_column(uint64 h, HeapTuple row, TupleDesc desc, const char *column)
 	Form_pg_attribute a;
 
 	if (att <= 0)
-		elog(ERROR, "ttsp_model has no column \"%s\"", column);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model must be a ttsp_model row: it has no column \"%s\"", column)));
 	d = heap_getattr(row, att, desc, &isnull);
 	if (isnull)
 		return h;
@@ -384,6 +387,42 @@ hash_column(uint64 h, HeapTuple row, TupleDesc desc, const char *column)
 	if (a->attbyval)
 		return hash_bytes_extended((const unsigned char *) &d, sizeof(Datum), h);
 	return hash_bytes_extended((const unsigned char *) DatumGetPointer(d), a->attlen, h);
+}
+
+/*
+ * A row passed as a model must have ttsp_model's columns, by name and type:
+ * any row type will do, since Citus hands a shard's row type for a
+ * reference table's row.
+ */
+static void
+check_value_columns(TupleDesc desc)
+{
+	Oid			spec_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
+											ObjectIdGetDatum(ttsp_schema_oid()));
+	const struct
+	{
+		const char *name;
+		Oid			type;
+	}			columns[] = {
+		{"name", TEXTOID}, {"version", INT4OID}, {"task", TEXTOID}, {"feature_template", spec_type},
+		{"frames", INT4OID}, {"norm_mean", FLOAT4ARRAYOID}, {"norm_std", FLOAT4ARRAYOID},
+		{"weights", BYTEAOID}, {"target_mean", FLOAT8OID}, {"target_std", FLOAT8OID}
+	};
+	Size		i;
+
+	for (i = 0; i < lengthof(columns); i++)
+	{
+		int			att = SPI_fnumber(desc, columns[i].name);
+
+		if (att <= 0 || TupleDescAttr(desc, att - 1)->atttypid != columns[i].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("model must be a ttsp_model row: %s", att <= 0 ?
+							psprintf("it has no column \"%s\"", columns[i].name) :
+							psprintf("column \"%s\" is %s, not %s", columns[i].name,
+									 format_type_be(TupleDescAttr(desc, att - 1)->atttypid),
+									 format_type_be(columns[i].type)))));
+	}
 }
 
 /*
@@ -420,8 +459,12 @@ model_from_value(HeapTupleHeader hdr)
 		}
 	if (m == NULL)
 	{
-		int			victim = cache_victim();
-		Datum		d = heap_getattr(&row, SPI_fnumber(desc, "name"), desc, &isnull);
+		int			victim;
+		Datum		d;
+
+		check_value_columns(desc);
+		victim = cache_victim();
+		d = heap_getattr(&row, SPI_fnumber(desc, "name"), desc, &isnull);
 
 		name = isnull ? "(unnamed)" : TextDatumGetCString(d);
 		d = heap_getattr(&row, SPI_fnumber(desc, "version"), desc, &isnull);
