@@ -23,6 +23,11 @@ clips' statistics over all their frames):
                 training the model IS the logistic regression; validation
                 loss tracked from that start (epoch 0) on, up to 30 epochs,
                 the best epoch's weights kept, patience 5
+  wide_init_es_aug  wide_init_es trained with AdamW (weight_decay 0.01) and,
+                on each training window, a gain shift uniform in +-6 dB (added
+                to the log power before standardisation), a frequency mask
+                (freq_mask_param 8 bins) and a time mask (time_mask_param 80
+                frames), torchaudio's rule, from the seeded generator
   linear        logistic regression alone on the pooled features, C chosen
                 on the validation fifth (no seed dependence)
   ens3_windows  the mean logit of windows at 3 seeds (seed, seed+100, +200)
@@ -88,7 +93,8 @@ def fit_lr(s, fit, val):
 
 
 class Trainer:
-    def __init__(self, s, seed, wide=False, wide_init=False, early_stop=False, epochs=15):
+    def __init__(self, s, seed, wide=False, wide_init=False, early_stop=False, epochs=15, augment=False):
+        self.augment = augment
         self.s, self.seed = s, seed
         tr, self.te = L.split(s)
         self.fit, self.val = val_split(s, tr) if (early_stop or wide_init) else (tr, None)
@@ -110,9 +116,22 @@ class Trainer:
         for i in idx:
             x = self.x(i)
             a = int(rng.integers(0, max(1, x.shape[-1] - WIN + 1)))
-            xs.append(L.crop_pad(x[..., a:], WIN))
+            w = L.crop_pad(x[..., a:], WIN)
+            if self.augment:
+                w = self.augmented(w, rng)
+            xs.append(w)
         xb = torch.from_numpy(np.stack(xs))
         return net(xb, self.pooled(idx)) if net.wide is not None else net(xb)
+
+    def augmented(self, w, rng):
+        w = w + (rng.uniform(-6, 6) / self.sd).astype(np.float32)   # g dB before standardising
+        for axis, param in ((1, 8), (2, 80)):                        # torchaudio's mask_along_axis
+            value = rng.uniform() * param
+            start = int(rng.uniform() * (w.shape[axis] - value))
+            sl = [slice(None)] * 3
+            sl[axis] = slice(start, start + int(value))
+            w[tuple(sl)] = 0.0
+        return w
 
     def train(self):
         s = self.s
@@ -130,7 +149,8 @@ class Trainer:
                     if self.early_stop:
                         net.head.weight.zero_()
                         net.head.bias.zero_()
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01) if self.augment else \
+            torch.optim.Adam(net.parameters(), lr=1e-3)
         lossf = nn.BCEWithLogitsLoss()
         y = torch.tensor(s["label"], dtype=torch.float32)
         best, best_state, since = np.inf, None, 0
@@ -190,7 +210,8 @@ def run_variant(s, name, seed):
         return float(((z >= 0).astype(int) == clean).mean())
     ens = name.startswith("ens3_")
     base = name[5:] if ens else name
-    kw = dict(wide=base.startswith("wide"), wide_init=base.startswith("wide_init"), early_stop=base.endswith("_es"))
+    kw = dict(wide=base.startswith("wide"), wide_init=base.startswith("wide_init"),
+              early_stop="_es" in base, augment=base.endswith("_aug"))
     zs = []
     for k in range(3 if ens else 1):
         t = Trainer(s, seed + 100 * k, **kw)
