@@ -354,14 +354,14 @@ logistic_newton(const double *xs, const double *y, int n, int p, double alpha,
 				w->trial[j] = theta[j] - t * w->step[j];
 			logits(xs, n, p, w->trial, w->z);
 			ft = logistic_objective(w->z, y, n, w->trial, p, alpha);
-			if (ft <= f - 1e-4 * t * dec || t < 1e-10)
+			if (ft <= f - 1e-4 * t * dec)
 			{
 				memcpy(theta, w->trial, sizeof(double) * k);
-				if (t < 1e-10 && !(ft < f))
-					return TTSP_OK;		/* no further progress at float precision */
 				f = ft;
 				break;
 			}
+			if (t < 1e-10)
+				return TTSP_OK;		/* no decrease left at double precision: theta stays */
 			t *= 0.5;
 		}
 	}
