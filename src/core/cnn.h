@@ -182,7 +182,8 @@ ttsp_status ttsp_loss(ttsp_loss_kind kind, int task, const float *out,
 typedef enum ttsp_optim_kind
 {
 	TTSP_OPTIM_ADAM = 0,
-	TTSP_OPTIM_SGD = 1
+	TTSP_OPTIM_SGD = 1,
+	TTSP_OPTIM_ADAMW = 2		/* Adam with decoupled weight decay */
 } ttsp_optim_kind;
 
 typedef struct ttsp_optim_config
@@ -193,12 +194,19 @@ typedef struct ttsp_optim_config
 	double		beta2;			/* Adam */
 	double		eps;			/* Adam */
 	double		momentum;		/* SGD, 0 = plain SGD */
-	double		weight_decay;	/* L2 added to the gradient, as torch.optim */
+	/*
+	 * Adam, SGD: L2 added to the gradient, as torch.optim.  AdamW: decoupled,
+	 * p *= 1 - lr * weight_decay before the step, as torch.optim.AdamW.
+	 */
+	double		weight_decay;
 } ttsp_optim_config;
 
 typedef struct ttsp_optimizer ttsp_optimizer;
 
-/* Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8.  SGD: lr 0.01, momentum 0. */
+/*
+ * Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8.  AdamW: the same and
+ * weight_decay 0.01 (torch's defaults).  SGD: lr 0.01, momentum 0.
+ */
 ttsp_optim_config ttsp_optim_defaults(ttsp_optim_kind kind);
 
 size_t		ttsp_optimizer_state_bytes(const ttsp_optim_config *cfg,
@@ -210,7 +218,7 @@ ttsp_optimizer *ttsp_optimizer_create(ttsp_cnn *net, const ttsp_optim_config *cf
 
 /*
  * Update the parameters from the gradients of the last backward, with
- * torch.optim semantics (Adam with bias correction).  A non-finite gradient
+ * torch.optim semantics (Adam and AdamW with bias correction).  A non-finite gradient
  * is an error and leaves the parameters untouched.
  */
 ttsp_status ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err);

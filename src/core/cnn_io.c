@@ -9,41 +9,14 @@
 
 #include <string.h>
 
+#include "bytes.h"
+
 #define CNN_MAGIC "TTSPCNN"		/* 8 bytes with its NUL */
 #define CNN_MAGIC_LEN 8
 #define CNN_FORMAT_VERSION 1
 /* magic, version, task, in_channels, in_height, in_width, n_blocks */
 #define CNN_FIXED_HEADER (CNN_MAGIC_LEN + 6 * 4)
 #define CNN_CHECKSUM_LEN 8
-
-static uint64_t
-fnv1a64(const uint8_t *p, size_t len)
-{
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
-
-	for (size_t i = 0; i < len; i++)
-	{
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-static uint8_t *
-put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t) (v >> (8 * i));
-	return p;
-}
-
-static uint8_t *
-put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t) (v >> (8 * i));
-	return p;
-}
 
 static uint8_t *
 put_floats(uint8_t *p, const float *v, size_t n)
@@ -53,22 +26,9 @@ put_floats(uint8_t *p, const float *v, size_t n)
 		uint32_t	bits;
 
 		memcpy(&bits, &v[i], sizeof(bits));
-		p = put_u32(p, bits);
+		p = ttsp_put_u32(p, bits);
 	}
 	return p;
-}
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
-		(uint32_t) p[3] << 24;
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-	return (uint64_t) get_u32(p) | (uint64_t) get_u32(p + 4) << 32;
 }
 
 static void
@@ -76,7 +36,7 @@ get_floats(const uint8_t *p, float *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
-		uint32_t	bits = get_u32(p + 4 * i);
+		uint32_t	bits = ttsp_get_u32(p + 4 * i);
 
 		memcpy(&v[i], &bits, sizeof(bits));
 	}
@@ -107,19 +67,19 @@ ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len, ttsp_error *er
 						 size, buf == NULL ? 0 : len);
 	memcpy(p, CNN_MAGIC, CNN_MAGIC_LEN);
 	p += CNN_MAGIC_LEN;
-	p = put_u32(p, CNN_FORMAT_VERSION);
-	p = put_u32(p, (uint32_t) cfg->task);
-	p = put_u32(p, (uint32_t) cfg->in_channels);
-	p = put_u32(p, (uint32_t) cfg->in_height);
-	p = put_u32(p, (uint32_t) cfg->in_width);
-	p = put_u32(p, (uint32_t) cfg->n_blocks);
+	p = ttsp_put_u32(p, CNN_FORMAT_VERSION);
+	p = ttsp_put_u32(p, (uint32_t) cfg->task);
+	p = ttsp_put_u32(p, (uint32_t) cfg->in_channels);
+	p = ttsp_put_u32(p, (uint32_t) cfg->in_height);
+	p = ttsp_put_u32(p, (uint32_t) cfg->in_width);
+	p = ttsp_put_u32(p, (uint32_t) cfg->n_blocks);
 	for (int l = 0; l < cfg->n_blocks; l++)
-		p = put_u32(p, (uint32_t) cfg->channels[l]);
-	p = put_u64(p, net->n_params);
-	p = put_u64(p, net->n_stats);
+		p = ttsp_put_u32(p, (uint32_t) cfg->channels[l]);
+	p = ttsp_put_u64(p, net->n_params);
+	p = ttsp_put_u64(p, net->n_stats);
 	p = put_floats(p, net->params, net->n_params);
 	p = put_floats(p, net->stats, net->n_stats);
-	put_u64(p, fnv1a64(buf, (size_t) (p - buf)));
+	ttsp_put_u64(p, ttsp_fnv1a64(buf, (size_t) (p - buf)));
 	return TTSP_OK;
 }
 
@@ -127,7 +87,7 @@ ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len, ttsp_error *er
 static int
 get_dim(const uint8_t *p)
 {
-	uint32_t	v = get_u32(p);
+	uint32_t	v = ttsp_get_u32(p);
 
 	return v > INT32_MAX ? -1 : (int) v;
 }
@@ -171,11 +131,11 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 		return corrupt(err, "too short");
 	if (memcmp(buf, CNN_MAGIC, CNN_MAGIC_LEN) != 0)
 		return corrupt(err, "bad magic (not a ttsp CNN)");
-	if (get_u64(buf + len - CNN_CHECKSUM_LEN) != fnv1a64(buf, len - CNN_CHECKSUM_LEN))
+	if (ttsp_get_u64(buf + len - CNN_CHECKSUM_LEN) != ttsp_fnv1a64(buf, len - CNN_CHECKSUM_LEN))
 		return corrupt(err, "checksum mismatch (truncated or altered)");
 
 	p = buf + CNN_MAGIC_LEN;
-	version = get_u32(p);
+	version = ttsp_get_u32(p);
 	if (version != CNN_FORMAT_VERSION)
 	{
 		ttsp_fail(err, TTSP_EUNSUPPORTED,
@@ -205,7 +165,7 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 	/* the config fixes every size: check them before allocating */
 	cnn_set_geometry(&geom, &cfg);
 	if (len != format_size(cfg.n_blocks, geom.n_params, geom.n_stats) ||
-		get_u64(p) != geom.n_params || get_u64(p + 8) != geom.n_stats)
+		ttsp_get_u64(p) != geom.n_params || ttsp_get_u64(p + 8) != geom.n_stats)
 		return corrupt(err, "length does not match the architecture");
 	p += 16;
 

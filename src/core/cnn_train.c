@@ -71,10 +71,12 @@ ttsp_optim_defaults(ttsp_optim_kind kind)
 {
 	ttsp_optim_config cfg = {
 		.kind = kind,
-		.lr = kind == TTSP_OPTIM_ADAM ? 1e-3 : 0.01,
+		.lr = kind == TTSP_OPTIM_SGD ? 0.01 : 1e-3,
 		.beta1 = 0.9,
 		.beta2 = 0.999,
 		.eps = 1e-8,
+		/* torch.optim.AdamW's default; Adam and SGD default to none */
+		.weight_decay = kind == TTSP_OPTIM_ADAMW ? 0.01 : 0.0,
 	};
 
 	return cfg;
@@ -83,7 +85,7 @@ ttsp_optim_defaults(ttsp_optim_kind kind)
 static size_t
 state_floats(const ttsp_optim_config *cfg, size_t param_count)
 {
-	if (cfg->kind == TTSP_OPTIM_ADAM)
+	if (cfg->kind != TTSP_OPTIM_SGD)
 		return 2 * param_count;
 	return cfg->momentum > 0.0 ? param_count : 0;
 }
@@ -97,13 +99,13 @@ ttsp_optimizer_state_bytes(const ttsp_optim_config *cfg, size_t param_count)
 static ttsp_status
 check_config(const ttsp_optim_config *cfg, ttsp_error *err)
 {
-	if (cfg->kind != TTSP_OPTIM_ADAM && cfg->kind != TTSP_OPTIM_SGD)
+	if (cfg->kind != TTSP_OPTIM_ADAM && cfg->kind != TTSP_OPTIM_ADAMW && cfg->kind != TTSP_OPTIM_SGD)
 		return ttsp_fail(err, TTSP_EINVAL, "unknown optimizer %d", (int) cfg->kind);
 	if (!(cfg->lr > 0.0 && isfinite(cfg->lr)))
 		return ttsp_fail(err, TTSP_EINVAL, "learning rate %g must be positive", cfg->lr);
 	if (!(cfg->weight_decay >= 0.0 && isfinite(cfg->weight_decay)))
 		return ttsp_fail(err, TTSP_EINVAL, "weight decay %g must be >= 0", cfg->weight_decay);
-	if (cfg->kind == TTSP_OPTIM_ADAM)
+	if (cfg->kind != TTSP_OPTIM_SGD)
 	{
 		if (!(cfg->beta1 >= 0.0 && cfg->beta1 < 1.0 && cfg->beta2 >= 0.0 && cfg->beta2 < 1.0))
 			return ttsp_fail(err, TTSP_EINVAL, "Adam betas (%g, %g) must be in [0, 1)",
@@ -136,7 +138,7 @@ ttsp_optimizer_create(ttsp_cnn *net, const ttsp_optim_config *cfg, ttsp_error *e
 		if (opt->m == NULL)
 			goto oom;
 	}
-	if (cfg->kind == TTSP_OPTIM_ADAM)
+	if (cfg->kind != TTSP_OPTIM_SGD)
 	{
 		opt->v = calloc(n, sizeof(float));
 		if (opt->v == NULL)
@@ -173,7 +175,15 @@ ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err)
 	size_t		n = net->n_params;
 	float	   *p = net->params;
 	const float *g = net->grads;
-	float		wd = (float) cfg->weight_decay;
+	/*
+	 * Adam and SGD add weight_decay * p to the gradient (L2, coupled with
+	 * Adam's scaling); AdamW instead shrinks p by lr * weight_decay before
+	 * the Adam step, on the gradient alone (Loshchilov & Hutter's decoupled
+	 * decay, torch.optim.AdamW).
+	 */
+	bool		decoupled = cfg->kind == TTSP_OPTIM_ADAMW;
+	float		wd = decoupled ? 0.0f : (float) cfg->weight_decay;
+	float		shrink = decoupled ? (float) (1.0 - cfg->lr * cfg->weight_decay) : 1.0f;
 
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(g[i]))
@@ -187,7 +197,7 @@ ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err)
 		}
 	opt->steps++;
 
-	if (cfg->kind == TTSP_OPTIM_ADAM)
+	if (cfg->kind != TTSP_OPTIM_SGD)
 	{
 		float		b1 = (float) cfg->beta1,
 					b2 = (float) cfg->beta2;
@@ -202,6 +212,7 @@ ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err)
 
 			opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * gi;
 			opt->v[i] = b2 * opt->v[i] + (1.0f - b2) * gi * gi;
+			p[i] *= shrink;
 			p[i] -= step_size * opt->m[i] / (sqrtf(opt->v[i]) / bc2_sqrt + eps);
 		}
 	}

@@ -46,6 +46,12 @@ is PyTorch's state_dict order without num_batches_tracked):
     dout    <case>    d(loss)/d(output), batch values
     grad    <case>/<tensor>   d(loss)/d(parameter), trainable tensors only
     step    <case>/<adam|sgd>/<tensor>  trainable tensors after one step
+    steps3  classification_bce/<adamw|adam_l2>/<tensor>  trainable tensors
+            after 3 steps (forward, backward, step on the same batch) of
+            torch.optim.AdamW(lr=1e-2, weight_decay=0.5) and, as the
+            contrast a test must tell apart, torch.optim.Adam with the same
+            lr and weight_decay (L2 coupled to the gradient); the decay is
+            large so that it moves every weight well beyond the tolerance
 """
 import os
 import sys
@@ -206,6 +212,22 @@ def main():
             for k in names:
                 if k in params:
                     emit("step", f"{case}/{opt_name}/{k}", params[k].detach().numpy())
+
+    # decoupled (AdamW) against coupled (Adam) weight decay, three steps
+    tt = torch.from_numpy(targets["classification"].astype(np.float64))
+    for opt_name in ("adamw", "adam_l2"):
+        net = fresh()
+        net.train()
+        cls = torch.optim.AdamW if opt_name == "adamw" else torch.optim.Adam
+        opt = cls(net.parameters(), lr=1e-2, weight_decay=0.5)
+        for _ in range(3):
+            opt.zero_grad()
+            nn.BCEWithLogitsLoss()(net(xt), tt).backward()
+            opt.step()
+        params = dict(net.named_parameters())
+        for k in names:
+            if k in params:
+                emit("steps3", f"classification_bce/{opt_name}/{k}", params[k].detach().numpy())
 
     with open(OUT, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -731,6 +731,23 @@ test_optimizers(void)
 	ok(param_dev(net, want) < 1e-7, "Adam weight decay adds wd*p to the gradient");
 	ttsp_optimizer_destroy(opt);
 
+	/* AdamW: p shrinks by lr*wd first, then the Adam step on the bare gradient */
+	oc = ttsp_optim_defaults(TTSP_OPTIM_ADAMW);
+	ok(oc.lr == 1e-3 && oc.beta1 == 0.9 && oc.beta2 == 0.999 && oc.eps == 1e-8 && oc.weight_decay == 0.01 &&
+	   ttsp_optimizer_state_bytes(&oc, 1000) >= 8000,
+	   "AdamW defaults as torch.optim.AdamW (weight_decay 0.01), 2 floats of state per parameter");
+	oc.weight_decay = 0.1;
+	opt = ttsp_optimizer_create(net, &oc, &err);
+	set_params_grads(net, g1);
+	ttsp_optimizer_step(opt, &err);
+	for (int k = 0; k < 3; k++)
+		want[k] = 0.5 * (1 - 1e-3 * 0.1) - 1e-3 * g1[k] / (fabs(g1[k]) + 1e-8);
+	ok(param_dev(net, want) < 1e-7, "AdamW step 1: p (1 - lr wd) - lr sign(g), by hand");
+	ttsp_optimizer_destroy(opt);
+	oc.beta1 = 1.0;
+	ok(ttsp_optimizer_create(net, &oc, &err) == NULL && err.code == TTSP_EINVAL,
+	   "AdamW beta1 = 1 refused: %s", err.msg);
+
 	oc = sgd;
 	oc.momentum = 0.9;
 	opt = ttsp_optimizer_create(net, &oc, &err);

@@ -335,10 +335,70 @@ test_case(const float *x, int batch, int task, ttsp_loss_kind loss_kind,
 	free(dout);
 }
 
+/*
+ * Three steps of AdamW (lr 1e-2, weight_decay 0.5: decoupled decay) and of
+ * Adam with the same L2 weight_decay (coupled) on classification + BCE.
+ * Each must match its own golden values, and AdamW must not match Adam's:
+ * the check can tell the two kinds of decay apart.
+ */
+static void
+test_weight_decay(const float *x, int batch, ttsp_optim_kind kind)
+{
+	const char *name = kind == TTSP_OPTIM_ADAMW ? "adamw" : "adam_l2";
+	const char *other = kind == TTSP_OPTIM_ADAMW ? "adam_l2" : "adamw";
+	ttsp_cnn   *net = golden_net(TTSP_TASK_CLASSIFICATION);
+	float	   *y = floats(find("target %s%s", "classification", ""));
+	float	   *out = malloc(sizeof(float) * batch);
+	float	   *dout = malloc(sizeof(float) * batch);
+	ttsp_optim_config oc = ttsp_optim_defaults(kind);
+	ttsp_optimizer *opt = NULL;
+	ttsp_error	err;
+	double		loss;
+	bool		ran = net != NULL;
+	double		worst_other = 0;
+	char		what[160];
+	char		key[96];
+
+	oc.lr = 1e-2;
+	oc.weight_decay = 0.5;
+	if (ran)
+		ran = (opt = ttsp_optimizer_create(net, &oc, &err)) != NULL;
+	for (int step = 0; ran && step < 3; step++)
+		ran = ttsp_cnn_forward(net, x, batch, true, out, &err) == TTSP_OK &&
+			ttsp_loss(TTSP_LOSS_BCE, TTSP_TASK_CLASSIFICATION, out, y, batch, &loss, dout, &err) == TTSP_OK &&
+			ttsp_cnn_backward(net, dout, NULL, &err) == TTSP_OK &&
+			ttsp_optimizer_step(opt, &err) == TTSP_OK;
+	OK(ran, "%s: three steps run", name);
+	for (int i = 0; ran && i < ttsp_cnn_tensor_count(net); i++)
+	{
+		ttsp_cnn_tensor t = tensor(net, i);
+		const record *r;
+
+		if (t.grad == NULL)
+			continue;
+		snprintf(what, sizeof(what), "%s (lr 1e-2, weight_decay 0.5): %s after three steps", name, t.name);
+		snprintf(key, sizeof(key), "classification_bce/%s/%s", name, t.name);
+		check(what, t.data, t.count, find("steps3 %s%s", key, ""));
+		snprintf(key, sizeof(key), "classification_bce/%s/%s", other, t.name);
+		r = find("steps3 %s%s", key, "");
+		if (r != NULL && r->n == t.count)
+			worst_other = fmax(worst_other, scaled_error(t.data, r->v, t.count));
+	}
+	OK(worst_other > 100 * REL_TOL, "%s differs from %s's golden values (max rel error %.2e)",
+	   name, other, worst_other);
+	ttsp_optimizer_destroy(opt);
+	ttsp_cnn_destroy(net);
+	free(y);
+	free(out);
+	free(dout);
+}
+
 static void
 golden_checks(const float *x, int batch)
 {
 	test_forward(x, batch);
+	test_weight_decay(x, batch, TTSP_OPTIM_ADAMW);
+	test_weight_decay(x, batch, TTSP_OPTIM_ADAM);
 	for (int o = 0; o < 2; o++)
 	{
 		ttsp_optim_kind k = o == 0 ? TTSP_OPTIM_ADAM : TTSP_OPTIM_SGD;

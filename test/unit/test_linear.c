@@ -1,0 +1,377 @@
+/*
+ * Linear core (linear.h) against scikit-learn: pooled features against
+ * numpy, standardisation against StandardScaler, the L2 logistic regression
+ * against LogisticRegression(C = 1/alpha) and ridge against Ridge(alpha) at
+ * every alpha of the grid, and the penalty chosen on validation rows, from
+ * test/golden/linear_golden.txt (written by make_linear_golden.py; run from
+ * the repository root).  Then the byte format: round trip, every truncation
+ * and bit flip rejected, and forged bytes with a valid checksum rejected by
+ * the value checks.
+ *
+ * Tolerances.  sklearn's logistic solutions have a gradient of at most
+ * ~5e-9 (the file's header), ours is at machine precision, so weights may
+ * differ by about gradient / curvature: 1e-6 relative to the largest weight
+ * covers that at alpha 1e-4, where the curvature is smallest.  Ridge is a
+ * closed form on both sides: 1e-9.  Pooled features and the scaler: 1e-12.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "linear.h"
+#include "tap.h"
+
+#define GOLDEN_PATH "test/golden/linear_golden.txt"
+#define MAX_RECORDS 128
+
+typedef struct record
+{
+	char		key[64];
+	double	   *v;
+	size_t		n;
+} record;
+
+static record records[MAX_RECORDS];
+static int	n_records;
+
+static int
+load_golden(const char *path)
+{
+	FILE	   *f = fopen(path, "r");
+	char	   *line = NULL;
+	size_t		cap = 0;
+
+	if (f == NULL)
+		return 0;
+	while (getline(&line, &cap, f) > 0 && n_records < MAX_RECORDS)
+	{
+		char		sec[32],
+					name[32];
+		int			off;
+		record	   *r = &records[n_records];
+		char	   *p;
+
+		if (line[0] == '#' || sscanf(line, "%31s %31s %zu%n", sec, name, &r->n, &off) != 3)
+			continue;
+		snprintf(r->key, sizeof(r->key), "%s %s", sec, name);
+		r->v = malloc(sizeof(double) * r->n);
+		p = line + off;
+		for (size_t i = 0; i < r->n; i++)
+			r->v[i] = strtod(p, &p);
+		n_records++;
+	}
+	free(line);
+	fclose(f);
+	return n_records > 0;
+}
+
+static const record *
+find(const char *sec, const char *name)
+{
+	char		key[64];
+
+	snprintf(key, sizeof(key), "%s %s", sec, name);
+	for (int i = 0; i < n_records; i++)
+		if (strcmp(records[i].key, key) == 0)
+			return &records[i];
+	fprintf(stderr, "golden record \"%s\" missing\n", key);
+	exit(1);
+}
+
+/* max |got - want| / max |want| */
+static double
+rel_error(const double *got, const double *want, size_t n)
+{
+	double		top = 0,
+				worst = 0;
+
+	for (size_t i = 0; i < n; i++)
+		top = fmax(top, fabs(want[i]));
+	for (size_t i = 0; i < n; i++)
+	{
+		double		e = fabs(got[i] - want[i]) / fmax(top, 1e-300);
+
+		if (!(e <= worst))
+			worst = isnan(e) ? INFINITY : e;
+	}
+	return worst;
+}
+
+static void
+test_pool(void)
+{
+	const record *x = find("pool", "x");
+	const record *want = find("pool", "out");
+	float		buf[42];
+	double		out[12];
+	ttsp_error	err;
+
+	for (int i = 0; i < 42; i++)
+		buf[i] = (float) x->v[i];
+	ok(ttsp_pooled_count(2, 3) == 12 && want->n == 12, "2 x 3 pools to 12 features");
+	if (ttsp_pool_features(buf, 2, 3, 7, out, &err) != TTSP_OK)
+		out[0] = NAN;
+	ok(rel_error(out, want->v, 12) < 1e-12, "pooled means then deviations match numpy (rel error %.1e)",
+	   rel_error(out, want->v, 12));
+	buf[17] = NAN;
+	ok(ttsp_pool_features(buf, 2, 3, 7, out, &err) == TTSP_EINVAL && strstr(err.msg, "channel 0, bin 2, frame 3"),
+	   "a NaN input is an error naming its place: %s", err.msg);
+	ok(ttsp_pool_features(buf, 2, 3, 0, out, &err) == TTSP_EINVAL, "no frames is an error");
+	ok(ttsp_pooled_count(0, 3) == 0 && ttsp_pooled_count(1, TTSP_LINEAR_MAX_DIM + 1) == 0,
+	   "pooled count is 0 outside the shape limits");
+}
+
+static ttsp_linear_data
+rows(const char *task, const char *part)
+{
+	char		xn[32],
+				yn[32];
+	ttsp_linear_data d;
+
+	snprintf(xn, sizeof(xn), "x_%s", part);
+	snprintf(yn, sizeof(yn), "%s_%s", strcmp(task, "classification") == 0 ? "class" : "target", part);
+	d.x = find("data", xn)->v;
+	d.y = find("data", yn)->v;
+	d.n = (int) find("data", yn)->n;
+	return d;
+}
+
+static void
+test_fits(int task)
+{
+	const char *tn = task == TTSP_TASK_CLASSIFICATION ? "classification" : "regression";
+	double		tol = task == TTSP_TASK_CLASSIFICATION ? 1e-6 : 1e-9;
+	ttsp_linear_data tr = rows(tn, "train"),
+				val = rows(tn, "val");
+	double		worst_coef = 0,
+				worst_out = 0,
+				worst_scaler = 0,
+				scores[TTSP_LINEAR_GRID_SIZE];
+	double		out[64];
+	ttsp_error	err;
+	ttsp_linear *m;
+	int			failed = 0;
+
+	for (int g = 0; g < TTSP_LINEAR_GRID_SIZE; g++)
+	{
+		char		name[32];
+		double		wi;
+
+		m = ttsp_linear_fit(task, 2, 2, 2, &tr, ttsp_linear_grid[g], &err);
+		if (m == NULL || ttsp_linear_predict(m, val.x, val.n, out, &err) != TTSP_OK)
+		{
+			failed++;
+			fprintf(stderr, "# %s alpha %g: %s\n", tn, ttsp_linear_grid[g], err.msg);
+			ttsp_linear_destroy(m);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%d/coef", g);
+		worst_coef = fmax(worst_coef, rel_error(m->coef, find(tn, name)->v, 10));
+		snprintf(name, sizeof(name), "%d/intercept", g);
+		wi = find(tn, name)->v[0];
+		worst_coef = fmax(worst_coef, fabs(m->intercept - wi) / fmax(1.0, fabs(wi)));
+		snprintf(name, sizeof(name), "%d/val_out", g);
+		worst_out = fmax(worst_out, rel_error(out, find(tn, name)->v, val.n));
+		if (task == TTSP_TASK_CLASSIFICATION)
+			worst_scaler = fmax(rel_error(m->mean, find("scaler", "mean")->v, 10),
+								rel_error(m->scale, find("scaler", "scale")->v, 10));
+		ttsp_linear_destroy(m);
+	}
+	ok(failed == 0, "%s: fits at all %d grid points", tn, TTSP_LINEAR_GRID_SIZE);
+	if (task == TTSP_TASK_CLASSIFICATION)
+		ok(worst_scaler < 1e-12, "standardisation matches StandardScaler, constant feature included (%.1e)", worst_scaler);
+	ok(worst_coef < tol, "%s: weights and intercept match sklearn at every alpha (worst %.1e, tolerance %.0e)",
+	   tn, worst_coef, tol);
+	ok(worst_out < tol, "%s: validation outputs match sklearn's (worst %.1e)", tn, worst_out);
+
+	m = ttsp_linear_fit_select(task, 2, 2, 2, &tr, &val, scores, &err);
+	ok(m != NULL && rel_error(scores, find(tn, "val_scores")->v, TTSP_LINEAR_GRID_SIZE) < tol,
+	   "%s: validation scores over the grid match (%.1e)", tn,
+	   rel_error(scores, find(tn, "val_scores")->v, TTSP_LINEAR_GRID_SIZE));
+	ok(m != NULL && m->alpha == ttsp_linear_grid[(int) find(tn, "best")->v[0]],
+	   "%s: the chosen alpha (%g) is sklearn's best on the validation rows", tn, m ? m->alpha : NAN);
+	ttsp_linear_destroy(m);
+}
+
+static void
+test_fit_errors(void)
+{
+	ttsp_linear_data tr = rows("classification", "train");
+	double		y[80],
+				x[800];
+	ttsp_linear_data d = {x, y, 80};
+	ttsp_error	err;
+
+	memcpy(x, tr.x, sizeof(x));
+	for (int i = 0; i < 80; i++)
+		y[i] = 1;
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &d, 1.0, &err) == NULL && err.code == TTSP_EINVAL &&
+	   strstr(err.msg, "only class 1"), "one class only: %s", err.msg);
+	y[3] = 2;
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &d, 1.0, &err) == NULL && strstr(err.msg, "0 or 1"),
+	   "label 2: %s", err.msg);
+	memcpy(y, tr.y, sizeof(y));
+	x[125] = NAN;
+	ok(ttsp_linear_fit(TTSP_TASK_REGRESSION, 2, 2, 2, &d, 1.0, &err) == NULL && strstr(err.msg, "row 12, feature 5"),
+	   "a NaN feature: %s", err.msg);
+	x[125] = 0;
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &d, 0.0, &err) == NULL && strstr(err.msg, "alpha"),
+	   "alpha 0: %s", err.msg);
+	d.n = 1;
+	ok(ttsp_linear_fit(TTSP_TASK_REGRESSION, 2, 2, 2, &d, 1.0, &err) == NULL && strstr(err.msg, "at least 2 rows"),
+	   "one row: %s", err.msg);
+	d.n = 80;
+	ok(ttsp_linear_fit(7, 2, 2, 2, &d, 1.0, &err) == NULL && strstr(err.msg, "unknown task"), "unknown task");
+	ok(ttsp_linear_fit(TTSP_TASK_REGRESSION, 2, 2, -1, &d, 1.0, &err) == NULL, "negative n_extra");
+
+	/* perfectly separable classes at the weakest penalty: finite, and right */
+	for (int i = 0; i < 80; i++)
+		x[i * 10] = y[i] ? 5.0 + i % 3 : -5.0 - i % 3;
+	{
+		ttsp_linear *m = ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &d, 1e-4, &err);
+		double		out[80];
+		int			right = 0;
+
+		ok(m != NULL && ttsp_linear_predict(m, x, 80, out, &err) == TTSP_OK && isfinite(m->coef[0]),
+		   "separable classes at alpha 1e-4 converge to finite weights");
+		for (int i = 0; m && i < 80; i++)
+			right += (out[i] > 0) == (y[i] == 1);
+		ok(right == 80, "and classify all 80 training rows (%d)", right);
+		ttsp_linear_destroy(m);
+	}
+}
+
+/* A model of the golden data, serialised; *len receives its size. */
+static uint8_t *
+golden_bytes(size_t *len, ttsp_linear **model)
+{
+	ttsp_linear_data tr = rows("classification", "train");
+	ttsp_linear *m = ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &tr, 1.0, NULL);
+	uint8_t    *b;
+
+	*len = ttsp_linear_serialized_size(m);
+	b = malloc(*len);
+	ttsp_linear_serialize(m, b, *len, NULL);
+	*model = m;
+	return b;
+}
+
+/* rewrite the checksum after a forged edit */
+static void
+reseal(uint8_t *b, size_t len)
+{
+	ttsp_put_u64(b + len - 8, ttsp_fnv1a64(b, len - 8));
+}
+
+static void
+test_bytes(void)
+{
+	ttsp_linear *m,
+			   *r;
+	size_t		len;
+	uint8_t    *b = golden_bytes(&len, &m);
+	uint8_t    *c = malloc(len),
+			   *again = malloc(len);
+	ttsp_linear_data val = rows("classification", "val");
+	double		o1[30],
+				o2[30];
+	ttsp_error	err;
+	int			accepted = 0,
+				wrong_code = 0;
+
+	ok(len == 8 + 20 + 16 + 3 * 8 * 10 + 8, "a 10-feature model is %zu bytes", len);
+	r = ttsp_linear_deserialize(b, len, &err);
+	ok(r != NULL && ttsp_linear_serialize(r, again, len, &err) == TTSP_OK && memcmp(b, again, len) == 0,
+	   "round trip gives the same bytes");
+	ok(r != NULL && ttsp_linear_predict(m, val.x, 30, o1, NULL) == TTSP_OK &&
+	   ttsp_linear_predict(r, val.x, 30, o2, NULL) == TTSP_OK && memcmp(o1, o2, sizeof(o1)) == 0,
+	   "and the same predictions, bit for bit");
+	ttsp_linear_destroy(r);
+	{
+		ttsp_linear *m2;
+		size_t		len2;
+		uint8_t    *b2 = golden_bytes(&len2, &m2);
+
+		ok(len2 == len && memcmp(b, b2, len) == 0, "two fits of the same rows give the same bytes");
+		ttsp_linear_destroy(m2);
+		free(b2);
+	}
+	ok(ttsp_linear_serialize(m, again, len - 1, &err) == TTSP_EINVAL, "serialising into a short buffer is an error");
+
+	for (size_t n = 0; n < len; n++)
+	{
+		r = ttsp_linear_deserialize(b, n, &err);
+		accepted += r != NULL;
+		wrong_code += r == NULL && err.code != TTSP_ECORRUPT;
+		ttsp_linear_destroy(r);
+	}
+	ok(accepted == 0 && wrong_code == 0, "all %zu truncations are rejected as corrupt", len);
+	accepted = wrong_code = 0;
+	for (size_t bit = 0; bit < 8 * len; bit++)
+	{
+		memcpy(c, b, len);
+		c[bit / 8] ^= (uint8_t) (1 << (bit % 8));
+		r = ttsp_linear_deserialize(c, len, &err);
+		accepted += r != NULL;
+		wrong_code += r == NULL && err.code != TTSP_ECORRUPT;
+		ttsp_linear_destroy(r);
+	}
+	ok(accepted == 0 && wrong_code == 0, "all %zu single-bit flips are rejected as corrupt", 8 * len);
+
+	/* forged with a valid checksum: the value and header checks must catch them */
+	memcpy(c, b, len);
+	ttsp_put_u32(c + 8, 2);
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && err.code == TTSP_EUNSUPPORTED, "a later version: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_u32(c + 12, 5);
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && err.code == TTSP_ECORRUPT, "task 5: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_u32(c + 16, 3);
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && strstr(err.msg, "header implies"),
+	   "a shape the length does not match: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_u32(c + 16, 0xffffffffu);
+	ttsp_put_u32(c + 20, 0xffffffffu);
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && err.code == TTSP_ECORRUPT, "a huge shape: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_f64(c + 44 + 8 * 12, 0.0);		/* scale[2] */
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && strstr(err.msg, "feature 2"), "a zero scale: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_f64(c + 44 + 8 * 25, NAN);		/* coef[5] */
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && strstr(err.msg, "feature 5"), "a NaN weight: %s", err.msg);
+	memcpy(c, b, len);
+	ttsp_put_f64(c + 28, -1.0);				/* alpha */
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && strstr(err.msg, "penalty"), "a negative penalty: %s", err.msg);
+	memcpy(c, b, len);
+	c[0] = 'X';
+	reseal(c, len);
+	ok(ttsp_linear_deserialize(c, len, &err) == NULL && strstr(err.msg, "magic"), "another magic: %s", err.msg);
+	ok(ttsp_linear_deserialize(NULL, 0, &err) == NULL && err.code == TTSP_ECORRUPT, "NULL bytes");
+
+	ttsp_linear_destroy(m);
+	free(b);
+	free(c);
+	free(again);
+}
+
+int
+main(void)
+{
+	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)", GOLDEN_PATH))
+		return done_testing();
+	test_pool();
+	test_fits(TTSP_TASK_CLASSIFICATION);
+	test_fits(TTSP_TASK_REGRESSION);
+	test_fit_errors();
+	test_bytes();
+	return done_testing();
+}
