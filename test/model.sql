@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(55);
+SELECT plan(57);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -26,6 +26,9 @@ SELECT ok(m ?& ARRAY['accuracy', 'balanced_accuracy', 'precision', 'recall', 'f1
 	'all classification metrics are there') FROM runs WHERE run = 1;
 SELECT ok((m->>'accuracy')::float8 >= 0.95, 'tones vs noise is learnt in seconds: test accuracy >= 0.95')
 FROM runs WHERE run = 1;
+SELECT ok(m->'linear_baseline' ?& ARRAY['accuracy', 'balanced_accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss', 'baseline_accuracy', 'alpha'],
+	'a linear baseline on the whole clip''s pooled features is reported beside the CNN, with the same metrics') FROM runs WHERE run = 1;
+SELECT is((m->'linear_baseline'->>'n')::int, (m->>'n')::int, 'on the same test rows') FROM runs WHERE run = 1;
 SELECT is(array_agg(version ORDER BY version), ARRAY[1, 2, 3], 'retraining a name adds versions')
 FROM ttsp_model WHERE name = 'pop';
 SELECT ok(a.weights = b.weights AND a.train_loss = b.train_loss, 'same seed: bit-identical weights and losses')

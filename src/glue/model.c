@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "feature_spec.h"
+#include "linear.h"
 #include "logscale.h"
 #include "ttsp_glue.h"
 
@@ -66,31 +67,50 @@ model_input_check(const ModelInput *in, const Spectrogram *s, const char *model)
 						 "normalisation, mel and dB settings must match too.")));
 }
 
+/* Log values (standardised or not) of frames [0, n) of one (channel, bin) row of s into dst. */
+static void
+log_row(const Spectrogram *s, int cb, int n, float shift, float scale, float *dst)
+{
+	const float *src = s->data + (Size) cb * s->h.frames;
+	int			f;
+
+	if ((s->h.flags & TTSP_SPEC_DB) || s->h.kind == TTSP_KIND_MFCC)
+		for (f = 0; f < n; f++)
+			dst[f] = (src[f] - shift) * scale;
+	else
+		ttsp_log10_scaled(src, dst, n, 1e-10f, s->h.power == 1.0f ? 20.0f : 10.0f, shift, scale);
+}
+
 void
 model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool standardise)
 {
 	int			avail = Min(s->h.frames, in->frames);
-	bool		logged = (s->h.flags & TTSP_SPEC_DB) || s->h.kind == TTSP_KIND_MFCC;
-	float		mult = s->h.power == 1.0f ? 20.0f : 10.0f;
 	int			cb;
 
 	for (cb = 0; cb < in->channels * in->bins; cb++)
 	{
-		const float *src = s->data + (Size) cb * s->h.frames;
 		float	   *dst = out + (Size) cb * in->frames;
-		float		shift = standardise ? in->mean[cb] : 0;
-		float		scale = standardise ? 1.0f / in->std[cb] : 1.0f;
 		int			f;
 
-		if (logged)
-			for (f = 0; f < avail; f++)
-				dst[f] = (src[f] - shift) * scale;
-		else
-			ttsp_log10_scaled(src, dst, avail, 1e-10f, mult, shift, scale);
+		log_row(s, cb, avail, standardise ? in->mean[cb] : 0, standardise ? 1.0f / in->std[cb] : 1.0f, dst);
 		/* padding is the mean, 0 once standardised; NaN marks it until then */
 		for (f = avail; f < in->frames; f++)
 			dst[f] = standardise ? 0 : NAN;
 	}
+}
+
+void
+model_pooled_features(const Spectrogram *s, double *out)
+{
+	Size		n = (Size) s->h.channels * s->h.bins * s->h.frames;
+	float	   *logs = palloc(n * sizeof(float));
+	ttsp_error	err;
+	int			cb;
+
+	for (cb = 0; cb < s->h.channels * s->h.bins; cb++)
+		log_row(s, cb, s->h.frames, 0, 1, logs + (Size) cb * s->h.frames);
+	ttsp_check(ttsp_pool_features(logs, s->h.channels, s->h.bins, s->h.frames, out, &err), &err);
+	pfree(logs);
 }
 
 void

@@ -43,6 +43,12 @@ extern void model_input_check(const ModelInput *in, const Spectrogram *spec, con
  */
 extern void model_input_fill(const ModelInput *in, const Spectrogram *spec, float *out, bool standardise);
 
+/*
+ * The whole clip's pooled features (linear.h: per (channel, bin) the mean,
+ * then the deviation, of the log values over every frame) into out.
+ */
+extern void model_pooled_features(const Spectrogram *spec, double *out);
+
 /* Standardise values laid out as model_input_fill(..., false) writes them. */
 extern void model_input_standardise(const ModelInput *in, float *x);
 

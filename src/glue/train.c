@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
+#include "linear.h"
 #include "metrics.h"
 #include "rng.h"
 #include "ttsp_glue.h"
@@ -101,6 +102,7 @@ typedef struct Trainer
 	/* the network, released by a callback on cxt */
 	ttsp_cnn   *net;
 	ttsp_optimizer *optim;
+	ttsp_linear *linear;		/* the baseline on the whole clip's pooled features */
 	MemoryContextCallback cb;
 	Batch		batch;
 	Shuffle		shuffle;
@@ -121,6 +123,8 @@ release_trainer(void *arg)
 	t->optim = NULL;
 	ttsp_cnn_destroy(t->net);
 	t->net = NULL;
+	ttsp_linear_destroy(t->linear);
+	t->linear = NULL;
 }
 
 /* ---- the network ---- */
@@ -615,6 +619,85 @@ epoch_metric(const Trainer *t, double *loss)
 	return *loss;
 }
 
+/* ---- the linear baseline ---- */
+
+/* 2 x channels x bins: 1024 keeps a fit under a second and 8 MB (bench/learn/linear-cost) */
+#define LINEAR_BASELINE_MAX_FEATURES 1024
+
+/* The pooled features and labels of one part of the split. */
+static ttsp_linear_data
+linear_rows(const Trainer *t, SplitPart part)
+{
+	const TrainSource *src = &t->src;
+	int			n = split_count(&t->split, part);
+	double	   *x = palloc(Max(n, 1) * (Size) src->n_pooled * sizeof(double));
+	double	   *y = palloc(Max(n, 1) * sizeof(double));
+	ttsp_linear_data d = {x, y, 0};
+	int			i;
+
+	for (i = 0; i < src->n_rows; i++)
+		if (row_part(&t->split, src->labels[i], src->hashes[i]) == part)
+		{
+			memcpy(x + (Size) d.n * src->n_pooled, src->pooled + (Size) i * src->n_pooled,
+				   src->n_pooled * sizeof(double));
+			y[d.n++] = src->labels[i];
+		}
+	return d;
+}
+
+/*
+ * Logistic (classification) or ridge (regression) regression on the whole
+ * clip's pooled features, fitted on the training split with its penalty
+ * chosen on the validation split: the bar every model is held to.
+ */
+static void
+fit_linear_baseline(Trainer *t)
+{
+	ttsp_linear_data train;
+	ttsp_linear_data val;
+	ttsp_error	err;
+
+	/* its cost grows with the cube of the features, and memory with the square */
+	if (t->src.n_pooled > LINEAR_BASELINE_MAX_FEATURES)
+	{
+		ereport(NOTICE,
+				(errmsg("no linear baseline: %d pooled features are more than %d", t->src.n_pooled,
+						LINEAR_BASELINE_MAX_FEATURES),
+				 errhint("Fewer bins (a mel spectrogram, or a smaller n_fft) give one.")));
+		return;
+	}
+	train = linear_rows(t, PART_TRAIN);
+	val = linear_rows(t, PART_VALIDATION);
+	t->linear = ttsp_linear_fit_select(t->opt->task, t->in.channels, t->in.bins, 0, &train, &val, NULL, &err);
+	if (t->linear == NULL)
+		ereport(NOTICE, (errmsg("no linear baseline: %s", err.msg)));
+}
+
+/* The baseline's metrics on the report part, as the "linear_baseline" member. */
+static void
+append_linear_baseline(Trainer *t, StringInfo metrics, double *cnn_metric, double *linear_metric)
+{
+	ttsp_linear_data rows = linear_rows(t, report_part(t));
+	double	   *out = palloc(Max(rows.n, 1) * sizeof(double));
+	double		dummy;
+	ttsp_error	err;
+	int			i;
+
+	ttsp_check(ttsp_linear_predict(t->linear, rows.x, rows.n, out, &err), &err);
+	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
+		for (i = 0; i < rows.n; i++)
+			out[i] = 1.0 / (1.0 + exp(-out[i]));
+	appendStringInfoString(metrics, ", \"linear_baseline\": {");
+	metrics_append(metrics, t->opt->task, out, rows.y, rows.n);
+	appendStringInfo(metrics, ", \"alpha\": %.17g}", t->linear->alpha);
+	*cnn_metric = epoch_metric(t, &dummy);
+	/* the same headline for the baseline's predictions */
+	memcpy(t->preds.pred, out, rows.n * sizeof(double));
+	memcpy(t->preds.label, rows.y, rows.n * sizeof(double));
+	t->preds.n = rows.n;
+	*linear_metric = epoch_metric(t, &dummy);
+}
+
 /* ---- storing ---- */
 
 static const char *
@@ -826,6 +909,7 @@ prepare(Trainer *t)
 		check_classes(t);
 	make_split(t);
 	compute_stats(t);
+	fit_linear_baseline(t);
 	{
 		int			most = Max(t->split.n_train, Max(t->split.n_val, t->split.n_test));
 
@@ -974,6 +1058,25 @@ train(TrainOptions *o)
 	appendStringInfo(&metrics, "{\"split\": \"%s\", \"best_epoch\": %d, \"epochs_run\": %d, ",
 					 t->split.n_test > 0 ? "test" : "train", curves.best_epoch, curves.epochs);
 	metrics_append(&metrics, o->task, t->preds.pred, t->preds.label, t->preds.n);
+	{
+		double		cnn_metric,
+					linear_metric;
+		bool		cls = o->task == TTSP_TASK_CLASSIFICATION;
+
+		if (t->linear == NULL)
+			appendStringInfoString(&metrics, ", \"linear_baseline\": null");
+		else
+		{
+			append_linear_baseline(t, &metrics, &cnn_metric, &linear_metric);
+			ereport(NOTICE,
+					(errmsg("%s %s: CNN %.4f, linear baseline %.4f: the CNN %s",
+							t->split.n_test > 0 ? "test" : "train", cls ? "accuracy" : "MSE",
+							cnn_metric, linear_metric,
+							cnn_metric == linear_metric ? "ties with it" :
+							(cls ? cnn_metric > linear_metric : cnn_metric < linear_metric) ?
+							"beats it" : "does not beat it")));
+		}
+	}
 	appendStringInfoChar(&metrics, '}');
 	version = store_model(t, metrics.data, &curves);
 	SPI_finish();

@@ -87,6 +87,8 @@ typedef struct TrainSource
 	uint64	   *hashes;
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
+	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
+	int			n_pooled;
 	int			n_skipped;		/* rows with a NULL feature or label */
 	/* model inputs, while they fit in cache_limit rows */
 	bool		cached;

@@ -18,6 +18,7 @@
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
+#include "linear.h"
 #include "ttsp_glue.h"
 
 #define FETCH_ROWS 32
@@ -254,6 +255,7 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	{
 		src->on_first_row(src->hook_arg, spec);
 		src->row_size = MODEL_INPUT_SIZE(src->in);
+		src->n_pooled = (int) ttsp_pooled_count(spec->h.channels, spec->h.bins);
 	}
 	model_input_check(src->in, spec, src->model_name);
 	if (src->n_rows == src->cap_rows)
@@ -263,7 +265,11 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(uint64));
 		src->labels = src->labels ? repalloc_huge(src->labels, src->cap_rows * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(double));
+		src->pooled = src->pooled ? repalloc_huge(src->pooled, (Size) src->cap_rows * src->n_pooled * sizeof(double))
+			: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_pooled * sizeof(double));
 	}
+	/* the linear baseline sees the whole clip, whatever frames the CNN takes */
+	model_pooled_features(spec, src->pooled + (Size) src->n_rows * src->n_pooled);
 	src->hashes[src->n_rows] = hash;
 	src->labels[src->n_rows] = label;
 	src->fingerprint_sum += row_fingerprint(hash, label);
