@@ -111,11 +111,13 @@ CREATE FUNCTION ttsp_train(
 	seed integer DEFAULT 12,
 	frames integer DEFAULT NULL,
 	validation_size double precision DEFAULT 0.2,
-	patience integer DEFAULT 5)
+	patience integer DEFAULT 5,
+	init_model text DEFAULT NULL,
+	init_version integer DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
-	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer) IS
+	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model); stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -133,9 +135,11 @@ CREATE FUNCTION ttsp_train(
 	seed integer DEFAULT 12,
 	frames integer DEFAULT NULL,
 	validation_size double precision DEFAULT 0.2,
-	patience integer DEFAULT 5)
+	patience integer DEFAULT 5,
+	init_model text DEFAULT NULL,
+	init_version integer DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer) IS
-	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer) IS
+	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model); stores a new model version, returns test metrics';
 

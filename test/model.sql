@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(57);
+SELECT plan(62);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -194,6 +194,24 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', validati
 	'22023', 'validation_size must be in (0, 0.5], got 0.6', 'validation_size above 0.5');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', validation_size => 0) $$,
 	'22023', 'validation_size must be in (0, 0.5], got 0', 'validation_size 0');
+
+-- Warm start: the seed's "more epochs of SGD" on a stored model.  At a
+-- learning rate of 1e-30 the weights cannot move, so the continued model
+-- is as accurate as its parent after one epoch, where a fresh one is not.
+SELECT ok((ttsp_train('warm', 'sounds', 'spec', 'popular', init_model => 'pop', init_version => 1, optimizer => 'sgd',
+	learning_rate => 1e-30, epochs => 1, frames => 40)->>'accuracy')::float8 >= 0.95
+	AND (ttsp_train('cold', 'sounds', 'spec', 'popular', optimizer => 'sgd',
+	learning_rate => 1e-30, epochs => 1, frames => 40)->>'accuracy')::float8 < 0.95,
+	'init_model continues from the stored weights');
+SELECT ok(w.norm_mean = p.norm_mean AND w.norm_std = p.norm_std
+	AND w.hyperparameters->'init_model' = '{"name": "pop", "version": 1}', 'with its standardisation, and records its parent')
+FROM ttsp_model w, ttsp_model p WHERE w.name = 'warm' AND p.name = 'pop' AND p.version = 1;
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', init_model => 'nope') $$,
+	'42704', 'model "nope" does not exist', 'init_model that does not exist');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'score', task => 'regression', init_model => 'pop') $$,
+	'22023', 'init_model "pop" is a classification model, not a regression one', 'init_model of another task');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', init_model => 'pop', channels => '{4}') $$,
+	'22023', 'init_model "pop" has 4 blocks, not the 1 of channels', 'init_model of another architecture');
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

@@ -47,6 +47,8 @@ typedef struct TrainOptions
 	double		test_size;
 	double		validation_size;	/* of the rows the test split leaves */
 	int			patience;		/* 0: no early stopping */
+	char	   *init_model;		/* warm start: continue from this model (NULL: none) */
+	int32		init_version;	/* its version, 0 for the latest */
 	int			seed;
 	int			frames;			/* 0: about 5 s */
 } TrainOptions;
@@ -103,6 +105,7 @@ typedef struct Trainer
 	ttsp_cnn   *net;
 	ttsp_optimizer *optim;
 	ttsp_linear *linear;		/* the baseline on the whole clip's pooled features */
+	LoadedModel *parent;		/* warm start: the model training continues from */
 	MemoryContextCallback cb;
 	Batch		batch;
 	Shuffle		shuffle;
@@ -147,6 +150,56 @@ network_config(const TrainOptions *o, const ModelInput *in)
 	return cfg;
 }
 
+/* ---- warm start ---- */
+
+#define mismatch(...) \
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__)))
+
+/*
+ * The model to continue from, loaded and kept loaded (42704 if it does not
+ * exist): its task and network must be what this training asks for.
+ */
+static void
+load_parent(Trainer *t)
+{
+	const TrainOptions *o = t->opt;
+	const ttsp_cnn_config *cfg;
+	int			i;
+
+	t->parent = model_lookup(o->init_model, o->init_version);
+	model_pin(t->parent);
+	if (t->parent->task != o->task)
+		mismatch("init_model \"%s\" is a %s model, not a %s one", o->init_model,
+				 t->parent->task == TTSP_TASK_REGRESSION ? "regression" : "classification",
+				 o->task == TTSP_TASK_REGRESSION ? "regression" : "classification");
+	cfg = ttsp_cnn_get_config(t->parent->net);
+	if (cfg->n_blocks != o->n_blocks)
+		mismatch("init_model \"%s\" has %d blocks, not the %d of channels", o->init_model, cfg->n_blocks, o->n_blocks);
+	for (i = 0; i < cfg->n_blocks; i++)
+		if (cfg->channels[i] != o->channels[i])
+			mismatch("init_model \"%s\" has %d channels in block %d, not %d", o->init_model,
+					 cfg->channels[i], i + 1, o->channels[i]);
+	if (o->frames > 0 && o->frames != t->parent->in.frames)
+		mismatch("init_model \"%s\" takes %d frames, not %d", o->init_model, t->parent->in.frames, o->frames);
+}
+
+/* A copy of the parent's network: its weights and BatchNorm statistics. */
+static ttsp_cnn *
+copy_parent_net(const Trainer *t)
+{
+	size_t		len = ttsp_cnn_serialized_size(t->parent->net);
+	uint8	   *bytes = palloc(len);
+	ttsp_error	err;
+	ttsp_cnn   *net;
+
+	ttsp_check(ttsp_cnn_serialize(t->parent->net, bytes, len, &err), &err);
+	net = ttsp_cnn_deserialize(bytes, len, &err);
+	if (net == NULL)
+		ttsp_report(&err);
+	pfree(bytes);
+	return net;
+}
+
 /*
  * The first row fixes the features (kind, parameters, shape), hence the
  * network; what ttsp.train_memory leaves beside the network, its optimiser
@@ -169,8 +222,10 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 	t->in.tmpl->h.frames = 1;
 	t->in.channels = spec->h.channels;
 	t->in.bins = spec->h.bins;
-	t->in.frames = o->frames > 0 ? o->frames
+	t->in.frames = t->parent ? t->parent->in.frames : o->frames > 0 ? o->frames
 		: Max(1, (int) rint(5.0 * spec->h.sample_rate / spec->h.hop_length));
+	if (t->parent)
+		model_input_check(&t->parent->in, spec, t->parent->name);
 	t->src.in = &t->in;
 	row_size = MODEL_INPUT_SIZE(&t->in);
 	t->features_json = DirectFunctionCall1(ttsp_spec_params, PointerGetDatum(spec));
@@ -185,7 +240,7 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 	fixed = TRAIN_HEADROOM + 2 * VARSIZE(spec) +
 		ttsp_cnn_workspace_bytes(&cfg, o->batch_size) +
 		2 * (Size) o->batch_size * row_size * sizeof(float);
-	t->net = ttsp_cnn_create(&cfg, (uint64) o->seed, &err);
+	t->net = t->parent ? copy_parent_net(t) : ttsp_cnn_create(&cfg, (uint64) o->seed, &err);
 	if (t->net == NULL)
 		ttsp_report(&err);
 	fixed += ttsp_optimizer_state_bytes(&o->optim, ttsp_cnn_param_count(t->net));
@@ -234,9 +289,10 @@ target_scale(Trainer *t)
 				sumsq = 0;
 	int			i;
 
-	t->target_mean = 0;
-	t->target_std = 1;
-	if (t->opt->task != TTSP_TASK_REGRESSION)
+	t->target_mean = t->parent ? t->parent->target_mean : 0;
+	t->target_std = t->parent ? t->parent->target_std : 1;
+	/* a warm start keeps the parent's scale, which its output layer was trained on */
+	if (t->opt->task != TTSP_TASK_REGRESSION || t->parent)
 		return;
 	for (i = 0; i < t->src.n_rows; i++)
 		if (row_part(&t->split, t->src.labels[i], t->src.hashes[i]) == PART_TRAIN)
@@ -395,9 +451,17 @@ compute_stats(Trainer *t)
 	Stats		st = {&t->in, palloc0(n * sizeof(double)), palloc0(n * sizeof(double)), 0};
 	int			cb;
 
-	source_rows(&t->src, &t->split, PART_TRAIN, accumulate_stats, &st);
 	t->in.mean = MemoryContextAlloc(t->cxt, n * sizeof(float));
 	t->in.std = MemoryContextAlloc(t->cxt, n * sizeof(float));
+	if (t->parent)
+	{
+		/* a warm start keeps the standardisation its weights were trained on */
+		memcpy(t->in.mean, t->parent->in.mean, n * sizeof(float));
+		memcpy(t->in.std, t->parent->in.std, n * sizeof(float));
+		source_standardise(&t->src);
+		return;
+	}
+	source_rows(&t->src, &t->split, PART_TRAIN, accumulate_stats, &st);
 	for (cb = 0; cb < n; cb++)
 	{
 		double		mean = st.sum[cb] / st.count;
@@ -734,11 +798,13 @@ hyperparameters_json(const Trainer *t)
 	return psprintf("{\"epochs\": %d, \"batch_size\": %d, \"learning_rate\": %.17g, "
 					"\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"validation_size\": %.17g, "
 					"\"patience\": %s, \"seed\": %d, \"threads\": %d, \"n_train\": %d, \"n_validation\": %d, "
-					"\"n_test\": %d, \"standardisation\": \"per channel and bin\"}",
+					"\"n_test\": %d, \"standardisation\": \"per channel and bin\", \"init_model\": %s}",
 					o->epochs, o->batch_size, o->optim.lr, optimizer_name(o->optim.kind),
 					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->validation_size,
 					o->patience > 0 ? psprintf("%d", o->patience) : "null", o->seed, ttsp_threads,
-					t->split.n_train, t->split.n_val, t->split.n_test);
+					t->split.n_train, t->split.n_val, t->split.n_test,
+					t->parent ? psprintf("{\"name\": %s, \"version\": %d}", json_quote(t->parent->name),
+										 t->parent->version) : "null");
 }
 
 static int32
@@ -865,6 +931,10 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
 	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
 		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
+	o->init_model = arg_text(fcinfo, "init_model");
+	o->init_version = arg_int32(fcinfo, "init_version", 0);
+	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
+		bad_option("init_version must be at least 1, and needs init_model");
 	o->seed = arg_int32(fcinfo, "seed", TTSP_CNN_DEFAULT_SEED);
 	o->frames = arg_int32(fcinfo, "frames", 0);
 	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
@@ -1044,6 +1114,8 @@ train(TrainOptions *o)
 	model_table_check_insert();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (o->init_model != NULL)
+		load_parent(t);
 	prepare(t);
 	curves.train = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
 	curves.validation = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
