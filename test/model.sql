@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(62);
+SELECT plan(66);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -95,7 +95,7 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'score') $$, '22023
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'file', 'popular') $$, '42804',
 	'features column must be of type spectrogram, not text', 'features of the wrong type');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', optimizer => 'rmsprop') $$, '22023',
-	'optimizer must be ''adam'' or ''sgd'', got ''rmsprop''', 'unknown optimizer');
+	'optimizer must be ''adam'', ''adamw'' or ''sgd'', got ''rmsprop''', 'unknown optimizer');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', epochs => 0) $$, '22023',
 	'epochs must be between 1 and 100000, got 0', 'zero epochs');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', test_size => 1.5) $$, '22023',
@@ -212,6 +212,25 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'score', task => 'r
 	'22023', 'init_model "pop" is a classification model, not a regression one', 'init_model of another task');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', init_model => 'pop', channels => '{4}') $$,
 	'22023', 'init_model "pop" has 4 blocks, not the 1 of channels', 'init_model of another architecture');
+
+-- AdamW and augmentation (masks and gain on training batches, from their own seeded stream).
+SELECT ttsp_train('aug_plain', 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
+	patience => NULL) IS NOT NULL AS trained;
+CREATE TEMP TABLE aug AS
+SELECT i, ttsp_train('aug' || i, 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
+	time_mask_param => 8, freq_mask_param => 6, gain_db => 6, patience => NULL) AS m
+FROM generate_series(1, 2) i;
+SELECT is((hyperparameters->>'optimizer', (hyperparameters->>'weight_decay')::float8, (hyperparameters->>'time_mask_param')::int),
+	('adamw'::text, 0.01::float8, 8), 'AdamW with torch''s weight_decay 0.01, and the masks, are recorded')
+FROM ttsp_model WHERE name = 'aug1';
+SELECT ok(a.weights = b.weights AND a.weights <> c.weights,
+	'augmented training is the same bits for the same seed, and not those of plain AdamW')
+FROM ttsp_model a, ttsp_model b, (SELECT weights FROM ttsp_model WHERE name = 'aug_plain') c
+WHERE a.name = 'aug1' AND b.name = 'aug2';
+SELECT throws_like($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', frames => 40, time_mask_param => 41) $$,
+	'%time_mask_param%', 'a time mask wider than the input');
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', weight_decay => -1) $$,
+	'22023', 'weight_decay must be a non-negative number, got -1', 'a negative weight_decay');
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

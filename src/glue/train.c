@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
+#include "augment.h"
 #include "linear.h"
 #include "metrics.h"
 #include "rng.h"
@@ -51,6 +52,7 @@ typedef struct TrainOptions
 	int32		init_version;	/* its version, 0 for the latest */
 	int			seed;
 	int			frames;			/* 0: about 5 s */
+	ttsp_augment_config augment;	/* on training batches; all 0: none */
 } TrainOptions;
 
 /* A batch of model inputs and their targets, for training or prediction. */
@@ -69,6 +71,7 @@ typedef struct Shuffle
 {
 	float	   *rows;
 	double	   *labels;
+	int		   *valid;			/* each row's own frames */
 	int			cap;
 	int			n;
 } Shuffle;
@@ -113,6 +116,8 @@ typedef struct Trainer
 	double		epoch_loss;		/* sum over the epoch's samples */
 	int			epoch_samples;
 	ttsp_rng	rng;
+	bool		augment;		/* any of the augmentations is on */
+	ttsp_rng	augment_rng;	/* its own stream: the shuffle order does not depend on it */
 	Datum		features_json;	/* ttsp_params() of the first row */
 	MemoryContext cxt;			/* lives for the whole training */
 } Trainer;
@@ -228,6 +233,12 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 		model_input_check(&t->parent->in, spec, t->parent->name);
 	t->src.in = &t->in;
 	row_size = MODEL_INPUT_SIZE(&t->in);
+	ttsp_check(ttsp_augment_check(&o->augment, t->in.bins, t->in.frames, &err), &err);
+	if (o->augment.gain_db > 0 && spec->h.kind == TTSP_KIND_MFCC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gain_db does not apply to MFCC features: a gain moves only coefficient 0")));
+	t->augment = o->augment.gain_db > 0 || o->augment.time_mask_param > 0 || o->augment.freq_mask_param > 0;
 	t->features_json = DirectFunctionCall1(ttsp_spec_params, PointerGetDatum(spec));
 	cfg = network_config(o, &t->in);
 
@@ -420,7 +431,7 @@ typedef struct Stats
 } Stats;
 
 static void
-accumulate_stats(void *arg, float *x, double label)
+accumulate_stats(void *arg, float *x, double label, int valid_frames)
 {
 	Stats	   *st = arg;
 	const ModelInput *in = st->in;
@@ -428,6 +439,7 @@ accumulate_stats(void *arg, float *x, double label)
 	int			f;
 
 	(void) label;
+	(void) valid_frames;		/* padding is NaN here, and skipped */
 	for (cb = 0; cb < in->channels * in->bins; cb++)
 	{
 		const float *v = x + (Size) cb * in->frames;
@@ -496,12 +508,21 @@ train_step(Trainer *t)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* A training row into the batch, augmented there (the cache keeps the clean input). */
 static void
-add_to_batch(Trainer *t, const float *x, double y)
+add_to_batch(Trainer *t, const float *x, double y, int valid_frames)
 {
 	Batch	   *b = &t->batch;
+	float	   *slot = b->x + (Size) b->n * t->src.row_size;
 
-	memcpy(b->x + (Size) b->n * t->src.row_size, x, t->src.row_size * sizeof(float));
+	memcpy(slot, x, t->src.row_size * sizeof(float));
+	if (t->augment)
+	{
+		ttsp_error	err;
+
+		ttsp_check(ttsp_augment_apply(&t->opt->augment, slot, t->in.channels, t->in.bins, t->in.frames,
+									  valid_frames, t->in.std, &t->augment_rng, NULL, &err), &err);
+	}
 	b->y[b->n++] = (float) ((y - t->target_mean) / t->target_std);
 	if (b->n == t->opt->batch_size)
 		train_step(t);
@@ -516,7 +537,7 @@ draw(Trainer *t, int n)
 
 /* A streamed row: into the shuffle buffer, or in place of a random one that goes to the batch. */
 static void
-shuffle_row(void *arg, float *x, double label)
+shuffle_row(void *arg, float *x, double label, int valid_frames)
 {
 	Trainer    *t = arg;
 	Shuffle    *sh = &t->shuffle;
@@ -527,10 +548,11 @@ shuffle_row(void *arg, float *x, double label)
 	else
 	{
 		j = draw(t, sh->cap);
-		add_to_batch(t, sh->rows + (Size) j * t->src.row_size, sh->labels[j]);
+		add_to_batch(t, sh->rows + (Size) j * t->src.row_size, sh->labels[j], sh->valid[j]);
 	}
 	memcpy(sh->rows + (Size) j * t->src.row_size, x, t->src.row_size * sizeof(float));
 	sh->labels[j] = label;
+	sh->valid[j] = valid_frames;
 }
 
 static void
@@ -544,6 +566,7 @@ train_streamed(Trainer *t)
 		sh->cap = (int) Min((Size) t->split.n_train, t->src.cache_limit + t->opt->batch_size);
 		sh->rows = MemoryContextAllocHuge(t->cxt, (Size) sh->cap * row_size * sizeof(float));
 		sh->labels = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(double));
+		sh->valid = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(int));
 	}
 	sh->n = 0;
 	source_rows(&t->src, &t->split, PART_TRAIN, shuffle_row, t);
@@ -552,9 +575,10 @@ train_streamed(Trainer *t)
 	{
 		int			j = draw(t, sh->n);
 
-		add_to_batch(t, sh->rows + (Size) j * row_size, sh->labels[j]);
+		add_to_batch(t, sh->rows + (Size) j * row_size, sh->labels[j], sh->valid[j]);
 		memcpy(sh->rows + (Size) j * row_size, sh->rows + (Size) (sh->n - 1) * row_size,
 			   row_size * sizeof(float));
+		sh->valid[j] = sh->valid[sh->n - 1];
 		sh->labels[j] = sh->labels[--sh->n];
 	}
 }
@@ -580,7 +604,8 @@ train_cached(Trainer *t)
 		order[j] = tmp;
 	}
 	for (i = 0; i < n; i++)
-		add_to_batch(t, src->cache + (Size) order[i] * src->row_size, src->labels[order[i]]);
+		add_to_batch(t, src->cache + (Size) order[i] * src->row_size, src->labels[order[i]],
+					 src->valid_frames[order[i]]);
 	pfree(order);
 }
 
@@ -620,11 +645,12 @@ flush_predictions(Trainer *t)
 }
 
 static void
-predict_row(void *arg, float *x, double label)
+predict_row(void *arg, float *x, double label, int valid_frames)
 {
 	Trainer    *t = arg;
 	Batch	   *b = &t->batch;
 
+	(void) valid_frames;
 	/* a source that changed mid-pass could hold more rows of this split */
 	if (t->preds.n + b->n >= t->preds.cap)
 		source_changed(&t->src);
@@ -767,7 +793,7 @@ append_linear_baseline(Trainer *t, StringInfo metrics, double *cnn_metric, doubl
 static const char *
 optimizer_name(ttsp_optim_kind k)
 {
-	return k == TTSP_OPTIM_SGD ? "sgd" : "adam";
+	return k == TTSP_OPTIM_SGD ? "sgd" : k == TTSP_OPTIM_ADAMW ? "adamw" : "adam";
 }
 
 static char *
@@ -798,13 +824,15 @@ hyperparameters_json(const Trainer *t)
 	return psprintf("{\"epochs\": %d, \"batch_size\": %d, \"learning_rate\": %.17g, "
 					"\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"validation_size\": %.17g, "
 					"\"patience\": %s, \"seed\": %d, \"threads\": %d, \"n_train\": %d, \"n_validation\": %d, "
-					"\"n_test\": %d, \"standardisation\": \"per channel and bin\", \"init_model\": %s}",
+					"\"n_test\": %d, \"standardisation\": \"per channel and bin\", \"init_model\": %s, "
+					"\"weight_decay\": %.17g, \"time_mask_param\": %d, \"freq_mask_param\": %d, \"gain_db\": %.17g}",
 					o->epochs, o->batch_size, o->optim.lr, optimizer_name(o->optim.kind),
 					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->validation_size,
 					o->patience > 0 ? psprintf("%d", o->patience) : "null", o->seed, ttsp_threads,
 					t->split.n_train, t->split.n_val, t->split.n_test,
 					t->parent ? psprintf("{\"name\": %s, \"version\": %d}", json_quote(t->parent->name),
-										 t->parent->version) : "null");
+										 t->parent->version) : "null",
+					o->optim.weight_decay, o->augment.time_mask_param, o->augment.freq_mask_param, o->augment.gain_db);
 }
 
 static int32
@@ -881,10 +909,16 @@ parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
 
 	if (strcmp(optimizer, "adam") == 0)
 		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAM);
+	else if (strcmp(optimizer, "adamw") == 0)
+		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAMW);
 	else if (strcmp(optimizer, "sgd") == 0)
 		o->optim = ttsp_optim_defaults(TTSP_OPTIM_SGD);
 	else
-		bad_option("optimizer must be 'adam' or 'sgd', got '%s'", optimizer);
+		bad_option("optimizer must be 'adam', 'adamw' or 'sgd', got '%s'", optimizer);
+	/* NULL: the optimiser's own default (AdamW 0.01, else 0), as torch.optim's */
+	o->optim.weight_decay = arg_float8(fcinfo, "weight_decay", o->optim.weight_decay);
+	if (!(o->optim.weight_decay >= 0) || !isfinite(o->optim.weight_decay))
+		bad_option("weight_decay must be a non-negative number, got %g", o->optim.weight_decay);
 	o->optim.lr = arg_float8(fcinfo, "learning_rate", o->optim.lr);
 	if (!(o->optim.lr > 0) || !isfinite(o->optim.lr))
 		bad_option("learning_rate must be a positive number, got %g", o->optim.lr);
@@ -931,6 +965,9 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
 	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
 		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
+	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
+	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
+	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);
 	o->init_model = arg_text(fcinfo, "init_model");
 	o->init_version = arg_int32(fcinfo, "init_version", 0);
 	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
@@ -954,6 +991,7 @@ trainer_create(TrainOptions *o, MemoryContext cxt)
 	t->cb.arg = t;
 	MemoryContextRegisterResetCallback(cxt, &t->cb);
 	ttsp_rng_seed(&t->rng, ((uint64) (uint32) o->seed) ^ UINT64CONST(0x9E3779B97F4A7C15));
+	ttsp_rng_seed(&t->augment_rng, ((uint64) (uint32) o->seed) ^ UINT64CONST(0xA5A5A5A5DEADBEEF));
 	t->src.query = o->query;
 	t->src.seed = o->seed;
 	t->src.model_name = o->model_name;

@@ -87,6 +87,7 @@ typedef struct TrainSource
 	uint64	   *hashes;
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
+	int		   *valid_frames;	/* per row: the clip's own frames in its model input */
 	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
 	int			n_pooled;
 	int			n_skipped;		/* rows with a NULL feature or label */
@@ -109,8 +110,11 @@ extern void source_load(TrainSource *src, int task);
 /* Standardise the cache in place (in must have its mean and std) and every row from now on. */
 extern void source_standardise(TrainSource *src);
 
-/* A model input of the iterated rows: x is only valid during the call. */
-typedef void (*input_row_fn) (void *arg, float *x, double label);
+/*
+ * A model input of the iterated rows: x is only valid during the call;
+ * valid_frames of its frames are the clip's own, the rest padding.
+ */
+typedef void (*input_row_fn) (void *arg, float *x, double label, int valid_frames);
 
 /*
  * Every row of one part of the split, in source order: from the cache, or

@@ -265,6 +265,8 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(uint64));
 		src->labels = src->labels ? repalloc_huge(src->labels, src->cap_rows * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(double));
+		src->valid_frames = src->valid_frames ? repalloc_huge(src->valid_frames, src->cap_rows * sizeof(int))
+			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(int));
 		src->pooled = src->pooled ? repalloc_huge(src->pooled, (Size) src->cap_rows * src->n_pooled * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_pooled * sizeof(double));
 	}
@@ -272,6 +274,7 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	model_pooled_features(spec, src->pooled + (Size) src->n_rows * src->n_pooled);
 	src->hashes[src->n_rows] = hash;
 	src->labels[src->n_rows] = label;
+	src->valid_frames[src->n_rows] = Min(spec->h.frames, src->in->frames);
 	src->fingerprint_sum += row_fingerprint(hash, label);
 	cache_row(src, spec);
 	src->n_rows++;
@@ -326,7 +329,7 @@ pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	if (row_part(p->split, label, hash) != p->part)
 		return;
 	model_input_fill(p->src->in, spec, p->x, p->src->standardised);
-	p->fn(p->arg, p->x, label);
+	p->fn(p->arg, p->x, label, Min(spec->h.frames, p->src->in->frames));
 }
 
 void
@@ -339,7 +342,7 @@ source_rows(TrainSource *src, const Split *split, SplitPart part, input_row_fn f
 	{
 		for (i = 0; i < src->n_rows; i++)
 			if (row_part(split, src->labels[i], src->hashes[i]) == part)
-				fn(arg, src->cache + (Size) i * src->row_size, src->labels[i]);
+				fn(arg, src->cache + (Size) i * src->row_size, src->labels[i], src->valid_frames[i]);
 		return;
 	}
 	p.x = palloc(src->row_size * sizeof(float));
