@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
+#include "fuzz_format.h"
 #include "linear.h"
 
 #ifndef TTSP_FUZZ_MAKE_SEEDS
@@ -36,13 +36,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t    *bytes;
 	size_t		len;
 
-	if (size < 1)
+	bytes = fuzz_format_bytes(data, size, &len);
+	if (bytes == NULL)
 		return 0;
-	len = size - 1;
-	bytes = malloc(len ? len : 1);
-	memcpy(bytes, data + 1, len);
-	if ((data[0] & 1) && len >= 8)
-		ttsp_put_u64(bytes + len - 8, ttsp_fnv1a64(bytes, len - 8));
 	m = ttsp_linear_deserialize(bytes, len, &err);
 	if (m == NULL)
 	{
@@ -94,22 +90,14 @@ write_seed(const char *dir, int task, int channels, int bins, int n_extra)
 		fprintf(stderr, "seed: %s\n", err.msg);
 		exit(1);
 	}
-	for (int opt = 0; opt < 2; opt++)
 	{
 		size_t		len = ttsp_linear_serialized_size(m);
-		uint8_t    *b = malloc(len + 1);
-		char		path[4096];
-		FILE	   *f;
+		uint8_t    *b = malloc(len);
+		char		name[256];
 
-		b[0] = (uint8_t) opt;
-		ttsp_linear_serialize(m, b + 1, len, NULL);
-		snprintf(path, sizeof(path), "%s/seed-%d-%dx%d+%d-%d", dir, task, channels, bins, n_extra, opt);
-		f = fopen(path, "wb");
-		if (f == NULL || fwrite(b, 1, len + 1, f) != len + 1 || fclose(f) != 0)
-		{
-			perror(path);
-			exit(1);
-		}
+		ttsp_linear_serialize(m, b, len, NULL);
+		snprintf(name, sizeof(name), "seed-%d-%dx%d+%d", task, channels, bins, n_extra);
+		fuzz_write_seeds(dir, name, b, len);
 		free(b);
 	}
 	ttsp_linear_destroy(m);
