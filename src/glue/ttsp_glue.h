@@ -51,10 +51,6 @@ extern void glue_decoder_close(GlueDecoder *gd);
 extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo,
 							 int sample_rate_arg, int mono_arg, int offset_arg, int duration_arg);
 
-/* PNG of an image as bytea; frees the image (plots.c). */
-struct ttsp_image;
-extern bytea *ttsp_png_bytea(struct ttsp_image *img);
-
 /* <ttsp.audio_dir>/<music_id>.mp3, after the privilege check. */
 extern bytea *ttsp_read_music_file(int64 music_id);
 
