@@ -93,6 +93,62 @@ roc_auc(const double *prob, const int *labels, size_t n, size_t n_pos,
 }
 
 ttsp_status
+ttsp_roc_curve(const double *score, const int *labels, size_t n, double *fpr, double *tpr,
+			   size_t *points, ttsp_error *err)
+{
+	by_prob    *order;
+	size_t		n_pos = 0,
+				tp = 0,
+				fp = 0,
+				k = 0;
+
+	*points = 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		if (labels[i] != 0 && labels[i] != 1)
+			return ttsp_fail(err, TTSP_EINVAL, "label %zu (%d) is not 0 or 1", i, labels[i]);
+		if (isnan(score[i]))
+			return ttsp_fail(err, TTSP_EINVAL, "score %zu is NaN", i);
+		n_pos += labels[i];
+	}
+	if (n_pos == 0 || n_pos == n)
+		return ttsp_fail(err, TTSP_EINVAL, "a ROC curve needs both classes; got %zu positive of %zu",
+						 n_pos, n);
+	order = malloc(n * sizeof(*order));
+	if (order == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory ranking %zu scores", n);
+	for (size_t i = 0; i < n; i++)
+	{
+		order[i].key = score[i];
+		order[i].index = i;
+	}
+	qsort(order, n, sizeof(*order), cmp_prob);
+	fpr[k] = tpr[k] = 0;
+	k++;
+	/* from the highest score down, one point after each run of equal scores */
+	for (size_t hi = n; hi > 0;)
+	{
+		size_t		lo = hi;
+
+		while (lo > 0 && order[lo - 1].key == order[hi - 1].key)
+		{
+			lo--;
+			if (labels[order[lo].index])
+				tp++;
+			else
+				fp++;
+		}
+		fpr[k] = (double) fp / (n - n_pos);
+		tpr[k] = (double) tp / n_pos;
+		k++;
+		hi = lo;
+	}
+	free(order);
+	*points = k;
+	return TTSP_OK;
+}
+
+ttsp_status
 ttsp_classification_metrics(const double *prob, const int *labels, size_t n,
 							ttsp_class_metrics *m, ttsp_error *err)
 {
