@@ -491,9 +491,11 @@ cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats, float 
 }
 
 void
-cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, float *dz)
+cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, bool training,
+					 float *dz)
 {
-	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n};
+	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n,
+	.training = training};
 
 	run_job(isa()->bn_relu_backward, &j, blk->cout);
 }
@@ -982,10 +984,15 @@ K(bn_relu_backward_task)(const cnn_job *j, int c)
 	blk->dbeta[c] = (float) sum_dy;
 	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
 
-	/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+	/*
+	 * dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) when
+	 * training: the batch statistics depend on r.  In eval mode they are
+	 * the running ones, constants, and BatchNorm is the affine map
+	 * dr = gamma * invstd * dy.
+	 */
 	k = blk->gamma[c] * invstd;
-	a = (float) (sum_dy / m);
-	kb = (float) (k * (double) invstd * invstd * sum_dy_dev / m);
+	a = j->training ? (float) (sum_dy / m) : 0.0f;
+	kb = j->training ? (float) (k * (double) invstd * invstd * sum_dy_dev / m) : 0.0f;
 	for (int s = 0; s < n; s++)
 	{
 		float	   *plane = dz + dz_off(blk, s, c);
