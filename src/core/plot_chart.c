@@ -59,7 +59,7 @@ set_dash(cairo_t *cr, bool dashed)
 /* One series as a polyline in box b; non-finite points break it. */
 static void
 draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, double xhi,
-			double ylo, double yhi)
+			double ylo, double yhi, bool dots_off)
 {
 	bool		pen_down = false;
 
@@ -89,8 +89,8 @@ draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, do
 		pen_down = true;
 	}
 	cairo_stroke(cr);
-	/* points as dots too when there are few (one epoch shows as a dot) */
-	if (s->n <= 40)
+	/* points as dots too when there are few (one epoch shows as a dot); not on a ROC curve */
+	if (s->n <= 40 && !dots_off)
 		for (int i = 0; i < s->n; i++)
 			if (isfinite(s->x[i]) && isfinite(s->y[i]))
 			{
@@ -229,7 +229,7 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 	if (mark)
 		draw_mark(cr, &b, c->mark_x, xlo, xhi);
 	for (int s = 0; s < c->n_series; s++)
-		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi);
+		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi, c->unit_square);
 	plot_frame(cr, &b);
 	draw_legend(cr, &b, c, mark);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)

@@ -49,7 +49,11 @@ ttsp_spec_figure_size(const ttsp_spec_figure *f, int *width, int *height, ttsp_e
 	return TTSP_OK;
 }
 
-/* Saliency colour: red at 0 to yellow at 1; opacity rises with t. */
+/*
+ * Saliency colour: red at 0 to yellow at 1, opacity proportional to t, so
+ * that faint saliency leaves the spectrogram visible and only strong
+ * saliency covers it.
+ */
 static void
 overlay_rgb(double t, double rgb[3], double *alpha)
 {
@@ -57,7 +61,7 @@ overlay_rgb(double t, double rgb[3], double *alpha)
 	rgb[0] = 1;
 	rgb[1] = 0.9 * t;
 	rgb[2] = 0.1 * t;
-	*alpha = 0.9 * sqrt(t);
+	*alpha = 0.9 * t;
 }
 
 /* The grey used under a saliency map: dark for quiet, light for loud. */
