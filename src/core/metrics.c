@@ -44,6 +44,23 @@ cmp_class_hash(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
+/* Indices 0 .. n-1 in increasing key order, ties by index (malloc'd; NULL if out of memory). */
+static by_prob *
+sorted_by_key(const double *key, size_t n)
+{
+	by_prob    *order = malloc(n * sizeof(*order));
+
+	if (order == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+	{
+		order[i].key = key[i];
+		order[i].index = i;
+	}
+	qsort(order, n, sizeof(*order), cmp_prob);
+	return order;
+}
+
 static double
 ratio(size_t num, size_t den)
 {
@@ -67,15 +84,9 @@ roc_auc(const double *prob, const int *labels, size_t n, size_t n_pos,
 		*auc = NAN;
 		return TTSP_OK;
 	}
-	order = malloc(n * sizeof(*order));
+	order = sorted_by_key(prob, n);
 	if (order == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory ranking %zu predictions", n);
-	for (size_t i = 0; i < n; i++)
-	{
-		order[i].key = prob[i];
-		order[i].index = i;
-	}
-	qsort(order, n, sizeof(*order), cmp_prob);
 	for (size_t lo = 0; lo < n;)
 	{
 		size_t		hi = lo;
@@ -114,15 +125,9 @@ ttsp_roc_curve(const double *score, const int *labels, size_t n, double *fpr, do
 	if (n_pos == 0 || n_pos == n)
 		return ttsp_fail(err, TTSP_EINVAL, "a ROC curve needs both classes; got %zu positive of %zu",
 						 n_pos, n);
-	order = malloc(n * sizeof(*order));
+	order = sorted_by_key(score, n);
 	if (order == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory ranking %zu scores", n);
-	for (size_t i = 0; i < n; i++)
-	{
-		order[i].key = score[i];
-		order[i].index = i;
-	}
-	qsort(order, n, sizeof(*order), cmp_prob);
 	fpr[k] = tpr[k] = 0;
 	k++;
 	/* from the highest score down, one point after each run of equal scores */

@@ -14,6 +14,7 @@
 #include <cblas.h>
 
 #include "cnn.h"
+#include "cnn_params.h"
 #include "rng.h"
 #include "tap.h"
 #include "windows.h"
@@ -24,31 +25,6 @@
 #define BATCH 3
 
 static const float weights[BATCH] = {0.5f, -1.0f, 2.0f};
-
-/* BatchNorm's running statistics and affine parameters away from 0 and 1, as after training. */
-static void
-perturb(ttsp_cnn *net, uint64_t seed)
-{
-	ttsp_rng	rng;
-
-	ttsp_rng_seed(&rng, seed);
-	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
-	{
-		ttsp_cnn_tensor t;
-		bool		scale;
-
-		ttsp_cnn_tensor_get(net, i, &t);
-		scale = strstr(t.name, "running_var") || strstr(t.name, "bn.weight");
-		if (strstr(t.name, "conv.weight") || strstr(t.name, "head.weight"))
-			continue;
-		for (size_t k = 0; k < t.count; k++)
-		{
-			double		u = ttsp_rng_uniform(&rng);
-
-			t.data[k] = (float) (scale ? 0.5 + u : 0.4 * (u - 0.5));
-		}
-	}
-}
 
 /* sum_s weights[s] * logit_s, in eval mode */
 static double
@@ -132,7 +108,7 @@ test_input_gradient(int task)
 	ttsp_rng_seed(&rng, 62);
 	for (size_t i = 0; i < count; i++)
 		x[i] = (float) ttsp_rng_normal(&rng);
-	perturb(net, 63);
+	perturb_params(net, 63);
 	openblas_set_num_threads(1);
 	st = ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx, &err);
 	ok(st == TTSP_OK, "%s: input gradient runs", name);
