@@ -35,6 +35,14 @@ chart_range(const ttsp_chart *c, double *xlo, double *xhi, double *ylo, double *
 	/* a flat range still gets an axis: widen it around the value */
 	if (*xhi - *xlo < 1e-12 * fmax(1, fabs(*xlo)))
 		*xlo -= 0.5, *xhi += 0.5;
+	else
+	{
+		/* 3 % either side, so the first and last points clear the frame */
+		double		pad = 0.03 * (*xhi - *xlo);
+
+		*xlo -= pad;
+		*xhi += pad;
+	}
 	if (*yhi - *ylo < 1e-12 * fmax(1, fabs(*ylo)))
 		*ylo -= 0.5, *yhi += 0.5;
 	else
