@@ -461,7 +461,8 @@ ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch, float *out,
 }
 
 /*
- * The backward pass of the last forward, training or eval mode (see
+ * The backward pass of the last forward: parameter and input gradients of a
+ * training forward, or the input gradient alone of an eval forward (see
  * cnn_bn_relu_backward); dout checked by the caller.
  */
 static void
@@ -501,7 +502,7 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 		/* the last block computes its own sums; the others got them below */
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
 							 n, training, net->dz);
-		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n,
+		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n, training,
 						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
 						  net->bn_sums);
 	}

@@ -142,8 +142,9 @@ ttsp_status ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx,
  * batch raw outputs (logits for classification) to out, then dx =
  * d(sum_s weights[s] * out[s]) / dx in x's layout.  Samples do not
  * interact in eval mode, so sample s's part of dx is weights[s] times the
- * gradient of its own output.  Overwrites the parameter gradients (a
- * by-product of the backward pass; training calls ttsp_cnn_backward anew).
+ * gradient of its own output.  The convolution weight gradients are not
+ * computed; the BatchNorm and bias ones are overwritten with meaningless
+ * values (training calls ttsp_cnn_backward anew).
  */
 ttsp_status ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch,
 									const float *weights, float *out, float *dx,

@@ -165,13 +165,14 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
 void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
 								 int n, bool training, float *dz);
 /*
- * dw from dZ and blk->xq.  Unless grad is NULL, also d(loss)/d(block input)
- * through dxq (scratch, s2d): into grad as dY of prev (rows layout) with
- * prev's BatchNorm-backward sums in sums (2 x n x prev->cout doubles), or,
- * for the first block (prev NULL), as NCHW.
+ * dw from dZ and blk->xq (when weights: an input gradient alone skips it).
+ * Unless grad is NULL, also d(loss)/d(block input) through dxq (scratch,
+ * s2d): into grad as dY of prev (rows layout) with prev's BatchNorm-backward
+ * sums in sums (2 x n x prev->cout doubles), or, for the first block (prev
+ * NULL), as NCHW.
  */
 void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
-							  float *grad, float *dxq, float *wpack, double *dw_scratch,
-							  double *sums);
+							  bool weights, float *grad, float *dxq, float *wpack,
+							  double *dw_scratch, double *sums);
 
 #endif

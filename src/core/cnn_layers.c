@@ -501,7 +501,7 @@ cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n,
 }
 
 void
-cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
+cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n, bool weights,
 				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums)
 {
 	const cnn_isa *k = isa();
@@ -511,7 +511,8 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 	j.split = cnn_threads();
 	if (j.split > (blk->cout + k->wcob - 1) / k->wcob)
 		j.split = (blk->cout + k->wcob - 1) / k->wcob;
-	run_job(k->dw, &j, j.split);
+	if (weights)
+		run_job(k->dw, &j, j.split);
 	if (grad == NULL)
 		return;
 	j.prev = prev;
