@@ -260,7 +260,7 @@ plot_axis(cairo_t *cr, const plot_box *b, double lo, double hi, bool integer, bo
 	else if (side == PLOT_LEFT)
 		plot_text(cr, label, b->x - 62, b->y + b->h / 2, 0.5, 0, PLOT_FONT_SIZE, -M_PI / 2);
 	else
-		plot_text(cr, label, edge + 48, b->y + b->h / 2, 0.5, 1, PLOT_FONT_SIZE, -M_PI / 2);
+		plot_text(cr, label, edge + 60, b->y + b->h / 2, 0.5, 1, PLOT_FONT_SIZE, -M_PI / 2);
 }
 
 void
