@@ -401,7 +401,8 @@ RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT @extschema@.ttsp_plot_losses(m.train_loss, m.test_loss,
-		title => 'model ' || m.name || ', version ' || m.version)
+		title => 'model ' OPERATOR(pg_catalog.||) m.name OPERATOR(pg_catalog.||) ', version '
+			OPERATOR(pg_catalog.||) m.version::pg_catalog.text)
 	FROM @extschema@.ttsp_model m
 	WHERE m.name = model_name AND (ttsp_loss_curve_png.version IS NULL OR m.version = ttsp_loss_curve_png.version)
 	ORDER BY m.version DESC LIMIT 1
