@@ -3,7 +3,7 @@
 \getenv abs_srcdir PG_ABS_SRCDIR
 \getenv abs_builddir PG_ABS_BUILDDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(10);
+SELECT plan(12);
 
 \set step :datadir 'demo-prepare.sql'
 \i :step
@@ -39,6 +39,9 @@ SELECT is(count(*), 40::bigint, 'the design card''s ttsp_predict(music_id) score
 FROM (SELECT music_title, music_author, ttsp_predict(music_id) AS p FROM sounds ORDER BY 3 DESC) x WHERE p BETWEEN 0 AND 1;
 SELECT is(substr(ttsp_loss_curve_png('popular'), 2, 3), '\x504e47'::bytea, 'loss curve PNG');
 SELECT is(substr(ttsp_spectrogram_png(spec), 2, 3), '\x504e47'::bytea, 'spectrogram PNG') FROM sounds LIMIT 1;
+SELECT is(substr(ttsp_saliency_png('popular', spec), 2, 3), '\x504e47'::bytea, 'saliency PNG of the top-scored sound')
+FROM sounds ORDER BY ttsp_predict('popular', spec) DESC, music_id LIMIT 1;
+SELECT is(substr(ttsp_roc_png('popular', 'sounds', 'spec', 'popular'), 2, 3), '\x504e47'::bytea, 'ROC curve PNG');
 
 CREATE TEMP TABLE style (music_id bigint, style int);
 \set manifest :audio '/manifest.csv'

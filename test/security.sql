@@ -2,7 +2,7 @@
 -- names as plain data, NUL bytes, SECURITY DEFINER, search_path.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(44);
+SELECT plan(46);
 
 -- A tiny training set: 8 quarter-second clips, noise is "popular".
 CREATE TABLE sec_sounds AS
@@ -155,6 +155,12 @@ CREATE FUNCTION hostile.to_jsonb(real[]) RETURNS jsonb LANGUAGE plpgsql AS
 SELECT ttsp_train('fresh', 'public.sec_sounds', 'spec', 'popular', epochs => 1, frames => 8, channels => '{2}', test_size => 0) IS NOT NULL AS trained \gset
 SELECT lives_ok($$ SELECT ttsp_predict('fresh', spec) FROM public.sec_sounds $$,
 	'a hostile to_jsonb(real[]) ahead in search_path is not called when ttsp_predict loads a model');
+-- The pictures' SQL and PL/pgSQL wrappers, with hostile.=, hostile.max and
+-- hostile.ttsp_model ahead (a hostile || would break pgTAP itself).
+SELECT is(substr(ttsp_loss_curve_png('sp'), 1, 8), '\x89504e470d0a1a0a'::bytea,
+	'ttsp_loss_curve_png uses pg_catalog''s operators and the extension''s ttsp_model');
+SELECT is(substr(ttsp_roc_png('sp', 'public.sec_sounds', 'spec', 'popular'), 1, 8), '\x89504e470d0a1a0a'::bytea,
+	'ttsp_roc_png likewise');
 RESET search_path;
 
 SELECT * FROM finish();

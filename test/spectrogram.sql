@@ -82,15 +82,15 @@ SET ttsp.audio_dir = :'audio_dir';
 SELECT is(ttsp_spectrogram(6790057285814061057)::text, ttsp_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'), n_fft => 100)::text,
 	'music_id form: the seed''s create_spectrogram(music_id, n_fft=100)');
 
--- Pictures: a PNG, frames wide, bins x 5 tall per channel plus a 2-pixel gap.
+-- Pictures (layout in test/plots.sql): a PNG 950 pixels wide, 54 + 172 per channel tall for more than one.
 CREATE FUNCTION pg_temp.be32(b bytea, at int) RETURNS int LANGUAGE sql AS
 	$$ SELECT (get_byte(b, at) << 24) | (get_byte(b, at + 1) << 16) | (get_byte(b, at + 2) << 8) | get_byte(b, at + 3) $$;
 SELECT is(substr(ttsp_spectrogram_png(s), 1, 16), '\x89504e470d0a1a0a0000000d49484452'::bytea,
 	'ttsp_spectrogram_png starts with the PNG signature and IHDR') FROM specs WHERE name = 'power';
-SELECT is((pg_temp.be32(p, 16), pg_temp.be32(p, 20)), (883, 2 * 51 * 5 + 2), 'PNG size: 883 x 512')
+SELECT is((pg_temp.be32(p, 16), pg_temp.be32(p, 20)), (950, 54 + 2 * 172), 'PNG size: 950 x 398')
 FROM (SELECT ttsp_spectrogram_png(s) AS p FROM specs WHERE name = 'power') x;
 SELECT is(pg_temp.be32(ttsp_spectrogram_png(ttsp_make_spectrogram(array_fill(1::real, ARRAY[3, 20000]), 'power', 8000, 4)), 16),
-	4000, 'a 20,000-frame spectrogram is drawn 4,000 columns wide (the loudest of every 5 frames)');
+	950, 'a 20,000-frame spectrogram is drawn in 768 columns (the loudest of every 27 frames), 950 pixels wide');
 SELECT throws_ok($$ SELECT ttsp_spectrogram_png(s, top_db => -1) FROM specs WHERE name = 'power' $$, '22023',
 	'top_db must be positive or NULL, got -1', 'PNG with a negative top_db');
 

@@ -460,21 +460,18 @@ ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch, float *out,
 	return st;
 }
 
-ttsp_status
-ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
+/*
+ * The backward pass of the last forward: parameter and input gradients of a
+ * training forward, or the input gradient alone of an eval forward (see
+ * cnn_bn_relu_backward); dout checked by the caller.
+ */
+static void
+backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 {
 	int			n = net->batch;
 	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
 	size_t		last_plane = (size_t) last->hout * last->wout;
 	double		db = 0.0;
-
-	if (dout == NULL)
-		return ttsp_fail(err, TTSP_EINVAL, "CNN backward needs d(loss)/d(output)");
-	if (!net->backward_ready)
-		return ttsp_fail(err, TTSP_EINVAL,
-						 "CNN backward needs a training-mode forward on the batch first");
-	if (!ttsp_all_finite(dout, n))
-		return ttsp_fail(err, TTSP_EINVAL, "d(loss)/d(output) contains NaN or infinity");
 
 	/* head: out = w . pooled + b; pooled = mean over positions */
 	for (int c = 0; c < last->cout; c++)
@@ -504,11 +501,41 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 
 		/* the last block computes its own sums; the others got them below */
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
-							 n, net->dz);
-		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n,
+							 n, training, net->dz);
+		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n, training,
 						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
 						  net->bn_sums);
 	}
+}
+
+ttsp_status
+ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
+{
+	if (dout == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN backward needs d(loss)/d(output)");
+	if (!net->backward_ready)
+		return ttsp_fail(err, TTSP_EINVAL,
+						 "CNN backward needs a training-mode forward on the batch first");
+	if (!ttsp_all_finite(dout, net->batch))
+		return ttsp_fail(err, TTSP_EINVAL, "d(loss)/d(output) contains NaN or infinity");
+	backward(net, dout, dx, true);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch, const float *weights,
+						float *out, float *dx, ttsp_error *err)
+{
+	ttsp_status st;
+
+	if (weights == NULL || dx == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN input gradient needs weights and an output array");
+	if (batch >= 1 && batch <= TTSP_CNN_MAX_BATCH && !ttsp_all_finite(weights, batch))
+		return ttsp_fail(err, TTSP_EINVAL, "output weights contain NaN or infinity");
+	st = ttsp_cnn_forward(net, x, batch, false, out, err);
+	if (st != TTSP_OK)
+		return st;
+	backward(net, weights, dx, false);
 	return TTSP_OK;
 }
 

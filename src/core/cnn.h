@@ -137,6 +137,20 @@ ttsp_status ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx,
 							  ttsp_error *err);
 
 /*
+ * Input gradient of a trained net, for saliency: an eval-mode forward of x
+ * (BatchNorm with its running statistics, as in prediction) writing the
+ * batch raw outputs (logits for classification) to out, then dx =
+ * d(sum_s weights[s] * out[s]) / dx in x's layout.  Samples do not
+ * interact in eval mode, so sample s's part of dx is weights[s] times the
+ * gradient of its own output.  The convolution weight gradients are not
+ * computed; the BatchNorm and bias ones are overwritten with meaningless
+ * values (training calls ttsp_cnn_backward anew).
+ */
+ttsp_status ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch,
+									const float *weights, float *out, float *dx,
+									ttsp_error *err);
+
+/*
  * Named view of the net's tensors, PyTorch state_dict names and order:
  * "blocks.<i>.conv.weight" (C_out x C_in x 5 x 5), "blocks.<i>.conv.bias",
  * "blocks.<i>.bn.weight", "blocks.<i>.bn.bias", "blocks.<i>.bn.running_mean",

@@ -158,18 +158,21 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
 /*
  * dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db.
  * sums: the per-sample sums cnn_conv_backward left for this block, or NULL
- * to compute them (the last block).
+ * to compute them (the last block).  training: through the batch
+ * statistics of a training forward; else through the running statistics
+ * of an eval forward (input gradients of a trained net).
  */
 void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
-								 int n, float *dz);
+								 int n, bool training, float *dz);
 /*
- * dw from dZ and blk->xq.  Unless grad is NULL, also d(loss)/d(block input)
- * through dxq (scratch, s2d): into grad as dY of prev (rows layout) with
- * prev's BatchNorm-backward sums in sums (2 x n x prev->cout doubles), or,
- * for the first block (prev NULL), as NCHW.
+ * dw from dZ and blk->xq (when weights: an input gradient alone skips it).
+ * Unless grad is NULL, also d(loss)/d(block input) through dxq (scratch,
+ * s2d): into grad as dY of prev (rows layout) with prev's BatchNorm-backward
+ * sums in sums (2 x n x prev->cout doubles), or, for the first block (prev
+ * NULL), as NCHW.
  */
 void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
-							  float *grad, float *dxq, float *wpack, double *dw_scratch,
-							  double *sums);
+							  bool weights, float *grad, float *dxq, float *wpack,
+							  double *dw_scratch, double *sums);
 
 #endif

@@ -491,15 +491,17 @@ cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats, float 
 }
 
 void
-cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, float *dz)
+cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, bool training,
+					 float *dz)
 {
-	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n};
+	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n,
+	.training = training};
 
 	run_job(isa()->bn_relu_backward, &j, blk->cout);
 }
 
 void
-cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
+cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n, bool weights,
 				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums)
 {
 	const cnn_isa *k = isa();
@@ -509,7 +511,8 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 	j.split = cnn_threads();
 	if (j.split > (blk->cout + k->wcob - 1) / k->wcob)
 		j.split = (blk->cout + k->wcob - 1) / k->wcob;
-	run_job(k->dw, &j, j.split);
+	if (weights)
+		run_job(k->dw, &j, j.split);
 	if (grad == NULL)
 		return;
 	j.prev = prev;
@@ -982,10 +985,15 @@ K(bn_relu_backward_task)(const cnn_job *j, int c)
 	blk->dbeta[c] = (float) sum_dy;
 	blk->dgamma[c] = (float) (sum_dy_dev * invstd);
 
-	/* dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+	/*
+	 * dr = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) when
+	 * training: the batch statistics depend on r.  In eval mode they are
+	 * the running ones, constants, and BatchNorm is the affine map
+	 * dr = gamma * invstd * dy.
+	 */
 	k = blk->gamma[c] * invstd;
-	a = (float) (sum_dy / m);
-	kb = (float) (k * (double) invstd * invstd * sum_dy_dev / m);
+	a = j->training ? (float) (sum_dy / m) : 0.0f;
+	kb = j->training ? (float) (k * (double) invstd * invstd * sum_dy_dev / m) : 0.0f;
 	for (int s = 0; s < n; s++)
 	{
 		float	   *plane = dz + dz_off(blk, s, c);

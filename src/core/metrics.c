@@ -44,6 +44,23 @@ cmp_class_hash(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
+/* Indices 0 .. n-1 in increasing key order, ties by index (malloc'd; NULL if out of memory). */
+static by_prob *
+sorted_by_key(const double *key, size_t n)
+{
+	by_prob    *order = malloc(n * sizeof(*order));
+
+	if (order == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+	{
+		order[i].key = key[i];
+		order[i].index = i;
+	}
+	qsort(order, n, sizeof(*order), cmp_prob);
+	return order;
+}
+
 static double
 ratio(size_t num, size_t den)
 {
@@ -67,15 +84,9 @@ roc_auc(const double *prob, const int *labels, size_t n, size_t n_pos,
 		*auc = NAN;
 		return TTSP_OK;
 	}
-	order = malloc(n * sizeof(*order));
+	order = sorted_by_key(prob, n);
 	if (order == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory ranking %zu predictions", n);
-	for (size_t i = 0; i < n; i++)
-	{
-		order[i].key = prob[i];
-		order[i].index = i;
-	}
-	qsort(order, n, sizeof(*order), cmp_prob);
 	for (size_t lo = 0; lo < n;)
 	{
 		size_t		hi = lo;
@@ -89,6 +100,56 @@ roc_auc(const double *prob, const int *labels, size_t n, size_t n_pos,
 	}
 	free(order);
 	*auc = (rank_sum - (double) n_pos * (n_pos + 1) / 2.0) / ((double) n_pos * n_neg);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_roc_curve(const double *score, const int *labels, size_t n, double *fpr, double *tpr,
+			   size_t *points, ttsp_error *err)
+{
+	by_prob    *order;
+	size_t		n_pos = 0,
+				tp = 0,
+				fp = 0,
+				k = 0;
+
+	*points = 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		if (labels[i] != 0 && labels[i] != 1)
+			return ttsp_fail(err, TTSP_EINVAL, "label %zu (%d) is not 0 or 1", i, labels[i]);
+		if (isnan(score[i]))
+			return ttsp_fail(err, TTSP_EINVAL, "score %zu is NaN", i);
+		n_pos += labels[i];
+	}
+	if (n_pos == 0 || n_pos == n)
+		return ttsp_fail(err, TTSP_EINVAL, "a ROC curve needs both classes; got %zu positive of %zu",
+						 n_pos, n);
+	order = sorted_by_key(score, n);
+	if (order == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory ranking %zu scores", n);
+	fpr[k] = tpr[k] = 0;
+	k++;
+	/* from the highest score down, one point after each run of equal scores */
+	for (size_t hi = n; hi > 0;)
+	{
+		size_t		lo = hi;
+
+		while (lo > 0 && order[lo - 1].key == order[hi - 1].key)
+		{
+			lo--;
+			if (labels[order[lo].index])
+				tp++;
+			else
+				fp++;
+		}
+		fpr[k] = (double) fp / (n - n_pos);
+		tpr[k] = (double) tp / n_pos;
+		k++;
+		hi = lo;
+	}
+	free(order);
+	*points = k;
 	return TTSP_OK;
 }
 

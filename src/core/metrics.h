@@ -45,6 +45,17 @@ ttsp_status ttsp_classification_metrics(const double *prob, const int *labels,
 										size_t n, ttsp_class_metrics *m,
 										ttsp_error *err);
 
+/*
+ * ROC curve points for scores and labels (0 or 1), as sklearn's roc_curve
+ * with drop_intermediate=False: (0, 0), then one point per distinct score
+ * from the highest down (false and true positive rates when everything
+ * scoring at least that is called positive), ending at (1, 1).  fpr and
+ * tpr need n + 1 doubles; *points receives how many were written.  Both
+ * classes must be present (TTSP_EINVAL otherwise).  Scores must not be NaN.
+ */
+ttsp_status ttsp_roc_curve(const double *score, const int *labels, size_t n,
+						   double *fpr, double *tpr, size_t *points, ttsp_error *err);
+
 typedef struct ttsp_reg_metrics
 {
 	size_t		n;

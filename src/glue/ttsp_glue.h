@@ -50,10 +50,6 @@ extern void glue_decoder_close(GlueDecoder *gd);
 /* Decode options from the arguments sample_rate, mono, offset_s and duration_s (NULLs take the defaults). */
 extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo);
 
-/* PNG of an image as bytea; frees the image (plots.c). */
-struct ttsp_image;
-extern bytea *ttsp_png_bytea(struct ttsp_image *img);
-
 /* <ttsp.audio_dir>/<music_id>.mp3, after the privilege check. */
 extern bytea *ttsp_read_music_file(int64 music_id);
 

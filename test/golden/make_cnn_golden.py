@@ -41,6 +41,8 @@ is PyTorch's state_dict order without num_batches_tracked):
     train   out       training-mode forward output (raw: logits)
     train   <running_mean|running_var tensor>  after that forward
     eval    out       eval-mode forward output from the starting values
+    eval    weights   batch output weights w, and
+    eval    input_grad  d(sum_s w_s out_s)/dx of the eval-mode net, NCHW
     loss    <case>    1 value; cases classification_bce,
                       classification_mse, regression_mse
     dout    <case>    d(loss)/d(output), batch values
@@ -64,6 +66,8 @@ IN_C, IN_H, IN_W = 2, 20, 24
 CHANNELS = [4, 8]
 BATCH = 6
 SEED = 20240611
+# output weights of the eval-mode input gradient (saliency); exact in float32
+EVAL_WEIGHTS = [0.5, -1.0, 2.0, 0.25, 1.0, -0.5][:BATCH]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cnn_golden.txt")
 
 
@@ -179,6 +183,14 @@ def main():
     net.eval()
     with torch.no_grad():
         emit("eval", "out", net(xt).numpy())
+
+    # saliency: autograd's d(sum_s w_s out_s)/dx of the eval-mode net
+    net = fresh()
+    net.eval()
+    xg = xt.clone().requires_grad_(True)
+    (net(xg) * torch.tensor(EVAL_WEIGHTS, dtype=torch.float64)).sum().backward()
+    emit("eval", "weights", EVAL_WEIGHTS)
+    emit("eval", "input_grad", xg.grad.numpy())
 
     cases = [("classification", "bce"), ("classification", "mse"), ("regression", "mse")]
     for task, loss_kind in cases:

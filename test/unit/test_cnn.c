@@ -18,6 +18,7 @@
 #include <cblas.h>
 
 #include "cnn.h"
+#include "cnn_params.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -66,30 +67,6 @@ tensor(ttsp_cnn *net, int i)
 	if (!ttsp_cnn_tensor_get(net, i, &t))
 		abort();
 	return t;
-}
-
-/* Give BatchNorm and conv bias non-default values so every term matters. */
-static void
-perturb_params(ttsp_cnn *net, uint64_t seed)
-{
-	ttsp_rng	rng;
-
-	ttsp_rng_seed(&rng, seed);
-	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
-	{
-		ttsp_cnn_tensor t = tensor(net, i);
-		/* scales (gamma, running var) stay positive, shifts around 0 */
-		bool		scale = strstr(t.name, "running_var") || strstr(t.name, "bn.weight");
-
-		if (strstr(t.name, "conv.weight") || strstr(t.name, "head.weight"))
-			continue;
-		for (size_t k = 0; k < t.count; k++)
-		{
-			double		u = ttsp_rng_uniform(&rng);
-
-			t.data[k] = (float) (scale ? 0.5 + u : 0.4 * (u - 0.5));
-		}
-	}
 }
 
 /*

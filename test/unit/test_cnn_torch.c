@@ -11,8 +11,9 @@
  *	 regression + MSE
  * runs forward (training mode), loss, backward and one optimizer step, once
  * with Adam (lr 1e-3) and once, from the same start, with SGD (lr 0.01).
- * Checked: outputs, running statistics, eval-mode outputs, loss, d(loss)/
- * d(output), every parameter gradient, every parameter after the step.
+ * Checked: outputs, running statistics, eval-mode outputs, the eval-mode
+ * input gradient (saliency), loss, d(loss)/d(output), every parameter
+ * gradient, every parameter after the step.
  *
  * The checks run with the kernel set this CPU would pick (one TAP line per
  * tensor), then again with each other kernel set the CPU can run (one line
@@ -263,6 +264,20 @@ test_forward(const float *x, int batch)
 	OK(ttsp_cnn_forward(net, x, batch, false, out, &err) == TTSP_OK, "eval forward runs");
 	check("eval forward: outputs", out, batch, find("eval %s%s", "out", ""));
 	ttsp_cnn_destroy(net);
+
+	/* saliency: the input gradient of the eval-mode net against autograd's */
+	{
+		const record *gr = find("eval %s%s", "input_grad", "");
+		float	   *w = floats(find("eval %s%s", "weights", ""));
+		float	   *dx = malloc(sizeof(float) * (gr ? gr->n : 1));
+
+		net = golden_net(TTSP_TASK_CLASSIFICATION);
+		OK(ttsp_cnn_input_gradient(net, x, batch, w, out, dx, &err) == TTSP_OK, "eval input gradient runs");
+		check("eval input gradient (saliency)", dx, gr ? gr->n : 0, gr);
+		ttsp_cnn_destroy(net);
+		free(w);
+		free(dx);
+	}
 	free(out);
 }
 

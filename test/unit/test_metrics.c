@@ -232,10 +232,44 @@ test_split(void)
 	}
 }
 
+/*
+ * ROC points of test_classification's rows, by hand (sklearn's roc_curve
+ * with drop_intermediate=False gives the same): scores from the top, the
+ * tied 0.6 pair (one of each class) as one step.  The trapezoids under
+ * them add up to the rank-based AUC, 10.5 / 12.
+ */
+static void
+test_roc_curve(void)
+{
+	double		prob[] = {0.9, 0.8, 0.4, 0.6, 0.2, 0.6, 0.1};
+	int			lab[] = {1, 1, 1, 0, 0, 1, 0};
+	double		want_fpr[] = {0, 0, 0, 1.0 / 3, 1.0 / 3, 2.0 / 3, 1};
+	double		want_tpr[] = {0, 0.25, 0.5, 0.75, 1, 1, 1};
+	double		fpr[8],
+				tpr[8],
+				area = 0;
+	size_t		k = 0;
+	int			same = 1;
+	ttsp_error	err;
+	int			one_class[] = {1, 1, 1, 1, 1, 1, 1};
+
+	ttsp_status st = ttsp_roc_curve(prob, lab, 7, fpr, tpr, &k, &err);
+
+	ok(st == TTSP_OK && k == 7, "7 ROC points (%zu)", k);
+	for (size_t i = 0; i < 7 && k == 7; i++)
+		same &= near(fpr[i], want_fpr[i]) && near(tpr[i], want_tpr[i]);
+	ok(same, "ROC points by hand, the tie as one diagonal step");
+	for (size_t i = 1; i < k; i++)
+		area += (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2;
+	ok(near(area, 10.5 / 12), "the area under them is the AUC (%g)", area);
+	ok(ttsp_roc_curve(prob, one_class, 7, fpr, tpr, &k, &err) == TTSP_EINVAL, "one class refused: %s", err.msg);
+}
+
 int
 main(void)
 {
 	test_classification();
+	test_roc_curve();
 	test_auc_brute_force();
 	test_regression();
 	test_split();

@@ -1,0 +1,247 @@
+/* Line charts: loss curves per epoch and ROC curves. */
+#include "plot_internal.h"
+
+#include <math.h>
+
+#define LEGEND_ROW 18.0
+#define LEGEND_SWATCH 22.0
+
+/* Range of every finite point of c's series into x/y lo/hi; false if none. */
+static bool
+chart_range(const ttsp_chart *c, double *xlo, double *xhi, double *ylo, double *yhi)
+{
+	*xlo = *ylo = INFINITY;
+	*xhi = *yhi = -INFINITY;
+	for (int s = 0; s < c->n_series; s++)
+		for (int i = 0; i < c->series[s].n; i++)
+		{
+			double		x = c->series[s].x[i],
+						y = c->series[s].y[i];
+
+			if (!isfinite(x) || !isfinite(y))
+				continue;
+			*xlo = fmin(*xlo, x);
+			*xhi = fmax(*xhi, x);
+			*ylo = fmin(*ylo, y);
+			*yhi = fmax(*yhi, y);
+		}
+	if (!isfinite(*xlo))
+		return false;
+	if (isfinite(c->mark_x))
+	{
+		*xlo = fmin(*xlo, c->mark_x);
+		*xhi = fmax(*xhi, c->mark_x);
+	}
+	/* a flat range still gets an axis: widen it around the value */
+	if (*xhi - *xlo < 1e-12 * fmax(1, fabs(*xlo)))
+		*xlo -= 0.5, *xhi += 0.5;
+	else
+	{
+		/* 3 % either side, so the first and last points clear the frame */
+		double		pad = 0.03 * (*xhi - *xlo);
+
+		*xlo -= pad;
+		*xhi += pad;
+	}
+	if (*yhi - *ylo < 1e-12 * fmax(1, fabs(*ylo)))
+		*ylo -= 0.5, *yhi += 0.5;
+	else
+	{
+		/* 5 % headroom so a curve does not run along the frame */
+		double		pad = 0.05 * (*yhi - *ylo);
+
+		*ylo -= pad;
+		*yhi += pad;
+	}
+	return true;
+}
+
+static void
+set_dash(cairo_t *cr, bool dashed)
+{
+	static const double dash[] = {6, 4};
+
+	cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
+}
+
+/* One series as a polyline in box b; non-finite points break it. */
+static void
+draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, double xhi,
+			double ylo, double yhi, bool dots_off)
+{
+	bool		pen_down = false;
+
+	cairo_save(cr);
+	cairo_rectangle(cr, b->x, b->y, b->w, b->h);
+	cairo_clip(cr);
+	cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
+	cairo_set_line_width(cr, 2);
+	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	set_dash(cr, s->dashed);
+	for (int i = 0; i < s->n; i++)
+	{
+		double		px,
+					py;
+
+		if (!isfinite(s->x[i]) || !isfinite(s->y[i]))
+		{
+			pen_down = false;
+			continue;
+		}
+		px = b->x + (s->x[i] - xlo) / (xhi - xlo) * b->w;
+		py = b->y + b->h - (s->y[i] - ylo) / (yhi - ylo) * b->h;
+		if (pen_down)
+			cairo_line_to(cr, px, py);
+		else
+			cairo_move_to(cr, px, py);
+		pen_down = true;
+	}
+	cairo_stroke(cr);
+	/* points as dots too when there are few (one epoch shows as a dot); not on a ROC curve */
+	if (s->n <= 40 && !dots_off)
+		for (int i = 0; i < s->n; i++)
+			if (isfinite(s->x[i]) && isfinite(s->y[i]))
+			{
+				cairo_arc(cr, b->x + (s->x[i] - xlo) / (xhi - xlo) * b->w,
+						  b->y + b->h - (s->y[i] - ylo) / (yhi - ylo) * b->h, 3, 0, 2 * M_PI);
+				cairo_fill(cr);
+			}
+	cairo_restore(cr);
+}
+
+/* Legend rows, top right inside the box, on a white panel. */
+static void
+draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark)
+{
+	int			rows = c->n_series + (mark ? 1 : 0);
+	double		wmax = 0,
+				x,
+				y;
+	cairo_text_extents_t te;
+
+	cairo_save(cr);
+	cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, PLOT_FONT_SIZE);
+	for (int r = 0; r < rows; r++)
+	{
+		cairo_text_extents(cr, r < c->n_series ? c->series[r].name : c->mark_label, &te);
+		wmax = fmax(wmax, te.x_advance);
+	}
+	x = b->x + b->w - wmax - LEGEND_SWATCH - 22;
+	y = c->unit_square ? b->y + b->h - rows * LEGEND_ROW - 14 : b->y + 8;
+	cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+	cairo_rectangle(cr, x, y, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6);
+	cairo_fill_preserve(cr);
+	cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
+	cairo_set_line_width(cr, 1);
+	cairo_stroke(cr);
+	for (int r = 0; r < rows; r++)
+	{
+		double		ly = y + 3 + (r + 0.5) * LEGEND_ROW;
+
+		if (r < c->n_series)
+		{
+			const ttsp_series *s = &c->series[r];
+
+			cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
+			cairo_set_line_width(cr, 2);
+			set_dash(cr, s->dashed);
+		}
+		else
+		{
+			static const double dot[] = {2, 3};
+
+			cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+			cairo_set_line_width(cr, 1.5);
+			cairo_set_dash(cr, dot, 2, 0);
+		}
+		cairo_move_to(cr, x + 6, ly);
+		cairo_line_to(cr, x + 6 + LEGEND_SWATCH, ly);
+		cairo_stroke(cr);
+		plot_text(cr, r < c->n_series ? c->series[r].name : c->mark_label,
+				  x + 12 + LEGEND_SWATCH, ly, 0, 0.5, PLOT_FONT_SIZE, 0);
+	}
+	cairo_restore(cr);
+}
+
+/* A dotted vertical line at x (the best epoch). */
+static void
+draw_mark(cairo_t *cr, const plot_box *b, double x, double xlo, double xhi)
+{
+	static const double dot[] = {2, 3};
+	double		px = floor(b->x + (x - xlo) / (xhi - xlo) * b->w) + 0.5;
+
+	cairo_save(cr);
+	cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+	cairo_set_line_width(cr, 1.5);
+	cairo_set_dash(cr, dot, 2, 0);
+	cairo_move_to(cr, px, b->y);
+	cairo_line_to(cr, px, b->y + b->h);
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+static void
+draw_diagonal(cairo_t *cr, const plot_box *b)
+{
+	static const double dash[] = {4, 4};
+
+	cairo_save(cr);
+	cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+	cairo_set_line_width(cr, 1);
+	cairo_set_dash(cr, dash, 2, 0);
+	cairo_move_to(cr, b->x, b->y + b->h);
+	cairo_line_to(cr, b->x + b->w, b->y);
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+ttsp_status
+ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
+{
+	cairo_t    *cr = p->cr;
+	double		xlo,
+				xhi,
+				ylo,
+				yhi;
+	double		top = c->title != NULL ? 36 : 14;
+	bool		mark = isfinite(c->mark_x) && c->mark_label != NULL;
+	plot_box	b;
+
+	if (c->n_series < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "a chart needs at least one series");
+	if (p->width < TTSP_MIN_CHART_WIDTH || p->height < TTSP_MIN_CHART_HEIGHT)
+		return ttsp_fail(err, TTSP_EINVAL, "chart size %d x %d is below the smallest, %d x %d",
+						 p->width, p->height, TTSP_MIN_CHART_WIDTH, TTSP_MIN_CHART_HEIGHT);
+	if (!chart_range(c, &xlo, &xhi, &ylo, &yhi))
+		return ttsp_fail(err, TTSP_EINVAL, "nothing to plot: no finite point");
+	if (c->unit_square)
+		xlo = ylo = 0, xhi = yhi = 1;
+
+	b.x = 78;
+	b.y = top;
+	b.w = p->width - b.x - 16;
+	b.h = p->height - b.y - 52;
+	if (c->unit_square)
+	{
+		/* equal scales, so the diagonal is at 45 degrees */
+		b.w = b.h = fmin(b.w, b.h);
+		b.x = 78 + (p->width - 78 - 16 - b.w) / 2;
+	}
+	if (c->title != NULL)
+		plot_text(cr, c->title, p->width / 2.0, 10, 0.5, 0, PLOT_TITLE_SIZE, 0);
+	plot_x_axis(cr, &b, xlo, xhi, c->x_integer, true, c->x_label);
+	plot_y_axis(cr, &b, ylo, yhi, false, true, c->y_label, PLOT_LEFT);
+	if (c->unit_square)
+		draw_diagonal(cr, &b);
+	if (mark)
+		draw_mark(cr, &b, c->mark_x, xlo, xhi);
+	for (int s = 0; s < c->n_series; s++)
+		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi, c->unit_square);
+	plot_frame(cr, &b);
+	draw_legend(cr, &b, c, mark);
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
+						 cairo_status_to_string(cairo_status(cr)));
+	return TTSP_OK;
+}

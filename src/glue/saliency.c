@@ -1,0 +1,155 @@
+/*
+ * Saliency: which time-frequency cells moved a model's output.
+ *
+ * A clip is seen as the windows of the model's `frames` that prediction
+ * slides over it (src/core/windows.h: hop of half a window, the last one
+ * flush with the clip's end, a short clip padded with the training mean).
+ * The saliency of a cell is |d(mean of the windows' raw outputs) / d(cell)|
+ * with respect to the model's input, the standardised log features
+ * (10 log10 power or 20 log10 magnitude, as is for dB and MFCC, minus the
+ * training mean, over the training deviation): the logit for a classifier,
+ * the standardised value for a regressor.  A cell in several windows adds
+ * up its signed gradients before the magnitude is taken.
+ */
+#include "plots.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "cnn.h"
+#include "model.h"
+
+#include "args.h"
+#include "ttsp_glue.h"
+#include "windows.h"
+
+PG_FUNCTION_INFO_V1(ttsp_saliency);
+PG_FUNCTION_INFO_V1(ttsp_saliency_png);
+
+/* Windows per forward/backward pass: bounds scratch memory and cancel latency. */
+#define SALIENCY_BATCH 8
+
+/* Copy window w (frames start .. start + in->frames) of x ([cb][total]) into dst ([cb][frames]). */
+static void
+window_copy(const ModelInput *in, const float *x, int total, int start, float *dst)
+{
+	for (int cb = 0; cb < in->channels * in->bins; cb++)
+		memcpy(dst + (Size) cb * in->frames, x + (Size) cb * total + start,
+			   in->frames * sizeof(float));
+}
+
+/* Add the part of window gradient g ([cb][in->frames]) inside the clip into acc ([cb][frames]). */
+static void
+window_add(const ModelInput *in, const float *g, int frames, int start, float *acc)
+{
+	int			n = Min(in->frames, frames - start);
+
+	for (int cb = 0; cb < in->channels * in->bins; cb++)
+		for (int f = 0; f < n; f++)
+			acc[(Size) cb * frames + start + f] += g[(Size) cb * in->frames + f];
+}
+
+/* |d(mean window output)/d(input)| of spec, [channel][bin][frame] like spec->data. */
+static float *
+saliency_map(LoadedModel *m, const Spectrogram *spec)
+{
+	ModelInput	whole = m->in;
+	int			window = m->in.frames;
+	int			n_win;
+	int		   *starts;
+	float	   *x,
+			   *xb,
+			   *gb,
+				weights[SALIENCY_BATCH],
+				out[SALIENCY_BATCH];
+	float	   *acc;
+	Size		cells = (Size) spec->h.channels * spec->h.bins * spec->h.frames;
+	ttsp_error	err;
+
+	model_input_check(&m->in, spec, m->name);
+	ttsp_check(ttsp_window_starts(spec->h.frames, window, ttsp_window_hop(window), NULL, &n_win, &err), &err);
+	starts = palloc(n_win * sizeof(int));
+	ttsp_check(ttsp_window_starts(spec->h.frames, window, ttsp_window_hop(window), starts, &n_win, &err), &err);
+
+	/* the whole clip standardised once; a short one padded to a window */
+	whole.frames = Max(spec->h.frames, window);
+	x = MemoryContextAllocHuge(CurrentMemoryContext, MODEL_INPUT_SIZE(&whole) * sizeof(float));
+	model_input_fill(&whole, spec, x, true);
+	xb = MemoryContextAllocHuge(CurrentMemoryContext, SALIENCY_BATCH * MODEL_INPUT_SIZE(&m->in) * sizeof(float));
+	gb = MemoryContextAllocHuge(CurrentMemoryContext, SALIENCY_BATCH * MODEL_INPUT_SIZE(&m->in) * sizeof(float));
+	/* float: a cell lies in at most 3 windows, so little to round */
+	acc = MemoryContextAllocHuge(CurrentMemoryContext, cells * sizeof(float));
+	memset(acc, 0, cells * sizeof(float));
+
+	ttsp_set_threads();
+	for (int w0 = 0; w0 < n_win; w0 += SALIENCY_BATCH)
+	{
+		int			nb = Min(SALIENCY_BATCH, n_win - w0);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int b = 0; b < nb; b++)
+		{
+			window_copy(&m->in, x, whole.frames, starts[w0 + b], xb + b * MODEL_INPUT_SIZE(&m->in));
+			/* d(mean of n_win outputs) / d(output of one) */
+			weights[b] = 1.0f / n_win;
+		}
+		ttsp_check(ttsp_cnn_input_gradient(m->net, xb, nb, weights, out, gb, &err), &err);
+		for (int b = 0; b < nb; b++)
+			window_add(&m->in, gb + b * MODEL_INPUT_SIZE(&m->in), spec->h.frames, starts[w0 + b], acc);
+	}
+	for (Size i = 0; i < cells; i++)
+		acc[i] = fabsf(acc[i]);
+	pfree(x);
+	pfree(xb);
+	pfree(gb);
+	return acc;
+}
+
+/* The model and the spectrogram (arguments model_name, spec, version), or NULL if either is NULL. */
+static LoadedModel *
+saliency_args(FunctionCallInfo fcinfo, Spectrogram **spec)
+{
+	LoadedModel *m;
+
+	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
+		return NULL;
+	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
+	*spec = DatumGetSpectrogramP(arg_datum(fcinfo, "spec"));
+	return m;
+}
+
+/* ttsp_saliency(model_name, spec, version DEFAULT NULL) RETURNS spectrogram */
+Datum
+ttsp_saliency(PG_FUNCTION_ARGS)
+{
+	Spectrogram *spec = NULL;
+	LoadedModel *m = saliency_args(fcinfo, &spec);
+	Spectrogram *out;
+	float	   *map;
+
+	if (m == NULL)
+		PG_RETURN_NULL();
+	map = saliency_map(m, spec);
+	/* the input's header: same shape, rate and parameters */
+	out = spectrogram_alloc(spec->h.channels, spec->h.bins, spec->h.frames);
+	out->h = spec->h;
+	memcpy(out->data, map, (Size) spec->h.channels * spec->h.bins * spec->h.frames * sizeof(float));
+	PG_RETURN_SPECTROGRAM_P(out);
+}
+
+/* ttsp_saliency_png(model_name, spec, version DEFAULT NULL, top_db DEFAULT 80, title DEFAULT NULL) */
+Datum
+ttsp_saliency_png(PG_FUNCTION_ARGS)
+{
+	Spectrogram *spec = NULL;
+	LoadedModel *m = saliency_args(fcinfo, &spec);
+	bool		clip = !arg_isnull(fcinfo, "top_db");
+
+	if (m == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(glue_spectrogram_png(spec, clip, arg_float8(fcinfo, "top_db", 0), arg_text(fcinfo, "title"),
+										   saliency_map(m, spec)));
+}
