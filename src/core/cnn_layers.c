@@ -149,8 +149,15 @@ typedef int v4i __attribute__((vector_size(16)));
 /* unaligned, may alias anything */
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+/* 16 floats: a whole AVX-512 register, only inside the AVX-512 kernel set */
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 
 /* The kernels: this file's second part, once per vector width. */
+#define CNN_KERNEL_PASS 16
+#include "cnn_layers.c"
+#undef CNN_KERNEL_PASS
 #define CNN_KERNEL_PASS 8
 #include "cnn_layers.c"
 #undef CNN_KERNEL_PASS
@@ -202,7 +209,7 @@ CNN_ISA(generic, , 4, 4, 2, 4, 2, 4)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CNN_HAVE_X86 1
 CNN_ISA(avx2, __attribute__((target("avx2,fma"))), 8, 4, 3, 4, 3, 2)
-CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 8, 8, 3, 8, 3, 4)
+CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 16, 8, 3, 8, 3, 4)
 #endif
 
 static const cnn_isa *isa_cur;
@@ -525,7 +532,29 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
  * Everything below is compiled once per vector width VW (8 or 4 floats),
  * its functions named K(name): name_w8 or name_w4.
  */
-#if CNN_KERNEL_PASS == 8
+#if CNN_KERNEL_PASS == 16
+#define VW 16
+#define V v16
+#define VI v16i
+#define LD(p) (*(const v16u *) (p))
+#define ST(p, v) (*(v16u *) (p) = (v))
+#define SPLAT(s) __extension__ ({ float s_ = (s); (v16) {s_, s_, s_, s_, s_, s_, s_, s_, \
+			s_, s_, s_, s_, s_, s_, s_, s_}; })
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, \
+			16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, \
+			17, 19, 21, 23, 25, 27, 29, 31)
+#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 16, 1, 17, 2, 18, 3, 19, \
+			4, 20, 5, 21, 6, 22, 7, 23)
+#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 8, 24, 9, 25, 10, 26, 11, 27, \
+			12, 28, 13, 29, 14, 30, 15, 31)
+/* sum of the lanes, in a fixed order: the halves added, then as for 8 */
+#define HSUM(v) __extension__ ({ v16 h_ = (v); \
+			v8 s_ = __builtin_shufflevector(h_, h_, 0, 1, 2, 3, 4, 5, 6, 7) + \
+				__builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15); \
+			(((s_[0] + s_[4]) + (s_[1] + s_[5])) + ((s_[2] + s_[6]) + (s_[3] + s_[7]))); })
+#define K(name) name##_w16
+#elif CNN_KERNEL_PASS == 8
 #define VW 8
 #define V v8
 #define VI v8i
