@@ -23,7 +23,7 @@ REGRESS_OPTS = --inputdir=regress --outputdir=regress
 REGRESS_PREP = regress/sql regress/expected regress/data
 EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom
 
-DEPS = libavformat libavcodec libswresample libavutil fftw3f openblas libpng
+DEPS = libavformat libavcodec libswresample libavutil fftw3f libpng
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 DEPS_LIBS := $(shell pkg-config --libs $(DEPS))
 

@@ -10,7 +10,7 @@ TTSP_PACKAGES=(
 	build-essential pkg-config ca-certificates
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-pgtap"
 	libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg
-	libfftw3-dev libopenblas-dev libpng-dev
+	libfftw3-dev libpng-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

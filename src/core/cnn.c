@@ -263,6 +263,7 @@ cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err)
 		return NULL;
 	}
 	cnn_set_geometry(net, cfg);
+	net->threads = 1;
 	net->params = calloc(net->n_params, sizeof(float));
 	net->grads = calloc(net->n_params, sizeof(float));
 	net->stats = calloc(net->n_stats, sizeof(float));
@@ -378,6 +379,22 @@ ttsp_cnn_param_count(const ttsp_cnn *net)
 }
 
 ttsp_status
+ttsp_cnn_set_threads(ttsp_cnn *net, int threads, ttsp_error *err)
+{
+	if (threads < 1 || threads > TTSP_CNN_MAX_THREADS)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN threads %d out of range 1..%d",
+						 threads, TTSP_CNN_MAX_THREADS);
+	net->threads = threads;
+	return TTSP_OK;
+}
+
+int
+ttsp_cnn_get_threads(const ttsp_cnn *net)
+{
+	return net->threads;
+}
+
+ttsp_status
 ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 {
 	ttsp_status st = check_batch(net, batch, err);
@@ -418,7 +435,7 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		return st;
 	net->backward_ready = false;
 
-	if (!cnn_input_forward(&net->blocks[0], x, batch))
+	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
 		for (int s = 0; s < batch; s++)
 			for (int c = 0; c < c0; c++)
 				if (!ttsp_all_finite(x + ((size_t) s * c0 + c) * plane, plane))
@@ -430,7 +447,7 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		bool		stats = training || l == nb - 1;
 
 		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, net->wpack,
-						 stats ? net->bn_sums : NULL);
+						 stats ? net->bn_sums : NULL, net->threads);
 		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
 
@@ -504,10 +521,10 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 
 		/* the last block computes its own sums; the others got them below */
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
-							 n, net->dz);
+							 n, net->dz, net->threads);
 		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n,
 						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
-						  net->bn_sums);
+						  net->bn_sums, net->threads);
 	}
 	return TTSP_OK;
 }

@@ -99,6 +99,7 @@ struct ttsp_cnn
 	double	   *bn_sums;		/* per-sample, per-channel BatchNorm sums */
 	double	   *dw_scratch;		/* weight-gradient sums */
 
+	int			threads;		/* ttsp_cnn_set_threads, 1 by default */
 	int			batch;			/* samples in the last forward */
 	bool		backward_ready; /* last forward was a training one */
 };
@@ -127,7 +128,8 @@ size_t		cnn_wpack_floats(const cnn_block *blk);
 size_t		cnn_dw_scratch_doubles(const cnn_block *blk);
 
 /*
- * Layers (cnn_layers.c) on the first `n` samples of the buffers.  The
+ * Layers (cnn_layers.c) on the first `n` samples of the buffers, each on
+ * at most `threads` threads (ttsp_cnn_set_threads).  The
  * kernels are compiled for AVX-512, AVX2+FMA and plain C, picked once by
  * CPU (TTSP_CNN_ISA=generic|avx2|avx512 in the environment overrides it, for
  * tests); results depend on the pick only through float rounding.
@@ -137,7 +139,7 @@ const char *cnn_isa_name(void);
 bool		cnn_isa_select(const char *name);
 
 /* x (NCHW) into blk->xq of the first block; false if x has NaN or infinity. */
-bool		cnn_input_forward(cnn_block *blk, const float *x, int n);
+bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
 /*
  * blk->r = relu(conv(input) + b).  For a block after the first, prev is the
  * block before it, whose BatchNorm (final mean/invstd) turns prev->r into
@@ -146,7 +148,7 @@ bool		cnn_input_forward(cnn_block *blk, const float *x, int n);
  * cout doubles).
  */
 void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack,
-							 double *stats);
+							 double *stats, int threads);
 /*
  * BatchNorm statistics of blk into blk->mean/invstd: the batch's from stats
  * when training (updating the running ones), else the running ones.  For
@@ -161,7 +163,7 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
  * to compute them (the last block).
  */
 void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
-								 int n, float *dz);
+								 int n, float *dz, int threads);
 /*
  * dw from dZ and blk->xq.  Unless grad is NULL, also d(loss)/d(block input)
  * through dxq (scratch, s2d): into grad as dY of prev (rows layout) with
@@ -170,6 +172,6 @@ void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
  */
 void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 							  float *grad, float *dxq, float *wpack, double *dw_scratch,
-							  double *sums);
+							  double *sums, int threads);
 
 #endif

@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #define AI static inline __attribute__((always_inline))
 
 #define ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
@@ -107,6 +105,7 @@ typedef struct cnn_job
 	float	   *pooled;
 	int			n;
 	bool		training;
+	int			threads;		/* at most this many threads run the job */
 	int			split;			/* conv forward: tasks per sample */
 	int		   *flag;			/* input forward: set when a value is not finite */
 } cnn_job;
@@ -264,13 +263,15 @@ cnn_isa_name(void)
 /* ---- threads ---- */
 
 /*
- * A pool of worker threads, created on first use and kept (as OpenBLAS
- * keeps its own).  They never call back into the caller and block every
+ * A pool of worker threads, created on first use (never at load time) and
+ * kept for the life of the process.  They never call back into the caller and block every
  * signal, so a host process such as a PostgreSQL backend keeps receiving
  * its signals on its own thread.  A job runs on the calling thread plus
- * up to cnn_threads() - 1 workers, which take tasks from a shared counter.
+ * up to the job's threads - 1 workers, which take tasks from a shared counter.
  */
-#define CNN_MAX_THREADS 64
+#if TTSP_CNN_MAX_THREADS < 1
+#error "TTSP_CNN_MAX_THREADS must be positive"
+#endif
 
 static struct
 {
@@ -401,19 +402,10 @@ ensure_workers(int want)
 	return pool.workers;
 }
 
-/* Threads for the next job: as many as OpenBLAS is set to use. */
-static int
-cnn_threads(void)
-{
-	int			t = openblas_get_num_threads();
-
-	return t < 1 ? 1 : t > CNN_MAX_THREADS ? CNN_MAX_THREADS : t;
-}
-
 static void
 run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 {
-	int			helpers = cnn_threads() - 1;
+	int			helpers = job->threads - 1;
 
 	if (helpers > ntasks - 1)
 		helpers = ntasks - 1;
@@ -455,21 +447,22 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 /* ---- the layer interface ---- */
 
 bool
-cnn_input_forward(cnn_block *blk, const float *x, int n)
+cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 {
 	int			bad = 0;
-	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad};
+	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad, .threads = threads};
 
 	run_job(isa()->input_forward, &j, n);
 	return !bad;
 }
 
 void
-cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats)
+cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats,
+				 int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1};
-	int			threads = cnn_threads();
+	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1,
+	.threads = threads};
 
 	pack_weights(blk, wpack, k->fcob, true);
 	if (threads > 1 && n < 4 * threads)
@@ -498,22 +491,26 @@ cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats, float 
 }
 
 void
-cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, float *dz)
+cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, float *dz,
+					 int threads)
 {
-	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n};
+	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n,
+	.threads = threads};
 
 	run_job(isa()->bn_relu_backward, &j, blk->cout);
 }
 
 void
 cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
-				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums)
+				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums,
+				  int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n};
+	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n,
+	.threads = threads};
 
 	/* one contiguous range of channel blocks per thread */
-	j.split = cnn_threads();
+	j.split = threads;
 	if (j.split > (blk->cout + k->wcob - 1) / k->wcob)
 		j.split = (blk->cout + k->wcob - 1) / k->wcob;
 	run_job(k->dw, &j, j.split);

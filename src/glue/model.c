@@ -4,7 +4,6 @@
 #include "model.h"
 
 #include <math.h>
-#include <cblas.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -60,17 +59,13 @@ ttsp_schema(void)
 	return quote_identifier(get_namespace_name(ttsp_schema_oid()));
 }
 
+/* ttsp.threads, handed to the core explicitly before each call */
 void
-ttsp_set_threads(void)
+ttsp_set_threads(ttsp_cnn *net)
 {
-	static int	current = 0;
+	ttsp_error	err;
 
-	/* lazily, in the backend: never at load time, never in the postmaster */
-	if (current != ttsp_threads)
-	{
-		openblas_set_num_threads(ttsp_threads);
-		current = ttsp_threads;
-	}
+	ttsp_check(ttsp_cnn_set_threads(net, ttsp_threads, &err), &err);
 }
 
 void
@@ -354,7 +349,7 @@ model_predict(LoadedModel *m, const float *x, int n, double *out)
 	ttsp_error	err;
 	int			i;
 
-	ttsp_set_threads();
+	ttsp_set_threads(m->net);
 	ttsp_check(ttsp_cnn_predict(m->net, x, n, raw, &err), &err);
 	for (i = 0; i < n; i++)
 		out[i] = raw[i] * m->target_std + m->target_mean;

@@ -82,7 +82,7 @@ extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
 extern Oid	ttsp_schema_oid(void);
 extern const char *ttsp_schema(void);
 
-/* The CNN's and OpenBLAS's threads from ttsp.threads. */
-extern void ttsp_set_threads(void);
+/* The net's threads from ttsp.threads (ERROR if out of range). */
+extern void ttsp_set_threads(ttsp_cnn *net);
 
 #endif

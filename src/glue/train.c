@@ -271,7 +271,7 @@ setup_from_first_row(Trainer *t, const Spectrogram *spec)
 						spec->channels, spec->bins, t->in.frames, err.msg)));
 	/*
 	 * Beside ttsp's buffers the backend needs memory of its own while it
-	 * trains (the source's rows in flight, the executor, OpenBLAS); counted
+	 * trains (the source's rows in flight, the executor); counted
 	 * so that the backend as a whole stays within ttsp.train_memory.
 	 */
 	/* the batch, and the smallest shuffle buffer streaming uses */
@@ -555,7 +555,7 @@ train_step(Trainer *t)
 
 	if (t->bn == 0)
 		return;
-	ttsp_set_threads();
+	ttsp_set_threads(t->net);
 	ttsp_check(ttsp_cnn_forward(t->net, t->bx, t->bn, true, t->bout, &err), &err);
 	ttsp_check(ttsp_loss(t->opt->loss, t->opt->task, t->bout, t->by, t->bn, &loss, t->bdout, &err), &err);
 	ttsp_check(ttsp_cnn_backward(t->net, t->bdout, NULL, &err), &err);
@@ -660,7 +660,7 @@ flush_predictions(Trainer *t)
 
 	if (t->bn == 0)
 		return;
-	ttsp_set_threads();
+	ttsp_set_threads(t->net);
 	{
 		ttsp_error	err;
 

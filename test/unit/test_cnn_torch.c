@@ -37,8 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "cnn.h"
 #include "cnn_internal.h"		/* cnn_isa_select, to test every kernel set */
 #include "tap.h"
@@ -363,7 +361,8 @@ trained(const float *x, int batch, int threads, size_t *len)
 	uint8_t    *buf;
 	double		loss;
 
-	openblas_set_num_threads(threads);
+	ok(ttsp_cnn_set_threads(net, threads, NULL) == TTSP_OK && ttsp_cnn_get_threads(net) == threads,
+	   "net set to %d thread(s)", threads);
 	for (int step = 0; step < 3; step++)
 	{
 		ttsp_cnn_forward(net, x, batch, true, out, NULL);
@@ -376,7 +375,6 @@ trained(const float *x, int batch, int threads, size_t *len)
 	buf = malloc(*len);
 	ttsp_cnn_serialize(net, buf, ttsp_cnn_serialized_size(net), NULL);
 	memcpy(buf + ttsp_cnn_serialized_size(net), dx, *len - ttsp_cnn_serialized_size(net));
-	openblas_set_num_threads(1);
 	ttsp_optimizer_destroy(opt);
 	ttsp_cnn_destroy(net);
 	free(y);
@@ -401,8 +399,6 @@ main(void)
 			   *b2,
 			   *b3;
 
-	/* one thread unless a check says otherwise (results do not depend on it) */
-	openblas_set_num_threads(1);
 	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)",
 			GOLDEN_PATH))
 		return done_testing();
