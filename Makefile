@@ -25,7 +25,8 @@ EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom
 
 DEPS = libavformat libavcodec libswresample libavutil fftw3f libpng
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
-DEPS_LIBS := $(shell pkg-config --libs $(DEPS))
+# FFmpeg is not linked: src/core/ffmpeg_lazy.c loads it on first use.
+DEPS_LIBS := $(shell pkg-config --libs fftw3f libpng) -ldl
 
 PG_CONFIG ?= pg_config
 # Server headers as system headers: -Wextra then judges our code, not theirs.
