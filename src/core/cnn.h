@@ -23,10 +23,11 @@
  *	 ttsp_cnn_backward(net, dout, NULL, err);	// overwrites the gradients
  *	 ttsp_optimizer_step(opt, err);
  *
- * Memory: everything is malloc'd and released by ttsp_cnn_destroy /
- * ttsp_optimizer_destroy.  Per-batch scratch is sized for the largest batch
- * seen so far (or ttsp_cnn_reserve); calls at or below that size never
- * allocate.  ttsp_cnn_workspace_bytes tells the total in advance.
+ * Memory: everything is malloc'd, or for the per-batch scratch mmap'd, and
+ * released by ttsp_cnn_destroy / ttsp_optimizer_destroy.  Per-batch scratch
+ * is sized for the largest batch seen so far (or ttsp_cnn_reserve); calls at
+ * or below that size never allocate.  Its pages are faulted in on first use
+ * (an eval forward leaves the backward buffers untouched).  ttsp_cnn_workspace_bytes tells the total in advance.
  *
  * Threads and determinism: the seed alone fixes the initial weights.  Each
  * call runs on the number of threads given to ttsp_cnn_set_threads (1 by

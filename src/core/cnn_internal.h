@@ -90,7 +90,9 @@ struct ttsp_cnn
 
 	/* scratch for up to `capacity` samples, one allocation */
 	int			capacity;
-	float	   *ws;
+	float	   *ws;				/* 2 MB aligned, inside ws_map */
+	void	   *ws_map;			/* the workspace's own mapping (cnn.c) */
+	size_t		ws_map_len;
 	float	   *dy;				/* dY of a block, rows layout */
 	float	   *dz;				/* dZ of a block, padded rows layout */
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
