@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cnn.h"
+#include "cnn_internal.h"		/* cnn_isa_select: every kernel set */
 #include "rng.h"
 #include "tap.h"
 
@@ -1057,6 +1058,35 @@ test_full_size_step(void)
 	free(x);
 }
 
+/*
+ * The kernel sets the CPU picked against (generic, AVX2, AVX-512): finite
+ * differences and determinism again on each other set this CPU can run
+ * (TTSP_CNN_ISA picks the first one, so a whole run can be forced too).
+ */
+static void
+other_kernel_sets(void)
+{
+	static const char *const isas[] = {"generic", "avx2", "avx512"};
+	const char *picked = cnn_isa_name();
+
+	printf("# kernel set picked: %s\n", picked);
+	for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++)
+	{
+		if (strcmp(isas[i], picked) == 0)
+			continue;
+		if (!cnn_isa_select(isas[i]))
+		{
+			ok(1, "# SKIP kernel set %s: this CPU cannot run it", isas[i]);
+			continue;
+		}
+		printf("# kernel set %s\n", isas[i]);
+		gradient_check(TTSP_TASK_CLASSIFICATION, TTSP_LOSS_BCE, "BCE");
+		gradient_check(TTSP_TASK_REGRESSION, TTSP_LOSS_MSE, "MSE");
+		test_determinism();
+	}
+	cnn_isa_select(picked);
+}
+
 /* The thread count is the caller's explicit setting, checked and kept. */
 static void
 test_threads(void)
@@ -1096,5 +1126,6 @@ main(void)
 	test_determinism();
 	test_serialization();
 	test_full_size_step();
+	other_kernel_sets();
 	return done_testing();
 }

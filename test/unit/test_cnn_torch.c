@@ -436,16 +436,23 @@ main(void)
 		   isas[i], quiet_checks, quiet_failed, quiet_worst);
 	}
 	quiet = false;
-	cnn_isa_select(picked);
 
-	b1 = trained(x, batch, 1, &l1);
-	b2 = trained(x, batch, 2, &l2);
-	b3 = trained(x, batch, 3, &l3);
-	ok(l1 == l2 && l1 == l3 && memcmp(b1, b2, l1) == 0 && memcmp(b1, b3, l1) == 0,
-	   "3 Adam steps and the input gradient: bit-identical at 1, 2 and 3 threads");
-	free(b1);
-	free(b2);
-	free(b3);
+	/* every kernel set splits work its own way: each must be thread-count blind */
+	for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++)
+	{
+		if (!cnn_isa_select(isas[i]))
+			continue;
+		b1 = trained(x, batch, 1, &l1);
+		b2 = trained(x, batch, 2, &l2);
+		b3 = trained(x, batch, 3, &l3);
+		ok(l1 == l2 && l1 == l3 && memcmp(b1, b2, l1) == 0 && memcmp(b1, b3, l1) == 0,
+		   "kernel set %s: 3 Adam steps and the input gradient bit-identical at 1, 2 and 3 threads",
+		   isas[i]);
+		free(b1);
+		free(b2);
+		free(b3);
+	}
+	cnn_isa_select(picked);
 	free(x);
 	return done_testing();
 }
