@@ -1244,6 +1244,16 @@ K(dx_task)(const cnn_job *j, int task, const int CIB, const int NV)
 				const float *d = dzs + co * dcs + f0;
 				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
 
+				/*
+				 * The next output channel's rows for these positions, while
+				 * this one computes: a plane serves only 4-9 taps before the
+				 * next, too few to hide its first loads (profile: they
+				 * stalled).  Prefetches never fault, past the end included.
+				 */
+				for (int r = 0; r < 3; r++)
+					for (int l = 0; l < VW * NV + 16; l += 16)
+						__builtin_prefetch(d + dcs - r * P - 1 + l);
+
 				for (int k = 0; k < nt; k++)
 					K(block_fma)(acc, d + toff[k], w + tap[k] * CIB, CIB, NV);
 			}
