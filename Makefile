@@ -29,9 +29,10 @@ REGRESS_OPTS = --inputdir=regress --outputdir=regress
 REGRESS_PREP = regress/sql regress/expected regress/data
 EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom $(CORE_OBJS) $(CORE_LIB) src/core/fuzz
 
-DEPS = libavformat libavcodec libswresample libavutil fftw3f openblas cairo
+DEPS = libavformat libavcodec libswresample libavutil fftw3f cairo
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
-DEPS_LIBS := $(shell pkg-config --libs $(DEPS))
+# FFmpeg is not linked: src/core/ffmpeg_lazy.c loads it on first use.
+DEPS_LIBS := $(shell pkg-config --libs fftw3f cairo) -ldl
 
 PG_CONFIG ?= pg_config
 # Server headers as system headers: -Wextra then judges our code, not theirs.

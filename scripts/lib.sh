@@ -12,7 +12,7 @@ TTSP_PACKAGES=(
 	build-essential pkg-config ca-certificates
 	"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-pgtap"
 	libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg
-	libfftw3-dev libopenblas-dev libcairo2-dev fonts-dejavu-core
+	libfftw3-dev libcairo2-dev fonts-dejavu-core
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

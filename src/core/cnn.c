@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "floats.h"
 #include "rng.h"
@@ -263,6 +264,7 @@ cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err)
 		return NULL;
 	}
 	cnn_set_geometry(net, cfg);
+	net->threads = 1;
 	net->params = calloc(net->n_params, sizeof(float));
 	net->grads = calloc(net->n_params, sizeof(float));
 	net->stats = calloc(net->n_stats, sizeof(float));
@@ -352,12 +354,51 @@ ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed, ttsp_error *err)
 	return net;
 }
 
+/*
+ * The workspace is its own anonymous mapping rather than malloc'd and
+ * zeroed.  The kernel hands it out zeroed (the s2d buffers' padding is
+ * never written again), and a page is only faulted in when first touched:
+ * an eval-mode forward never touches the backward buffers.  Page faults
+ * are what made a new backend's first ttsp_predict slow (tens of
+ * milliseconds for a few MB on a virtual machine), so the mapping is
+ * aligned to 2 MB and asks for transparent huge pages: one fault per 2 MB.
+ */
+#define WS_HUGE ((size_t) 2 << 20)
+#define WS_MAP_LEN(bytes) (((bytes) + WS_HUGE - 1) / WS_HUGE * WS_HUGE + WS_HUGE)
+
+static void *
+ws_map(size_t bytes, float **ws)
+{
+	size_t		len = WS_MAP_LEN(bytes);
+	char	   *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char	   *aligned;
+
+	if (map == MAP_FAILED)
+		return NULL;
+	aligned = (char *) (((uintptr_t) map + WS_HUGE - 1) / WS_HUGE * WS_HUGE);
+#ifdef MADV_HUGEPAGE
+	/* advice only: without huge pages it still works, with more faults */
+	(void) madvise(aligned, len - (size_t) (aligned - map), MADV_HUGEPAGE);
+#endif
+	*ws = (float *) aligned;
+	return map;
+}
+
+static void
+ws_unmap(ttsp_cnn *net)
+{
+	if (net->ws_map != NULL)
+		munmap(net->ws_map, net->ws_map_len);
+	net->ws_map = NULL;
+	net->ws = NULL;
+}
+
 void
 ttsp_cnn_destroy(ttsp_cnn *net)
 {
 	if (net == NULL)
 		return;
-	free(net->ws);
+	ws_unmap(net);
 	free(net->params);
 	free(net->grads);
 	free(net->stats);
@@ -378,22 +419,38 @@ ttsp_cnn_param_count(const ttsp_cnn *net)
 }
 
 ttsp_status
+ttsp_cnn_set_threads(ttsp_cnn *net, int threads, ttsp_error *err)
+{
+	if (threads < 1 || threads > TTSP_CNN_MAX_THREADS)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN threads %d out of range 1..%d",
+						 threads, TTSP_CNN_MAX_THREADS);
+	net->threads = threads;
+	return TTSP_OK;
+}
+
+int
+ttsp_cnn_get_threads(const ttsp_cnn *net)
+{
+	return net->threads;
+}
+
+ttsp_status
 ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 {
 	ttsp_status st = check_batch(net, batch, err);
+	size_t		bytes;
+	void	   *map;
 	float	   *ws;
 
 	if (st != TTSP_OK || batch <= net->capacity)
 		return st;
-	/* zeroed: the s2d buffers' padding is never written again */
-	if (posix_memalign((void **) &ws, 64, sizeof(float) * ws_carve(net, batch, NULL)) != 0)
-		ws = NULL;
-	else
-		memset(ws, 0, sizeof(float) * ws_carve(net, batch, NULL));
-	if (ws == NULL)
+	bytes = sizeof(float) * ws_carve(net, batch, NULL);
+	if ((map = ws_map(bytes, &ws)) == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN scratch (batch %d, %zu bytes)",
 						 batch, ttsp_cnn_workspace_bytes(&net->cfg, batch));
-	free(net->ws);
+	ws_unmap(net);
+	net->ws_map = map;
+	net->ws_map_len = WS_MAP_LEN(bytes);
 	net->ws = ws;
 	ws_carve(net, batch, ws);
 	net->capacity = batch;
@@ -418,7 +475,7 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		return st;
 	net->backward_ready = false;
 
-	if (!cnn_input_forward(&net->blocks[0], x, batch))
+	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
 		for (int s = 0; s < batch; s++)
 			for (int c = 0; c < c0; c++)
 				if (!ttsp_all_finite(x + ((size_t) s * c0 + c) * plane, plane))
@@ -430,7 +487,7 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		bool		stats = training || l == nb - 1;
 
 		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, net->wpack,
-						 stats ? net->bn_sums : NULL);
+						 stats ? net->bn_sums : NULL, net->threads);
 		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
 
@@ -501,10 +558,10 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 
 		/* the last block computes its own sums; the others got them below */
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
-							 n, training, net->dz);
+							 n, training, net->dz, net->threads);
 		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n, training,
 						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
-						  net->bn_sums);
+						  net->bn_sums, net->threads);
 	}
 }
 

@@ -23,15 +23,15 @@
  *	 ttsp_cnn_backward(net, dout, NULL, err);	// overwrites the gradients
  *	 ttsp_optimizer_step(opt, err);
  *
- * Memory: everything is malloc'd and released by ttsp_cnn_destroy /
- * ttsp_optimizer_destroy.  Per-batch scratch is sized for the largest batch
- * seen so far (or ttsp_cnn_reserve); calls at or below that size never
- * allocate.  ttsp_cnn_workspace_bytes tells the total in advance.
+ * Memory: everything is malloc'd, or for the per-batch scratch mmap'd, and
+ * released by ttsp_cnn_destroy / ttsp_optimizer_destroy.  Per-batch scratch
+ * is sized for the largest batch seen so far (or ttsp_cnn_reserve); calls at
+ * or below that size never allocate.  Its pages are faulted in on first use
+ * (an eval forward leaves the backward buffers untouched).  ttsp_cnn_workspace_bytes tells the total in advance.
  *
  * Threads and determinism: the seed alone fixes the initial weights.  Each
- * call runs on as many threads as OpenBLAS is set to use
- * (openblas_get_num_threads(): openblas_set_num_threads or
- * OPENBLAS_NUM_THREADS, the caller's choice; the core never changes it),
+ * call runs on the number of threads given to ttsp_cnn_set_threads (1 by
+ * default; nothing else, no environment or library setting, changes it),
  * with worker threads that block all signals.  Work is split so that every
  * output is summed in one fixed order whatever the thread count: results
  * are bit-identical across runs and thread counts on a given CPU (the
@@ -54,6 +54,7 @@
 #define TTSP_CNN_MAX_CHANNELS 1024
 #define TTSP_CNN_MAX_DIM 65536	/* in_height, in_width */
 #define TTSP_CNN_MAX_BATCH 65536
+#define TTSP_CNN_MAX_THREADS 64
 /* Cap on any per-sample tensor (input, block output, im2col rows x cols). */
 #define TTSP_CNN_MAX_SAMPLE_ELEMS (1 << 28)
 #define TTSP_CNN_DEFAULT_SEED 12
@@ -109,6 +110,13 @@ const ttsp_cnn_config *ttsp_cnn_get_config(const ttsp_cnn *net);
 
 /* Number of trainable scalars. */
 size_t		ttsp_cnn_param_count(const ttsp_cnn *net);
+
+/*
+ * Threads for the net's later calls, 1..TTSP_CNN_MAX_THREADS (a new or
+ * deserialised net has 1).  Results do not depend on it.
+ */
+ttsp_status ttsp_cnn_set_threads(ttsp_cnn *net, int threads, ttsp_error *err);
+int			ttsp_cnn_get_threads(const ttsp_cnn *net);
 
 /* Allocate scratch for batches up to `batch` now (optional). */
 ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);

@@ -90,7 +90,9 @@ struct ttsp_cnn
 
 	/* scratch for up to `capacity` samples, one allocation */
 	int			capacity;
-	float	   *ws;
+	float	   *ws;				/* 2 MB aligned, inside ws_map */
+	void	   *ws_map;			/* the workspace's own mapping (cnn.c) */
+	size_t		ws_map_len;
 	float	   *dy;				/* dY of a block, rows layout */
 	float	   *dz;				/* dZ of a block, padded rows layout */
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
@@ -99,6 +101,7 @@ struct ttsp_cnn
 	double	   *bn_sums;		/* per-sample, per-channel BatchNorm sums */
 	double	   *dw_scratch;		/* weight-gradient sums */
 
+	int			threads;		/* ttsp_cnn_set_threads, 1 by default */
 	int			batch;			/* samples in the last forward */
 	bool		backward_ready; /* last forward was a training one */
 };
@@ -127,7 +130,8 @@ size_t		cnn_wpack_floats(const cnn_block *blk);
 size_t		cnn_dw_scratch_doubles(const cnn_block *blk);
 
 /*
- * Layers (cnn_layers.c) on the first `n` samples of the buffers.  The
+ * Layers (cnn_layers.c) on the first `n` samples of the buffers, each on
+ * at most `threads` threads (ttsp_cnn_set_threads).  The
  * kernels are compiled for AVX-512, AVX2+FMA and plain C, picked once by
  * CPU (TTSP_CNN_ISA=generic|avx2|avx512 in the environment overrides it, for
  * tests); results depend on the pick only through float rounding.
@@ -137,7 +141,7 @@ const char *cnn_isa_name(void);
 bool		cnn_isa_select(const char *name);
 
 /* x (NCHW) into blk->xq of the first block; false if x has NaN or infinity. */
-bool		cnn_input_forward(cnn_block *blk, const float *x, int n);
+bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
 /*
  * blk->r = relu(conv(input) + b).  For a block after the first, prev is the
  * block before it, whose BatchNorm (final mean/invstd) turns prev->r into
@@ -146,7 +150,7 @@ bool		cnn_input_forward(cnn_block *blk, const float *x, int n);
  * cout doubles).
  */
 void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack,
-							 double *stats);
+							 double *stats, int threads);
 /*
  * BatchNorm statistics of blk into blk->mean/invstd: the batch's from stats
  * when training (updating the running ones), else the running ones.  For
@@ -163,7 +167,7 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
  * of an eval forward (input gradients of a trained net).
  */
 void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
-								 int n, bool training, float *dz);
+								 int n, bool training, float *dz, int threads);
 /*
  * dw from dZ and blk->xq (when weights: an input gradient alone skips it).
  * Unless grad is NULL, also d(loss)/d(block input) through dxq (scratch,
@@ -173,6 +177,6 @@ void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
  */
 void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 							  bool weights, float *grad, float *dxq, float *wpack,
-							  double *dw_scratch, double *sums);
+							  double *dw_scratch, double *sums, int threads);
 
 #endif

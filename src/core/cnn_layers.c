@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #define AI static inline __attribute__((always_inline))
 
 #define ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
@@ -107,6 +105,7 @@ typedef struct cnn_job
 	float	   *pooled;
 	int			n;
 	bool		training;
+	int			threads;		/* at most this many threads run the job */
 	int			split;			/* conv forward: tasks per sample */
 	int		   *flag;			/* input forward: set when a value is not finite */
 } cnn_job;
@@ -149,8 +148,15 @@ typedef int v4i __attribute__((vector_size(16)));
 /* unaligned, may alias anything */
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+/* 16 floats: a whole AVX-512 register, only inside the AVX-512 kernel set */
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 
 /* The kernels: this file's second part, once per vector width. */
+#define CNN_KERNEL_PASS 16
+#include "cnn_layers.c"
+#undef CNN_KERNEL_PASS
 #define CNN_KERNEL_PASS 8
 #include "cnn_layers.c"
 #undef CNN_KERNEL_PASS
@@ -202,7 +208,7 @@ CNN_ISA(generic, , 4, 4, 2, 4, 2, 4)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CNN_HAVE_X86 1
 CNN_ISA(avx2, __attribute__((target("avx2,fma"))), 8, 4, 3, 4, 3, 2)
-CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 8, 8, 3, 8, 3, 4)
+CNN_ISA(avx512, __attribute__((target("avx2,fma,avx512f,avx512vl"))), 16, 8, 3, 8, 3, 4)
 #endif
 
 static const cnn_isa *isa_cur;
@@ -257,13 +263,15 @@ cnn_isa_name(void)
 /* ---- threads ---- */
 
 /*
- * A pool of worker threads, created on first use and kept (as OpenBLAS
- * keeps its own).  They never call back into the caller and block every
+ * A pool of worker threads, created on first use (never at load time) and
+ * kept for the life of the process.  They never call back into the caller and block every
  * signal, so a host process such as a PostgreSQL backend keeps receiving
  * its signals on its own thread.  A job runs on the calling thread plus
- * up to cnn_threads() - 1 workers, which take tasks from a shared counter.
+ * up to the job's threads - 1 workers, which take tasks from a shared counter.
  */
-#define CNN_MAX_THREADS 64
+#if TTSP_CNN_MAX_THREADS < 1
+#error "TTSP_CNN_MAX_THREADS must be positive"
+#endif
 
 static struct
 {
@@ -394,19 +402,10 @@ ensure_workers(int want)
 	return pool.workers;
 }
 
-/* Threads for the next job: as many as OpenBLAS is set to use. */
-static int
-cnn_threads(void)
-{
-	int			t = openblas_get_num_threads();
-
-	return t < 1 ? 1 : t > CNN_MAX_THREADS ? CNN_MAX_THREADS : t;
-}
-
 static void
 run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 {
-	int			helpers = cnn_threads() - 1;
+	int			helpers = job->threads - 1;
 
 	if (helpers > ntasks - 1)
 		helpers = ntasks - 1;
@@ -448,21 +447,22 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 /* ---- the layer interface ---- */
 
 bool
-cnn_input_forward(cnn_block *blk, const float *x, int n)
+cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 {
 	int			bad = 0;
-	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad};
+	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad, .threads = threads};
 
 	run_job(isa()->input_forward, &j, n);
 	return !bad;
 }
 
 void
-cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats)
+cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats,
+				 int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1};
-	int			threads = cnn_threads();
+	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1,
+	.threads = threads};
 
 	pack_weights(blk, wpack, k->fcob, true);
 	if (threads > 1 && n < 4 * threads)
@@ -492,23 +492,25 @@ cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats, float 
 
 void
 cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n, bool training,
-					 float *dz)
+					 float *dz, int threads)
 {
 	cnn_job		j = {.blk = blk, .in = dy, .dbl = (double *) sums, .out = dz, .n = n,
-	.training = training};
+	.training = training, .threads = threads};
 
 	run_job(isa()->bn_relu_backward, &j, blk->cout);
 }
 
 void
 cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n, bool weights,
-				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums)
+				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums,
+				  int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n};
+	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n,
+	.threads = threads};
 
 	/* one contiguous range of channel blocks per thread */
-	j.split = cnn_threads();
+	j.split = threads;
 	if (j.split > (blk->cout + k->wcob - 1) / k->wcob)
 		j.split = (blk->cout + k->wcob - 1) / k->wcob;
 	if (weights)
@@ -528,7 +530,29 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
  * Everything below is compiled once per vector width VW (8 or 4 floats),
  * its functions named K(name): name_w8 or name_w4.
  */
-#if CNN_KERNEL_PASS == 8
+#if CNN_KERNEL_PASS == 16
+#define VW 16
+#define V v16
+#define VI v16i
+#define LD(p) (*(const v16u *) (p))
+#define ST(p, v) (*(v16u *) (p) = (v))
+#define SPLAT(s) __extension__ ({ float s_ = (s); (v16) {s_, s_, s_, s_, s_, s_, s_, s_, \
+			s_, s_, s_, s_, s_, s_, s_, s_}; })
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, \
+			16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, \
+			17, 19, 21, 23, 25, 27, 29, 31)
+#define LOW_PAIRS(e, o) __builtin_shufflevector(e, o, 0, 16, 1, 17, 2, 18, 3, 19, \
+			4, 20, 5, 21, 6, 22, 7, 23)
+#define HIGH_PAIRS(e, o) __builtin_shufflevector(e, o, 8, 24, 9, 25, 10, 26, 11, 27, \
+			12, 28, 13, 29, 14, 30, 15, 31)
+/* sum of the lanes, in a fixed order: the halves added, then as for 8 */
+#define HSUM(v) __extension__ ({ v16 h_ = (v); \
+			v8 s_ = __builtin_shufflevector(h_, h_, 0, 1, 2, 3, 4, 5, 6, 7) + \
+				__builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15); \
+			(((s_[0] + s_[4]) + (s_[1] + s_[5])) + ((s_[2] + s_[6]) + (s_[3] + s_[7]))); })
+#define K(name) name##_w16
+#elif CNN_KERNEL_PASS == 8
 #define VW 8
 #define V v8
 #define VI v8i
@@ -1225,6 +1249,16 @@ K(dx_task)(const cnn_job *j, int task, const int CIB, const int NV)
 			{
 				const float *d = dzs + co * dcs + f0;
 				const float *w = wb + (size_t) co * CNN_TAPS * CIB;
+
+				/*
+				 * The next output channel's rows for these positions, while
+				 * this one computes: a plane serves only 4-9 taps before the
+				 * next, too few to hide its first loads (profile: they
+				 * stalled).  Prefetches never fault, past the end included.
+				 */
+				for (int r = 0; r < 3; r++)
+					for (int l = 0; l < VW * NV + 16; l += 16)
+						__builtin_prefetch(d + dcs - r * P - 1 + l);
 
 				for (int k = 0; k < nt; k++)
 					K(block_fma)(acc, d + toff[k], w + tap[k] * CIB, CIB, NV);

@@ -12,6 +12,10 @@
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
 
+/* FFmpeg is loaded on first use: its names below stand for pointers */
+#define TTSP_FFMPEG_CALLS
+#include "ffmpeg_lazy.h"
+
 #define AVIO_BUFFER_SIZE 32768
 
 /* Highest sample rate accepted in or out: real audio stops at 768 kHz. */
@@ -86,6 +90,9 @@ void
 ttsp_decoder_set_log(void (*sink) (int level, const char *msg))
 {
 	log_sink = sink;
+	/* if FFmpeg cannot load, ttsp_decoder_open says why */
+	if (ttsp_ffmpeg_load(NULL) != TTSP_OK)
+		return;
 	av_log_set_callback(sink ? log_callback : NULL);
 	if (sink == NULL)
 		av_log_set_level(AV_LOG_QUIET);
@@ -266,7 +273,7 @@ ttsp_decoder_open(ttsp_decoder **decp, const uint8_t *data, size_t len,
 	ttsp_status st;
 
 	*decp = NULL;
-	if ((st = check_opts(opts, err)) != TTSP_OK)
+	if ((st = check_opts(opts, err)) != TTSP_OK || (st = ttsp_ffmpeg_load(err)) != TTSP_OK)
 		return st;
 	if (len == 0)
 		return ttsp_fail(err, TTSP_ECORRUPT, "audio data is empty");

@@ -5,7 +5,6 @@
 #include "model.h"
 
 #include <math.h>
-#include <cblas.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -33,17 +32,13 @@ PG_FUNCTION_INFO_V1(ttsp_predict_model);
 
 static LoadedModel *model_cache[MODEL_CACHE_SIZE];
 
+/* ttsp.threads, handed to the core explicitly before each call */
 void
-ttsp_set_threads(void)
+ttsp_set_threads(ttsp_cnn *net)
 {
-	static int	current = 0;
+	ttsp_error	err;
 
-	/* lazily, in the backend: never at load time, never in the postmaster */
-	if (current != ttsp_threads)
-	{
-		openblas_set_num_threads(ttsp_threads);
-		current = ttsp_threads;
-	}
+	ttsp_check(ttsp_cnn_set_threads(net, ttsp_threads, &err), &err);
 }
 
 void
@@ -348,7 +343,7 @@ model_predict(LoadedModel *m, const float *x, int n, double *out)
 	ttsp_error	err;
 	int			i;
 
-	ttsp_set_threads();
+	ttsp_set_threads(m->net);
 	ttsp_check(ttsp_cnn_predict(m->net, x, n, raw, &err), &err);
 	for (i = 0; i < n; i++)
 		out[i] = raw[i] * m->target_std + m->target_mean;

@@ -114,7 +114,7 @@ extern HeapTuple model_table_fetch(const char *name, int32 version, TupleDesc *d
 /* The name of the model trained last, in SPI's memory, or NULL if none. */
 extern char *model_table_newest(void);
 
-/* The CNN's and OpenBLAS's threads from ttsp.threads. */
-extern void ttsp_set_threads(void);
+/* The net's threads from ttsp.threads (ERROR if out of range). */
+extern void ttsp_set_threads(ttsp_cnn *net);
 
 #endif

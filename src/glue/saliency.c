@@ -84,7 +84,7 @@ saliency_map(LoadedModel *m, const Spectrogram *spec)
 	acc = MemoryContextAllocHuge(CurrentMemoryContext, cells * sizeof(float));
 	memset(acc, 0, cells * sizeof(float));
 
-	ttsp_set_threads();
+	ttsp_set_threads(m->net);
 	for (int w0 = 0; w0 < n_win; w0 += SALIENCY_BATCH)
 	{
 		int			nb = Min(SALIENCY_BATCH, n_win - w0);

@@ -244,7 +244,7 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 
 	/*
 	 * Beside ttsp's buffers the backend needs memory of its own while it
-	 * trains (the source's rows in flight, the executor, OpenBLAS); counted
+	 * trains (the source's rows in flight, the executor); counted
 	 * so that the backend as a whole stays within ttsp.train_memory.  Then
 	 * the batch, and the smallest shuffle buffer streaming uses.
 	 */
@@ -497,7 +497,7 @@ train_step(Trainer *t)
 
 	if (b->n == 0)
 		return;
-	ttsp_set_threads();
+	ttsp_set_threads(t->net);
 	ttsp_check(ttsp_cnn_forward(t->net, b->x, b->n, true, b->out, &err), &err);
 	ttsp_check(ttsp_loss(t->opt->loss, t->opt->task, b->out, b->y, b->n, &loss, b->dout, &err), &err);
 	ttsp_check(ttsp_cnn_backward(t->net, b->dout, NULL, &err), &err);
@@ -633,7 +633,7 @@ flush_predictions(Trainer *t)
 
 	if (b->n == 0)
 		return;
-	ttsp_set_threads();
+	ttsp_set_threads(t->net);
 	ttsp_check(ttsp_cnn_predict(t->net, b->x, b->n, b->out, &err), &err);
 	for (i = 0; i < b->n; i++)
 	{

@@ -30,7 +30,7 @@ _PG_init(void)
 							 &ttsp_max_duration, 600.0, 0.1, 86400.0, PGC_USERSET, GUC_UNIT_S,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("ttsp.threads",
-							"Threads for training and prediction (the CNN's own pool and OpenBLAS).",
+							"Threads for training and prediction (the CNN's own thread pool).",
 							"Results are bit-identical at any thread count.",
 							&ttsp_threads, 1, 1, 64, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ttsp.train_memory",

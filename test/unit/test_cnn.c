@@ -15,9 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
-
 #include "cnn.h"
+#include "cnn_isas.h"
 #include "cnn_params.h"
 #include "rng.h"
 #include "tap.h"
@@ -1053,13 +1052,54 @@ test_full_size_step(void)
 	free(x);
 }
 
+/*
+ * The kernel sets the CPU picked against (generic, AVX2, AVX-512): finite
+ * differences and determinism again on each other set this CPU can run
+ * (TTSP_CNN_ISA picks the first one, so a whole run can be forced too).
+ */
+static void
+kernel_set_checks(const char *isa, void *arg)
+{
+	(void) arg;
+	printf("# kernel set %s\n", isa);
+	gradient_check(TTSP_TASK_CLASSIFICATION, TTSP_LOSS_BCE, "BCE");
+	gradient_check(TTSP_TASK_REGRESSION, TTSP_LOSS_MSE, "MSE");
+	test_determinism();
+}
+
+static void
+other_kernel_sets(void)
+{
+	printf("# kernel set picked: %s\n", cnn_isa_name());
+	for_other_kernel_sets(kernel_set_checks, NULL);
+}
+
+/* The thread count is the caller's explicit setting, checked and kept. */
+static void
+test_threads(void)
+{
+	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, 32, 32, TTSP_TASK_CLASSIFICATION);
+	ttsp_error	err;
+	ttsp_cnn   *net = ttsp_cnn_create(&cfg, 1, &err);
+
+	ok(net != NULL && ttsp_cnn_get_threads(net) == 1, "a new net runs on 1 thread");
+	if (net == NULL)
+		return;
+	ok(ttsp_cnn_set_threads(net, 0, &err) == TTSP_EINVAL && strstr(err.msg, "threads 0"),
+	   "0 threads rejected: %s", err.msg);
+	ok(ttsp_cnn_set_threads(net, TTSP_CNN_MAX_THREADS + 1, &err) == TTSP_EINVAL,
+	   "%d threads rejected", TTSP_CNN_MAX_THREADS + 1);
+	ok(ttsp_cnn_get_threads(net) == 1, "a rejected count leaves the setting alone");
+	ok(ttsp_cnn_set_threads(net, TTSP_CNN_MAX_THREADS, &err) == TTSP_OK &&
+	   ttsp_cnn_get_threads(net) == TTSP_CNN_MAX_THREADS, "%d threads accepted", TTSP_CNN_MAX_THREADS);
+	ttsp_cnn_destroy(net);
+}
+
 int
 main(void)
 {
-	/* one thread: sgemm's summation order, hence every bit, is then fixed */
-	openblas_set_num_threads(1);
-
 	test_config();
+	test_threads();
 	test_init();
 	test_reference_forward();
 	test_batchnorm();
@@ -1073,5 +1113,6 @@ main(void)
 	test_determinism();
 	test_serialization();
 	test_full_size_step();
+	other_kernel_sets();
 	return done_testing();
 }

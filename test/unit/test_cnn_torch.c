@@ -38,10 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "cnn.h"
-#include "cnn_internal.h"		/* cnn_isa_select, to test every kernel set */
+#include "cnn_isas.h"		/* every kernel set */
 #include "tap.h"
 
 #define GOLDEN_PATH "test/golden/cnn_golden.txt"
@@ -438,7 +436,8 @@ trained(const float *x, int batch, int threads, size_t *len)
 	uint8_t    *buf;
 	double		loss;
 
-	openblas_set_num_threads(threads);
+	ok(ttsp_cnn_set_threads(net, threads, NULL) == TTSP_OK && ttsp_cnn_get_threads(net) == threads,
+	   "net set to %d thread(s)", threads);
 	for (int step = 0; step < 3; step++)
 	{
 		ttsp_cnn_forward(net, x, batch, true, out, NULL);
@@ -451,7 +450,6 @@ trained(const float *x, int batch, int threads, size_t *len)
 	buf = malloc(*len);
 	ttsp_cnn_serialize(net, buf, ttsp_cnn_serialized_size(net), NULL);
 	memcpy(buf + ttsp_cnn_serialized_size(net), dx, *len - ttsp_cnn_serialized_size(net));
-	openblas_set_num_threads(1);
 	ttsp_optimizer_destroy(opt);
 	ttsp_cnn_destroy(net);
 	free(y);
@@ -461,70 +459,73 @@ trained(const float *x, int batch, int threads, size_t *len)
 	return buf;
 }
 
-int
-main(void)
+/* golden checks, then thread-count bit-identity, on the current kernel set */
+typedef struct golden_input
 {
-	static const char *const isas[] = {"generic", "avx2", "avx512"};
-	const record *xr;
-	float	   *x;
+	const float *x;
 	int			batch;
-	const char *picked;
+} golden_input;
+
+static void
+thread_identity(const char *isa, void *arg)
+{
+	const golden_input *in = arg;
 	size_t		l1,
 				l2,
 				l3;
-	uint8_t    *b1,
-			   *b2,
-			   *b3;
+	uint8_t    *b1 = trained(in->x, in->batch, 1, &l1),
+			   *b2 = trained(in->x, in->batch, 2, &l2),
+			   *b3 = trained(in->x, in->batch, 3, &l3);
 
-	/* one thread unless a check says otherwise (results do not depend on it) */
-	openblas_set_num_threads(1);
-	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)",
-			GOLDEN_PATH))
-		return done_testing();
-	batch = config_int("batch", 0);
-	xr = find("input %s%s", "x", "");
-	ok(xr != NULL && batch > 0 &&
-	   xr->n == (size_t) batch * config_int("in_channels", 0) *
-	   config_int("in_height", 0) * config_int("in_width", 0),
-	   "golden input has batch x C x H x W values");
-	if (xr == NULL || batch <= 0)
-		return done_testing();
-	x = floats(xr);
-
-	picked = cnn_isa_name();
-	printf("# kernel set picked for this CPU: %s\n", picked);
-	golden_checks(x, batch);
-	printf("# largest scaled error over all checks: %.2e (tolerance %.0e, floor %.0e x tensor max)\n",
-		   worst_overall, REL_TOL, FLOOR);
-
-	for (size_t i = 0; i < sizeof(isas) / sizeof(isas[0]); i++)
-	{
-		if (strcmp(isas[i], picked) == 0)
-			continue;
-		if (!cnn_isa_select(isas[i]))
-		{
-			ok(1, "# SKIP kernel set %s: this CPU cannot run it", isas[i]);
-			continue;
-		}
-		quiet = true;
-		quiet_checks = quiet_failed = 0;
-		quiet_worst = 0;
-		golden_checks(x, batch);
-		ok(quiet_failed == 0 && quiet_checks > 0,
-		   "kernel set %s: %d golden checks, %d failed, largest scaled error %.2e",
-		   isas[i], quiet_checks, quiet_failed, quiet_worst);
-	}
-	quiet = false;
-	cnn_isa_select(picked);
-
-	b1 = trained(x, batch, 1, &l1);
-	b2 = trained(x, batch, 2, &l2);
-	b3 = trained(x, batch, 3, &l3);
+	/* every kernel set splits work its own way: each must be thread-count blind */
 	ok(l1 == l2 && l1 == l3 && memcmp(b1, b2, l1) == 0 && memcmp(b1, b3, l1) == 0,
-	   "3 Adam steps and the input gradient: bit-identical at 1, 2 and 3 threads");
+	   "kernel set %s: 3 Adam steps and the input gradient bit-identical at 1, 2 and 3 threads", isa);
 	free(b1);
 	free(b2);
 	free(b3);
-	free(x);
+}
+
+static void
+kernel_set_checks(const char *isa, void *arg)
+{
+	const golden_input *in = arg;
+
+	quiet = true;
+	quiet_checks = quiet_failed = 0;
+	quiet_worst = 0;
+	golden_checks(in->x, in->batch);
+	quiet = false;
+	ok(quiet_failed == 0 && quiet_checks > 0,
+	   "kernel set %s: %d golden checks, %d failed, largest scaled error %.2e",
+	   isa, quiet_checks, quiet_failed, quiet_worst);
+	thread_identity(isa, arg);
+}
+
+int
+main(void)
+{
+	const record *xr;
+	golden_input in;
+
+	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)",
+			GOLDEN_PATH))
+		return done_testing();
+	in.batch = config_int("batch", 0);
+	xr = find("input %s%s", "x", "");
+	ok(xr != NULL && in.batch > 0 &&
+	   xr->n == (size_t) in.batch * config_int("in_channels", 0) *
+	   config_int("in_height", 0) * config_int("in_width", 0),
+	   "golden input has batch x C x H x W values");
+	if (xr == NULL || in.batch <= 0)
+		return done_testing();
+	in.x = floats(xr);
+
+	printf("# kernel set picked for this CPU: %s\n", cnn_isa_name());
+	golden_checks(in.x, in.batch);
+	printf("# largest scaled error over all checks: %.2e (tolerance %.0e, floor %.0e x tensor max)\n",
+		   worst_overall, REL_TOL, FLOOR);
+	thread_identity(cnn_isa_name(), &in);
+	for_other_kernel_sets(kernel_set_checks, &in);
+	free((float *) in.x);
 	return done_testing();
 }

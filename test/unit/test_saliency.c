@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 
 #include "cnn.h"
 #include "cnn_params.h"
@@ -109,7 +108,7 @@ test_input_gradient(int task)
 	for (size_t i = 0; i < count; i++)
 		x[i] = (float) ttsp_rng_normal(&rng);
 	perturb_params(net, 63);
-	openblas_set_num_threads(1);
+	ttsp_cnn_set_threads(net, 1, NULL);
 	st = ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx, &err);
 	ok(st == TTSP_OK, "%s: input gradient runs", name);
 	ttsp_cnn_forward(net, x, BATCH, false, eval_out, NULL);
@@ -118,9 +117,9 @@ test_input_gradient(int task)
 	ok(e < TOL && kinks <= count / 2, "%s: matches finite differences of the eval forward "
 	   "(%zu coords, %zu near a kink, max rel err %.1e)", name, count, kinks, e);
 
-	openblas_set_num_threads(2);
+	ttsp_cnn_set_threads(net, 2, NULL);
 	ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx2, NULL);
-	openblas_set_num_threads(1);
+	ttsp_cnn_set_threads(net, 1, NULL);
 	ok(memcmp(dx, dx2, count * sizeof(float)) == 0, "%s: bit-identical at 2 threads", name);
 
 	/* sample s's part is weights[s] times its own: sample 1 alone with weight 1 */
