@@ -55,7 +55,7 @@
 #define TTSP_CNN_MAX_DIM 65536	/* in_height, in_width */
 #define TTSP_CNN_MAX_BATCH 65536
 #define TTSP_CNN_MAX_THREADS 64
-/* Cap on any per-sample tensor (input, block output, im2col rows x cols). */
+/* Cap on any per-sample tensor (input, block output). */
 #define TTSP_CNN_MAX_SAMPLE_ELEMS (1 << 28)
 #define TTSP_CNN_DEFAULT_SEED 12
 
