@@ -14,7 +14,6 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
@@ -34,26 +33,6 @@ PG_FUNCTION_INFO_V1(ttsp_train_query);
 /* The backend's own memory while training, measured at about 4 MB over ttsp's buffers (scripts/check-train-memory). */
 #define TRAIN_HEADROOM ((Size) 8 * 1024 * 1024)
 
-typedef struct TrainOptions
-{
-	char	   *model_name;
-	char	   *query;			/* SELECT features, label */
-	int			task;
-	int			epochs;
-	int			batch_size;
-	ttsp_optim_config optim;
-	ttsp_loss_kind loss;
-	int			n_blocks;
-	int			channels[TTSP_CNN_MAX_BLOCKS];
-	double		test_size;
-	double		validation_size;	/* of the rows the test split leaves */
-	int			patience;		/* 0: no early stopping */
-	char	   *init_model;		/* warm start: continue from this model (NULL: none) */
-	int32		init_version;	/* its version, 0 for the latest */
-	int			seed;
-	int			frames;			/* 0: about 5 s */
-	ttsp_augment_config augment;	/* on training batches; all 0: none */
-} TrainOptions;
 
 /* A batch of model inputs and their targets, for training or prediction. */
 typedef struct Batch
@@ -867,117 +846,6 @@ store_model(Trainer *t, const char *metrics, const Curves *curves)
 	return model_table_insert(&rec);
 }
 
-/* ---- options, by name ---- */
-
-#define bad_option(...) \
-	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__)))
-
-/* A text argument that must not be NULL. */
-static char *
-required_text(FunctionCallInfo fcinfo, const char *name)
-{
-	arg_require(fcinfo, name);
-	return arg_text(fcinfo, name);
-}
-
-static void
-parse_network(FunctionCallInfo fcinfo, TrainOptions *o)
-{
-	ArrayType  *channels;
-	int			i;
-
-	if (arg_isnull(fcinfo, "channels"))
-		bad_option("channels must not be NULL");
-	channels = DatumGetArrayTypeP(arg_datum(fcinfo, "channels"));
-	o->n_blocks = ArrayGetNItems(ARR_NDIM(channels), ARR_DIMS(channels));
-	if (ARR_NDIM(channels) != 1 || o->n_blocks < 1 || o->n_blocks > TTSP_CNN_MAX_BLOCKS ||
-		(ARR_HASNULL(channels) && array_contains_nulls(channels)))
-		bad_option("channels must list 1 to %d block widths without NULLs", TTSP_CNN_MAX_BLOCKS);
-	for (i = 0; i < o->n_blocks; i++)
-	{
-		o->channels[i] = ((int32 *) ARR_DATA_PTR(channels))[i];
-		if (o->channels[i] < 1 || o->channels[i] > TTSP_CNN_MAX_CHANNELS)
-			bad_option("each of channels must be between 1 and %d, got %d", TTSP_CNN_MAX_CHANNELS, o->channels[i]);
-	}
-}
-
-static void
-parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
-{
-	char	   *optimizer = required_text(fcinfo, "optimizer");
-	char	   *loss = arg_text(fcinfo, "loss");
-
-	if (strcmp(optimizer, "adam") == 0)
-		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAM);
-	else if (strcmp(optimizer, "adamw") == 0)
-		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAMW);
-	else if (strcmp(optimizer, "sgd") == 0)
-		o->optim = ttsp_optim_defaults(TTSP_OPTIM_SGD);
-	else
-		bad_option("optimizer must be 'adam', 'adamw' or 'sgd', got '%s'", optimizer);
-	/* NULL: the optimiser's own default (AdamW 0.01, else 0), as torch.optim's */
-	o->optim.weight_decay = arg_float8(fcinfo, "weight_decay", o->optim.weight_decay);
-	if (!(o->optim.weight_decay >= 0) || !isfinite(o->optim.weight_decay))
-		bad_option("weight_decay must be a non-negative number, got %g", o->optim.weight_decay);
-	o->optim.lr = arg_float8(fcinfo, "learning_rate", o->optim.lr);
-	if (!(o->optim.lr > 0) || !isfinite(o->optim.lr))
-		bad_option("learning_rate must be a positive number, got %g", o->optim.lr);
-	if (loss == NULL)
-		o->loss = o->task == TTSP_TASK_CLASSIFICATION ? TTSP_LOSS_BCE : TTSP_LOSS_MSE;
-	else if (strcmp(loss, "mse") == 0)
-		o->loss = TTSP_LOSS_MSE;
-	else if (strcmp(loss, "bce") == 0 && o->task == TTSP_TASK_CLASSIFICATION)
-		o->loss = TTSP_LOSS_BCE;
-	else
-		bad_option("loss must be 'mse' or, for classification, 'bce'; got '%s'", loss);
-}
-
-/* Every argument but the source, defaults as in the SQL script. */
-static void
-parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
-{
-	char	   *task = required_text(fcinfo, "task");
-
-	o->model_name = required_text(fcinfo, "model_name");
-	if (o->model_name[0] == '\0' || pg_mbstrlen(o->model_name) > 200)
-		bad_option("model_name must have 1 to 200 characters");
-	if (strcmp(task, "classification") == 0)
-		o->task = TTSP_TASK_CLASSIFICATION;
-	else if (strcmp(task, "regression") == 0)
-		o->task = TTSP_TASK_REGRESSION;
-	else
-		bad_option("task must be 'classification' or 'regression', got '%s'", task);
-	o->epochs = arg_int32(fcinfo, "epochs", 10);
-	if (o->epochs < 1 || o->epochs > 100000)
-		bad_option("epochs must be between 1 and 100000, got %d", o->epochs);
-	o->batch_size = arg_int32(fcinfo, "batch_size", 32);
-	if (o->batch_size < 1 || o->batch_size > 4096)
-		bad_option("batch_size must be between 1 and 4096, got %d", o->batch_size);
-	parse_optimiser(fcinfo, o);
-	parse_network(fcinfo, o);
-	o->test_size = arg_float8(fcinfo, "test_size", 0.25);
-	if (!(o->test_size >= 0 && o->test_size < 1))
-		bad_option("test_size must be in [0, 1), got %g", o->test_size);
-	o->validation_size = arg_float8(fcinfo, "validation_size", 0.2);
-	if (!(o->validation_size > 0 && o->validation_size <= 0.5))
-		bad_option("validation_size must be in (0, 0.5], got %g", o->validation_size);
-	/* an argument that 0.1.0's signature lacks takes its 0.2.0 default */
-	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
-	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
-		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
-	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
-	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
-	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);
-	o->init_model = arg_text(fcinfo, "init_model");
-	o->init_version = arg_int32(fcinfo, "init_version", 0);
-	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
-		bad_option("init_version must be at least 1, and needs init_model");
-	o->seed = arg_int32(fcinfo, "seed", TTSP_CNN_DEFAULT_SEED);
-	o->frames = arg_int32(fcinfo, "frames", 0);
-	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
-		bad_option("frames must be between 1 and %d, got %d", TTSP_CNN_MAX_DIM, o->frames);
-}
-
 /* ---- the training ---- */
 
 static Trainer *
@@ -1131,6 +999,39 @@ run_epochs(Trainer *t, Curves *c)
 					c->validation[c->best_epoch - 1])));
 }
 
+/*
+ * The metrics JSON of the kept weights (t->preds on the report part), the
+ * linear baseline's beside them, and the NOTICE saying which is better.
+ */
+static char *
+final_metrics(Trainer *t, const Curves *curves)
+{
+	bool		cls = t->opt->task == TTSP_TASK_CLASSIFICATION;
+	StringInfoData m;
+	double		cnn_metric,
+				linear_metric;
+
+	initStringInfo(&m);
+	appendStringInfo(&m, "{\"split\": \"%s\", \"best_epoch\": %d, \"epochs_run\": %d, ",
+					 t->split.n_test > 0 ? "test" : "train", curves->best_epoch, curves->epochs);
+	metrics_append(&m, t->opt->task, t->preds.pred, t->preds.label, t->preds.n);
+	if (t->linear == NULL)
+		appendStringInfoString(&m, ", \"linear_baseline\": null");
+	else
+	{
+		append_linear_baseline(t, &m, &cnn_metric, &linear_metric);
+		ereport(NOTICE,
+				(errmsg("%s %s: CNN %.4f, linear baseline %.4f: the CNN %s",
+						t->split.n_test > 0 ? "test" : "train", cls ? "accuracy" : "MSE",
+						cnn_metric, linear_metric,
+						cnn_metric == linear_metric ? "ties with it" :
+						(cls ? cnn_metric > linear_metric : cnn_metric < linear_metric) ?
+						"beats it" : "does not beat it")));
+	}
+	appendStringInfoChar(&m, '}');
+	return m.data;
+}
+
 static Datum
 train(TrainOptions *o)
 {
@@ -1138,7 +1039,7 @@ train(TrainOptions *o)
 	MemoryContext cxt = AllocSetContextCreate(caller, "ttsp_train", ALLOCSET_DEFAULT_SIZES);
 	Trainer    *t = trainer_create(o, cxt);
 	Curves		curves = {0};
-	StringInfoData metrics;
+	char	   *metrics;
 	int32		version;
 	Datum		result;
 
@@ -1164,38 +1065,15 @@ train(TrainOptions *o)
 
 	/* in cxt, which outlives SPI_finish */
 	MemoryContextSwitchTo(cxt);
-	initStringInfo(&metrics);
-	appendStringInfo(&metrics, "{\"split\": \"%s\", \"best_epoch\": %d, \"epochs_run\": %d, ",
-					 t->split.n_test > 0 ? "test" : "train", curves.best_epoch, curves.epochs);
-	metrics_append(&metrics, o->task, t->preds.pred, t->preds.label, t->preds.n);
-	{
-		double		cnn_metric,
-					linear_metric;
-		bool		cls = o->task == TTSP_TASK_CLASSIFICATION;
-
-		if (t->linear == NULL)
-			appendStringInfoString(&metrics, ", \"linear_baseline\": null");
-		else
-		{
-			append_linear_baseline(t, &metrics, &cnn_metric, &linear_metric);
-			ereport(NOTICE,
-					(errmsg("%s %s: CNN %.4f, linear baseline %.4f: the CNN %s",
-							t->split.n_test > 0 ? "test" : "train", cls ? "accuracy" : "MSE",
-							cnn_metric, linear_metric,
-							cnn_metric == linear_metric ? "ties with it" :
-							(cls ? cnn_metric > linear_metric : cnn_metric < linear_metric) ?
-							"beats it" : "does not beat it")));
-		}
-	}
-	appendStringInfoChar(&metrics, '}');
-	version = store_model(t, metrics.data, &curves);
+	metrics = final_metrics(t, &curves);
+	version = store_model(t, metrics, &curves);
 	SPI_finish();
 
 	MemoryContextSwitchTo(caller);
 	result = DirectFunctionCall1(jsonb_in,
 								 CStringGetDatum(psprintf("{\"model\": %s, \"version\": %d, %s",
 														  json_quote(o->model_name), version,
-														  metrics.data + 1)));
+														  metrics + 1)));
 	MemoryContextDelete(cxt);
 #ifdef __GLIBC__
 	/* glibc keeps the freed training heap (tens of MB) in the backend otherwise */
@@ -1210,10 +1088,10 @@ ttsp_train_table(PG_FUNCTION_ARGS)
 {
 	TrainOptions o = {0};
 
-	parse_options(fcinfo, &o);
+	train_parse_options(fcinfo, &o);
 	arg_require(fcinfo, "source");
 	o.query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
-									required_text(fcinfo, "features"), required_text(fcinfo, "label"));
+									train_required_text(fcinfo, "features"), train_required_text(fcinfo, "label"));
 	return train(&o);
 }
 
@@ -1227,8 +1105,8 @@ ttsp_train_query(PG_FUNCTION_ARGS)
 {
 	TrainOptions o = {0};
 
-	parse_options(fcinfo, &o);
-	o.query = source_text_query(required_text(fcinfo, "query"), required_text(fcinfo, "features"),
-								required_text(fcinfo, "label"));
+	train_parse_options(fcinfo, &o);
+	o.query = source_text_query(train_required_text(fcinfo, "query"), train_required_text(fcinfo, "features"),
+								train_required_text(fcinfo, "label"));
 	return train(&o);
 }

@@ -1,8 +1,10 @@
 /*
  * Training and evaluation glue, split by concern like pgvector's hnsw*.c:
+ *   train_options.c ttsp_train's arguments, by name
  *   train_source.c  reading a source: SPI rows, the split, the row cache and
  *                   the one iterator over either the cache or the cursor
- *   train.c         ttsp_train: options, the network, epochs, progress
+ *   train.c         ttsp_train: the network, epochs and early stopping, the
+ *                   linear baseline, warm start, progress
  *   evaluate.c      ttsp_evaluate and the metrics JSON both report
  *   model_table.c   every SQL statement against ttsp_model
  */
@@ -12,6 +14,38 @@
 #include "model.h"
 
 #include "lib/stringinfo.h"
+
+/* ---- train_options.c: ttsp_train's arguments, read by name ---- */
+
+#include "augment.h"
+
+/* What ttsp_train was asked for; the defaults are those of the SQL script. */
+typedef struct TrainOptions
+{
+	char	   *model_name;
+	char	   *query;			/* SELECT features, label */
+	int			task;
+	int			epochs;
+	int			batch_size;
+	ttsp_optim_config optim;
+	ttsp_loss_kind loss;
+	int			n_blocks;
+	int			channels[TTSP_CNN_MAX_BLOCKS];
+	double		test_size;
+	double		validation_size;	/* of the rows the test split leaves */
+	int			patience;		/* 0: no early stopping */
+	char	   *init_model;		/* warm start: continue from this model (NULL: none) */
+	int32		init_version;	/* its version, 0 for the latest */
+	int			seed;
+	int			frames;			/* 0: about 5 s */
+	ttsp_augment_config augment;	/* on training batches; all 0: none */
+} TrainOptions;
+
+/* Every argument but the source; ERROR naming the first bad one. */
+extern void train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
+
+/* A text argument that must not be NULL. */
+extern char *train_required_text(FunctionCallInfo fcinfo, const char *name);
 
 /* ---- train_source.c ---- */
 

@@ -1,0 +1,121 @@
+/*
+ * ttsp_train's arguments, read by name (args.h) and checked: the model, the
+ * task, the optimiser and loss, the network, the splits, early stopping,
+ * augmentation and warm start.  Defaults are those of the SQL script.
+ */
+#include "train.h"
+
+#include <math.h>
+
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+
+#include "args.h"
+
+#define bad_option(...) \
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__)))
+
+/* A text argument that must not be NULL. */
+char *
+train_required_text(FunctionCallInfo fcinfo, const char *name)
+{
+	arg_require(fcinfo, name);
+	return arg_text(fcinfo, name);
+}
+
+static void
+parse_network(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	ArrayType  *channels;
+	int			i;
+
+	if (arg_isnull(fcinfo, "channels"))
+		bad_option("channels must not be NULL");
+	channels = DatumGetArrayTypeP(arg_datum(fcinfo, "channels"));
+	o->n_blocks = ArrayGetNItems(ARR_NDIM(channels), ARR_DIMS(channels));
+	if (ARR_NDIM(channels) != 1 || o->n_blocks < 1 || o->n_blocks > TTSP_CNN_MAX_BLOCKS ||
+		(ARR_HASNULL(channels) && array_contains_nulls(channels)))
+		bad_option("channels must list 1 to %d block widths without NULLs", TTSP_CNN_MAX_BLOCKS);
+	for (i = 0; i < o->n_blocks; i++)
+	{
+		o->channels[i] = ((int32 *) ARR_DATA_PTR(channels))[i];
+		if (o->channels[i] < 1 || o->channels[i] > TTSP_CNN_MAX_CHANNELS)
+			bad_option("each of channels must be between 1 and %d, got %d", TTSP_CNN_MAX_CHANNELS, o->channels[i]);
+	}
+}
+
+static void
+parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	char	   *optimizer = train_required_text(fcinfo, "optimizer");
+	char	   *loss = arg_text(fcinfo, "loss");
+
+	if (strcmp(optimizer, "adam") == 0)
+		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAM);
+	else if (strcmp(optimizer, "adamw") == 0)
+		o->optim = ttsp_optim_defaults(TTSP_OPTIM_ADAMW);
+	else if (strcmp(optimizer, "sgd") == 0)
+		o->optim = ttsp_optim_defaults(TTSP_OPTIM_SGD);
+	else
+		bad_option("optimizer must be 'adam', 'adamw' or 'sgd', got '%s'", optimizer);
+	/* NULL: the optimiser's own default (AdamW 0.01, else 0), as torch.optim's */
+	o->optim.weight_decay = arg_float8(fcinfo, "weight_decay", o->optim.weight_decay);
+	if (!(o->optim.weight_decay >= 0) || !isfinite(o->optim.weight_decay))
+		bad_option("weight_decay must be a non-negative number, got %g", o->optim.weight_decay);
+	o->optim.lr = arg_float8(fcinfo, "learning_rate", o->optim.lr);
+	if (!(o->optim.lr > 0) || !isfinite(o->optim.lr))
+		bad_option("learning_rate must be a positive number, got %g", o->optim.lr);
+	if (loss == NULL)
+		o->loss = o->task == TTSP_TASK_CLASSIFICATION ? TTSP_LOSS_BCE : TTSP_LOSS_MSE;
+	else if (strcmp(loss, "mse") == 0)
+		o->loss = TTSP_LOSS_MSE;
+	else if (strcmp(loss, "bce") == 0 && o->task == TTSP_TASK_CLASSIFICATION)
+		o->loss = TTSP_LOSS_BCE;
+	else
+		bad_option("loss must be 'mse' or, for classification, 'bce'; got '%s'", loss);
+}
+
+void
+train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	char	   *task = train_required_text(fcinfo, "task");
+
+	o->model_name = train_required_text(fcinfo, "model_name");
+	if (o->model_name[0] == '\0' || pg_mbstrlen(o->model_name) > 200)
+		bad_option("model_name must have 1 to 200 characters");
+	if (strcmp(task, "classification") == 0)
+		o->task = TTSP_TASK_CLASSIFICATION;
+	else if (strcmp(task, "regression") == 0)
+		o->task = TTSP_TASK_REGRESSION;
+	else
+		bad_option("task must be 'classification' or 'regression', got '%s'", task);
+	o->epochs = arg_int32(fcinfo, "epochs", 10);
+	if (o->epochs < 1 || o->epochs > 100000)
+		bad_option("epochs must be between 1 and 100000, got %d", o->epochs);
+	o->batch_size = arg_int32(fcinfo, "batch_size", 32);
+	if (o->batch_size < 1 || o->batch_size > 4096)
+		bad_option("batch_size must be between 1 and 4096, got %d", o->batch_size);
+	parse_optimiser(fcinfo, o);
+	parse_network(fcinfo, o);
+	o->test_size = arg_float8(fcinfo, "test_size", 0.25);
+	if (!(o->test_size >= 0 && o->test_size < 1))
+		bad_option("test_size must be in [0, 1), got %g", o->test_size);
+	o->validation_size = arg_float8(fcinfo, "validation_size", 0.2);
+	if (!(o->validation_size > 0 && o->validation_size <= 0.5))
+		bad_option("validation_size must be in (0, 0.5], got %g", o->validation_size);
+	/* an argument that 0.1.0's signature lacks takes its 0.2.0 default */
+	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
+	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
+		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
+	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
+	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
+	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);
+	o->init_model = arg_text(fcinfo, "init_model");
+	o->init_version = arg_int32(fcinfo, "init_version", 0);
+	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
+		bad_option("init_version must be at least 1, and needs init_model");
+	o->seed = arg_int32(fcinfo, "seed", TTSP_CNN_DEFAULT_SEED);
+	o->frames = arg_int32(fcinfo, "frames", 0);
+	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
+		bad_option("frames must be between 1 and %d, got %d", TTSP_CNN_MAX_DIM, o->frames);
+}
