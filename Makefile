@@ -84,7 +84,7 @@ UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -ftree-vectorize -Isrc/core -Itest/unit $(DEPS_CFLAGS)
 
-test/unit/bin/%: test/unit/%.c $(CORE_LIB) $(CORE_HDRS) test/unit/tap.h
+test/unit/bin/%: test/unit/%.c $(CORE_LIB) $(CORE_HDRS) $(wildcard test/unit/*.h)
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_LIB) $(DEPS_LIBS) -lm
 
