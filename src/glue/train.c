@@ -967,7 +967,9 @@ run_epochs(Trainer *t, Curves *c)
 		double		val_metric;
 
 		train_epoch(t);
-		c->train[epoch] = t->epoch_loss / Max(t->epoch_samples, 1);
+		/* in the label's units, as the validation and test losses: MSE scales with target_std^2 */
+		c->train[epoch] = t->epoch_loss / Max(t->epoch_samples, 1) *
+			(t->opt->task == TTSP_TASK_REGRESSION && t->opt->loss == TTSP_LOSS_MSE ? t->target_std * t->target_std : 1);
 		evaluate(t, report_part(t));
 		(void) epoch_metric(t, &c->test[epoch]);
 		evaluate(t, PART_VALIDATION);
