@@ -323,10 +323,11 @@ CREATE FUNCTION ttsp_train(
 	weight_decay double precision DEFAULT NULL,
 	time_mask_param integer DEFAULT 0,
 	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0)
+	gain_db double precision DEFAULT 0,
+	architecture text DEFAULT 'cnn')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision) IS
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text) IS
 	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model); stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
@@ -351,10 +352,11 @@ CREATE FUNCTION ttsp_train(
 	weight_decay double precision DEFAULT NULL,
 	time_mask_param integer DEFAULT 0,
 	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0)
+	gain_db double precision DEFAULT 0,
+	architecture text DEFAULT 'cnn')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision) IS
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text) IS
 	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model); stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)

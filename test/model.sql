@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(66);
+SELECT plan(71);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -231,6 +231,24 @@ SELECT throws_like($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', frames
 	'%time_mask_param%', 'a time mask wider than the input');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', weight_decay => -1) $$,
 	'22023', 'weight_decay must be a non-negative number, got -1', 'a negative weight_decay');
+
+-- architecture => 'linear': the baseline alone, as a model ttsp_predict serves.  Its
+-- split and fit are those of the baseline beside the CNN of run 1, so its metrics must be too.
+CREATE TEMP TABLE lin AS SELECT ttsp_train('lin', 'sounds', 'spec', 'popular', architecture => 'linear') AS m;
+SELECT is((l.m->>'accuracy', l.m->>'roc_auc', l.m->>'log_loss', l.m->>'alpha'),
+	(r.m->'linear_baseline'->>'accuracy', r.m->'linear_baseline'->>'roc_auc', r.m->'linear_baseline'->>'log_loss',
+	 r.m->'linear_baseline'->>'alpha'),
+	'a linear model''s test metrics are those of the baseline reported beside the CNN')
+FROM lin l, runs r WHERE r.run = 1;
+SELECT is((ttsp_evaluate('lin', 'sounds', 'spec', 'popular')->>'accuracy')::float8,
+	avg(((ttsp_predict('lin', spec) >= 0.5) = popular)::int)::float8,
+	'ttsp_predict and ttsp_evaluate serve it') FROM sounds;
+SELECT is(count(*), 160::bigint, 'and so does the model-as-value form, bit for bit')
+FROM sounds s JOIN ttsp_latest_model m ON m.name = 'lin' WHERE ttsp_predict(m.model, s.spec) = ttsp_predict('lin', s.spec);
+SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', architecture => 'transformer') $$,
+	'22023', 'architecture must be ''cnn'' or ''linear'', got ''transformer''', 'an unknown architecture');
+SELECT throws_ok($$ SELECT ttsp_saliency('lin', spec) FROM sounds LIMIT 1 $$,
+	'22023', 'model "lin" is linear: saliency needs a CNN', 'saliency of a linear model');
 
 -- A cancelled training stores nothing (psql shows the error).
 \set ON_ERROR_STOP 0

@@ -118,6 +118,13 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 		e->pred = repalloc_huge(e->pred, e->cap * sizeof(double));
 		e->label = repalloc_huge(e->label, e->cap * sizeof(double));
 	}
+	if (e->m->linear)
+	{
+		/* the whole clip's pooled features, one row at a time */
+		e->pred[e->n] = model_predict_linear(e->m, spec);
+		e->label[e->n++] = label;
+		return;
+	}
 	model_input_fill(&e->m->in, spec, e->x + (Size) e->n_batch * MODEL_INPUT_SIZE(&e->m->in), true);
 	e->label[e->n++] = label;
 	if (++e->n_batch == EVAL_BATCH)

@@ -133,6 +133,14 @@ release_net(void *arg)
 
 	ttsp_cnn_destroy(m->net);
 	m->net = NULL;
+	ttsp_linear_destroy(m->linear);
+	m->linear = NULL;
+}
+
+bool
+model_weights_are_linear(const bytea *weights)
+{
+	return VARSIZE_ANY_EXHDR(weights) >= 8 && memcmp(VARDATA_ANY(weights), "TTSPLIN", 8) == 0;
 }
 
 static float *
@@ -221,6 +229,20 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 				 errmsg("model \"%s\" has an invalid target scale (mean %g, std %g)", name,
 						m->target_mean, m->target_std)));
 
+	if (model_weights_are_linear(weights))
+	{
+		m->linear = ttsp_linear_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
+		if (m->linear == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("weights of model \"%s\" version %d are unreadable: %s", name, version, err.msg)));
+		if (m->linear->task != m->task || m->linear->channels != m->in.channels ||
+			m->linear->bins != m->in.bins || m->linear->n_extra != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("weights of model \"%s\" version %d do not match its task and input shape", name, version)));
+		return m;
+	}
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
 	if (m->net == NULL)
 		ereport(ERROR,
@@ -350,12 +372,28 @@ model_predict(LoadedModel *m, const float *x, int n, double *out)
 	pfree(raw);
 }
 
+double
+model_predict_linear(LoadedModel *m, const Spectrogram *spec)
+{
+	double	   *x = palloc(ttsp_pooled_count(m->in.channels, m->in.bins) * sizeof(double));
+	double		out;
+	ttsp_error	err;
+
+	model_pooled_features(spec, x);
+	ttsp_check(ttsp_linear_predict(m->linear, x, 1, &out, &err), &err);
+	pfree(x);
+	/* the logit of a classifier, the value of a regressor (fitted on the labels themselves) */
+	return m->task == TTSP_TASK_CLASSIFICATION ? 1.0 / (1.0 + exp(-out)) : out;
+}
+
 static float8
 predict_one(LoadedModel *m, const Spectrogram *spec)
 {
 	double		out;
 
 	model_input_check(&m->in, spec, m->name);
+	if (m->linear)
+		return model_predict_linear(m, spec);
 	/* kept with the model: a fresh buffer per row cost page faults */
 	if (m->input == NULL)
 		m->input = MemoryContextAllocHuge(m->cxt, MODEL_INPUT_SIZE(&m->in) * sizeof(float));
@@ -553,10 +591,12 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 	opts.mono = m->in.channels == 1;
 	opts.offset_s = 0;
 	/*
-	 * The model sees in.frames frames: decode what they cover, plus n_fft and
-	 * 0.1 s so that neither end padding nor the resampler's flush reaches them.
+	 * A CNN sees in.frames frames: decode what they cover, plus n_fft and
+	 * 0.1 s so that neither end padding nor the resampler's flush reaches
+	 * them.  A linear model pools the whole clip.
 	 */
-	opts.duration_s = ((double) m->in.frames * m->in.tmpl->h.hop_length + m->in.tmpl->h.n_fft) /
+	opts.duration_s = m->linear ? -1 :
+		((double) m->in.frames * m->in.tmpl->h.hop_length + m->in.tmpl->h.n_fft) /
 		m->in.tmpl->h.sample_rate + 0.1;
 	opts.max_duration_s = ttsp_max_duration;
 	spec = features_from_audio(audio, &opts, &fs);

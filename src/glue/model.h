@@ -69,8 +69,12 @@ typedef struct LoadedModel
 	double		target_std;
 	ModelInput	in;
 	float	   *input;			/* ttsp_predict's input buffer, NULL until used */
-	ttsp_cnn   *net;
+	ttsp_cnn   *net;			/* the CNN, or NULL for a linear model ... */
+	struct ttsp_linear *linear; /* ... which reads the whole clip's pooled features */
 } LoadedModel;
+
+/* The weights are a linear model's (architecture 'linear'): its byte format's magic. */
+extern bool model_weights_are_linear(const bytea *weights);
 
 /*
  * The named model (latest version when version is 0), loaded or from the
@@ -85,7 +89,10 @@ extern int32 model_version_arg(FunctionCallInfo fcinfo);
 /* Keep m out of eviction until the current memory context is reset. */
 extern void model_pin(LoadedModel *m);
 
-/* Predictions (probabilities or values) for n inputs of MODEL_INPUT_SIZE each. */
+/* A linear model's prediction (probability or value) for a whole spectrogram. */
+extern double model_predict_linear(LoadedModel *m, const Spectrogram *spec);
+
+/* Predictions (probabilities or values) of a CNN for n inputs of MODEL_INPUT_SIZE each. */
 extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
 
 /* ---- model_table.c: SQL against ttsp_model (SPI connected) ---- */

@@ -114,6 +114,7 @@ model_table_insert(const ModelRecord *rec)
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 	spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
 	bool		v0_2 = table_is_0_2();
+	char		nulls[17];
 	bool		isnull;
 	char	   *sql;
 
@@ -134,6 +135,10 @@ model_table_insert(const ModelRecord *rec)
 	args[14] = Float8GetDatum(rec->target_std);
 	args[15] = float8_array(rec->validation_loss, rec->epochs);
 	args[16] = Int32GetDatum(rec->best_epoch);
+	/* a linear model has no epochs: no best one */
+	memset(nulls, ' ', sizeof(nulls));
+	if (rec->best_epoch < 1)
+		nulls[16] = 'n';
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
@@ -147,7 +152,7 @@ model_table_insert(const ModelRecord *rec)
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
 				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
 				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", ttsp_schema());
-	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)
 		ereport(ERROR,

@@ -117,6 +117,11 @@ saliency_args(FunctionCallInfo fcinfo, Spectrogram **spec)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		return NULL;
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
+	if (m->net == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" is linear: saliency needs a CNN", m->name),
+				 errhint("A linear model's weights are in its ttsp_model.weights (format in src/core/linear.h).")));
 	*spec = DatumGetSpectrogramP(arg_datum(fcinfo, "spec"));
 	return m;
 }

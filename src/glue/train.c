@@ -152,6 +152,8 @@ load_parent(Trainer *t)
 
 	t->parent = model_lookup(o->init_model, o->init_version);
 	model_pin(t->parent);
+	if (t->parent->net == NULL)
+		mismatch("init_model \"%s\" is a linear model: only a CNN can be trained further", o->init_model);
 	if (t->parent->task != o->task)
 		mismatch("init_model \"%s\" is a %s model, not a %s one", o->init_model,
 				 t->parent->task == TTSP_TASK_REGRESSION ? "regression" : "classification",
@@ -782,6 +784,13 @@ architecture_json(const Trainer *t)
 	StringInfoData buf;
 	int			i;
 
+	if (o->linear_only)
+		return psprintf("{\"network\": \"linear: %s regression on each (channel, bin)'s mean and deviation of the "
+						"log features over the whole clip\", \"input\": [%d, %d], \"features\": %d, \"alpha\": %.17g, "
+						"\"output\": \"%s\", \"weights_format\": \"ttsp linear 1\"}",
+						o->task == TTSP_TASK_CLASSIFICATION ? "L2 logistic" : "ridge", t->in.channels, t->in.bins,
+						t->linear->n_features, t->linear->alpha,
+						o->task == TTSP_TASK_CLASSIFICATION ? "sigmoid probability" : "value");
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"network\": \"%d x [Conv2d(k=5, s=2, p=2) -> ReLU -> BatchNorm2d] -> global average pool -> Linear\", "
 					 "\"channels\": [", o->n_blocks);
@@ -817,13 +826,17 @@ hyperparameters_json(const Trainer *t)
 static int32
 store_model(Trainer *t, const char *metrics, const Curves *curves)
 {
-	size_t		wlen = ttsp_cnn_serialized_size(t->net);
+	bool		linear = t->opt->linear_only;
+	size_t		wlen = linear ? ttsp_linear_serialized_size(t->linear) : ttsp_cnn_serialized_size(t->net);
 	bytea	   *weights = palloc(VARHDRSZ + wlen);
 	ModelRecord rec = {0};
 	ttsp_error	err;
 
 	SET_VARSIZE(weights, VARHDRSZ + wlen);
-	ttsp_check(ttsp_cnn_serialize(t->net, (uint8_t *) VARDATA(weights), wlen, &err), &err);
+	if (linear)
+		ttsp_check(ttsp_linear_serialize(t->linear, (uint8_t *) VARDATA(weights), wlen, &err), &err);
+	else
+		ttsp_check(ttsp_cnn_serialize(t->net, (uint8_t *) VARDATA(weights), wlen, &err), &err);
 	rec.name = t->opt->model_name;
 	rec.task = t->opt->task;
 	rec.architecture = architecture_json(t);
@@ -892,11 +905,16 @@ prepare(Trainer *t)
 		t->preds.pred = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
 		t->preds.label = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
 	}
-	ereport(NOTICE,
-			(errmsg("training \"%s\": %d train, %d validation and %d test rows of %d x %d x %d, %zu parameters, %s",
-					t->opt->model_name, t->split.n_train, t->split.n_val, t->split.n_test, t->in.channels, t->in.bins,
-					t->in.frames, ttsp_cnn_param_count(t->net),
-					t->src.cached ? "data in memory" : "streaming from the source")));
+	if (t->opt->linear_only)
+		ereport(NOTICE,
+				(errmsg("fitting linear model \"%s\": %d train, %d validation and %d test rows of %d x %d pooled features",
+						t->opt->model_name, t->split.n_train, t->split.n_val, t->split.n_test, t->in.channels, t->in.bins)));
+	else
+		ereport(NOTICE,
+				(errmsg("training \"%s\": %d train, %d validation and %d test rows of %d x %d x %d, %zu parameters, %s",
+						t->opt->model_name, t->split.n_train, t->split.n_val, t->split.n_test, t->in.channels, t->in.bins,
+						t->in.frames, ttsp_cnn_param_count(t->net),
+						t->src.cached ? "data in memory" : "streaming from the source")));
 }
 
 /* The weights (and BatchNorm statistics) of the best epoch so far, serialised. */
@@ -1001,6 +1019,34 @@ run_epochs(Trainer *t, Curves *c)
 					c->validation[c->best_epoch - 1])));
 }
 
+/* architecture 'linear': the linear model's own metrics on the report part. */
+static char *
+linear_metrics(Trainer *t)
+{
+	ttsp_linear_data rows = linear_rows(t, report_part(t));
+	double	   *out = palloc(Max(rows.n, 1) * sizeof(double));
+	StringInfoData m;
+	ttsp_error	err;
+	int			i;
+
+	if (t->linear == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("architecture 'linear' could not fit its model: %d pooled features are more than %d, or too few rows",
+						t->src.n_pooled, LINEAR_BASELINE_MAX_FEATURES),
+				 errhint("Fewer bins (a mel spectrogram, or a smaller n_fft) give one.")));
+	ttsp_check(ttsp_linear_predict(t->linear, rows.x, rows.n, out, &err), &err);
+	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
+		for (i = 0; i < rows.n; i++)
+			out[i] = 1.0 / (1.0 + exp(-out[i]));
+	initStringInfo(&m);
+	appendStringInfo(&m, "{\"split\": \"%s\", \"architecture\": \"linear\", \"alpha\": %.17g, ",
+					 t->split.n_test > 0 ? "test" : "train", t->linear->alpha);
+	metrics_append(&m, t->opt->task, out, rows.y, rows.n);
+	appendStringInfoChar(&m, '}');
+	return m.data;
+}
+
 /*
  * The metrics JSON of the kept weights (t->preds on the report part), the
  * linear baseline's beside them, and the NOTICE saying which is better.
@@ -1061,13 +1107,21 @@ train(TrainOptions *o)
 	curves.train = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
 	curves.validation = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
 	curves.test = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
-	run_epochs(t, &curves);
-	/* the kept weights on the test split, once */
-	evaluate(t, report_part(t));
-
-	/* in cxt, which outlives SPI_finish */
-	MemoryContextSwitchTo(cxt);
-	metrics = final_metrics(t, &curves);
+	if (o->linear_only)
+	{
+		/* nothing to run: the model is the fitted baseline */
+		MemoryContextSwitchTo(cxt);
+		metrics = linear_metrics(t);
+	}
+	else
+	{
+		run_epochs(t, &curves);
+		/* the kept weights on the test split, once */
+		evaluate(t, report_part(t));
+		/* in cxt, which outlives SPI_finish */
+		MemoryContextSwitchTo(cxt);
+		metrics = final_metrics(t, &curves);
+	}
 	version = store_model(t, metrics, &curves);
 	SPI_finish();
 

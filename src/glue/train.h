@@ -39,6 +39,7 @@ typedef struct TrainOptions
 	int			seed;
 	int			frames;			/* 0: about 5 s */
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
+	bool		linear_only;	/* architecture 'linear': the linear model alone */
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */

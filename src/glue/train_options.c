@@ -110,6 +110,15 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
 	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
 	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);
+	{
+		/* absent from 0.1.0's signature: 'cnn' */
+		char	   *architecture = arg_text(fcinfo, "architecture");
+
+		if (architecture != NULL && strcmp(architecture, "linear") == 0)
+			o->linear_only = true;
+		else if (architecture != NULL && strcmp(architecture, "cnn") != 0)
+			bad_option("architecture must be 'cnn' or 'linear', got '%s'", architecture);
+	}
 	o->init_model = arg_text(fcinfo, "init_model");
 	o->init_version = arg_int32(fcinfo, "init_version", 0);
 	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
