@@ -744,20 +744,31 @@ fit_linear_baseline(Trainer *t)
 		ereport(NOTICE, (errmsg("no linear baseline: %s", err.msg)));
 }
 
+/* The linear model's predictions (probabilities or values) on the report part, with their labels. */
+static double *
+linear_report(Trainer *t, ttsp_linear_data *rows)
+{
+	double	   *out;
+	ttsp_error	err;
+	int			i;
+
+	*rows = linear_rows(t, report_part(t));
+	out = palloc(Max(rows->n, 1) * sizeof(double));
+	ttsp_check(ttsp_linear_predict(t->linear, rows->x, rows->n, out, &err), &err);
+	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
+		for (i = 0; i < rows->n; i++)
+			out[i] = 1.0 / (1.0 + exp(-out[i]));
+	return out;
+}
+
 /* The baseline's metrics on the report part, as the "linear_baseline" member. */
 static void
 append_linear_baseline(Trainer *t, StringInfo metrics, double *cnn_metric, double *linear_metric)
 {
-	ttsp_linear_data rows = linear_rows(t, report_part(t));
-	double	   *out = palloc(Max(rows.n, 1) * sizeof(double));
+	ttsp_linear_data rows;
+	double	   *out = linear_report(t, &rows);
 	double		dummy;
-	ttsp_error	err;
-	int			i;
 
-	ttsp_check(ttsp_linear_predict(t->linear, rows.x, rows.n, out, &err), &err);
-	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
-		for (i = 0; i < rows.n; i++)
-			out[i] = 1.0 / (1.0 + exp(-out[i]));
 	appendStringInfoString(metrics, ", \"linear_baseline\": {");
 	metrics_append(metrics, t->opt->task, out, rows.y, rows.n);
 	appendStringInfo(metrics, ", \"alpha\": %.17g}", t->linear->alpha);
@@ -1023,11 +1034,9 @@ run_epochs(Trainer *t, Curves *c)
 static char *
 linear_metrics(Trainer *t)
 {
-	ttsp_linear_data rows = linear_rows(t, report_part(t));
-	double	   *out = palloc(Max(rows.n, 1) * sizeof(double));
+	ttsp_linear_data rows;
+	double	   *out;
 	StringInfoData m;
-	ttsp_error	err;
-	int			i;
 
 	if (t->linear == NULL)
 		ereport(ERROR,
@@ -1035,10 +1044,7 @@ linear_metrics(Trainer *t)
 				 errmsg("architecture 'linear' could not fit its model: %d pooled features are more than %d, or too few rows",
 						t->src.n_pooled, LINEAR_BASELINE_MAX_FEATURES),
 				 errhint("Fewer bins (a mel spectrogram, or a smaller n_fft) give one.")));
-	ttsp_check(ttsp_linear_predict(t->linear, rows.x, rows.n, out, &err), &err);
-	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
-		for (i = 0; i < rows.n; i++)
-			out[i] = 1.0 / (1.0 + exp(-out[i]));
+	out = linear_report(t, &rows);
 	initStringInfo(&m);
 	appendStringInfo(&m, "{\"split\": \"%s\", \"architecture\": \"linear\", \"alpha\": %.17g, ",
 					 t->split.n_test > 0 ? "test" : "train", t->linear->alpha);
