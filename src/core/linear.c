@@ -622,6 +622,17 @@ ttsp_linear_predict(const ttsp_linear *m, const double *x, int n, double *out, t
 	return TTSP_OK;
 }
 
+ttsp_status
+ttsp_linear_predict_output(const ttsp_linear *m, const double *x, int n, double *out, ttsp_error *err)
+{
+	ttsp_status st = ttsp_linear_predict(m, x, n, out, err);
+
+	if (st == TTSP_OK && m->task == TTSP_TASK_CLASSIFICATION)
+		for (int i = 0; i < n; i++)
+			out[i] = sigmoid(out[i]);
+	return st;
+}
+
 /* ---- bytes ---- */
 
 static size_t

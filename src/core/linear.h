@@ -107,6 +107,10 @@ ttsp_linear *ttsp_linear_fit_select(int task, int channels, int bins, int n_extr
 ttsp_status ttsp_linear_predict(const ttsp_linear *m, const double *x, int n, double *out,
 								ttsp_error *err);
 
+/* As ttsp_linear_predict, but probabilities (the logits' sigmoid) for a classifier. */
+ttsp_status ttsp_linear_predict_output(const ttsp_linear *m, const double *x, int n, double *out,
+									   ttsp_error *err);
+
 /*
  * The selection score of outputs against labels: mean log loss of logits
  * (classification) or mean squared error (regression).

@@ -15,7 +15,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "args.h"
@@ -380,10 +379,10 @@ model_predict_linear(LoadedModel *m, const Spectrogram *spec)
 	ttsp_error	err;
 
 	model_pooled_features(spec, x);
-	ttsp_check(ttsp_linear_predict(m->linear, x, 1, &out, &err), &err);
+	/* a regressor's value is in label units: it was fitted on the labels themselves */
+	ttsp_check(ttsp_linear_predict_output(m->linear, x, 1, &out, &err), &err);
 	pfree(x);
-	/* the logit of a classifier, the value of a regressor (fitted on the labels themselves) */
-	return m->task == TTSP_TASK_CLASSIFICATION ? 1.0 / (1.0 + exp(-out)) : out;
+	return out;
 }
 
 static float8
@@ -450,8 +449,7 @@ hash_column(uint64 h, HeapTuple row, TupleDesc desc, const char *column)
 static void
 check_value_columns(TupleDesc desc)
 {
-	Oid			spec_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
-											ObjectIdGetDatum(ttsp_schema_oid()));
+	Oid			spec_type = ttsp_spectrogram_type();
 	const struct
 	{
 		const char *name;

@@ -101,6 +101,9 @@ extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
 extern Oid	ttsp_schema_oid(void);
 extern const char *ttsp_schema(void);
 
+/* The extension's spectrogram type, whatever the search_path. */
+extern Oid	ttsp_spectrogram_type(void);
+
 /* Which row holds a model version: a replaced row (new xmin or ctid) is reloaded. */
 typedef struct ModelRowId
 {

@@ -97,9 +97,8 @@ jsonb_datum(const char *s)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
 }
 
-/* The extension's spectrogram type, whatever the search_path. */
-static Oid
-spectrogram_type(void)
+Oid
+ttsp_spectrogram_type(void)
 {
 	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
 						   ObjectIdGetDatum(ttsp_schema_oid()));
@@ -112,7 +111,7 @@ model_table_insert(const ModelRecord *rec)
 	Datum		args[17];
 	Oid			types[17] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
+	ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
 	bool		v0_2 = table_is_0_2();
 	char		nulls[17];
 	bool		isnull;

@@ -750,14 +750,10 @@ linear_report(Trainer *t, ttsp_linear_data *rows)
 {
 	double	   *out;
 	ttsp_error	err;
-	int			i;
 
 	*rows = linear_rows(t, report_part(t));
 	out = palloc(Max(rows->n, 1) * sizeof(double));
-	ttsp_check(ttsp_linear_predict(t->linear, rows->x, rows->n, out, &err), &err);
-	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
-		for (i = 0; i < rows->n; i++)
-			out[i] = 1.0 / (1.0 + exp(-out[i]));
+	ttsp_check(ttsp_linear_predict_output(t->linear, rows->x, rows->n, out, &err), &err);
 	return out;
 }
 

@@ -15,7 +15,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
-#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "linear.h"
@@ -49,19 +48,11 @@ label_value(Datum d, Oid type)
 	}
 }
 
-/* The extension's spectrogram type, whatever the search_path. */
-static Oid
-spectrogram_type(void)
-{
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("spectrogram"),
-						   ObjectIdGetDatum(ttsp_schema_oid()));
-}
-
 void
 source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
 {
 	MemoryContext rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp rows", ALLOCSET_DEFAULT_SIZES);
-	Oid			spec_type = spectrogram_type();
+	Oid			spec_type = ttsp_spectrogram_type();
 	Portal		portal;
 	SPIPlanPtr	plan;
 

@@ -192,6 +192,18 @@ test_fits(int task)
 	   rel_error(scores, find(tn, "val_scores")->v, TTSP_LINEAR_GRID_SIZE));
 	ok(m != NULL && m->alpha == ttsp_linear_grid[(int) find(tn, "best")->v[0]],
 	   "%s: the chosen alpha (%g) is sklearn's best on the validation rows", tn, m ? m->alpha : NAN);
+	if (m != NULL)
+	{
+		double		output[64];
+		double		worst = 0;
+
+		ttsp_linear_predict(m, val.x, val.n, out, NULL);
+		ttsp_linear_predict_output(m, val.x, val.n, output, NULL);
+		for (int i = 0; i < val.n; i++)
+			worst = fmax(worst, fabs(output[i] - (task == TTSP_TASK_CLASSIFICATION ?
+												  1.0 / (1.0 + exp(-out[i])) : out[i])));
+		ok(worst < 1e-15, "%s: outputs are the logits' sigmoid (classifier) or the values (%.1e)", tn, worst);
+	}
 	ttsp_linear_destroy(m);
 }
 
