@@ -186,22 +186,16 @@ copy_parent_net(const Trainer *t)
 	return net;
 }
 
-/*
- * The first row fixes the features (kind, parameters, shape), hence the
- * network; what ttsp.train_memory leaves beside the network, its optimiser
- * and the batch buffers may cache training rows.
- */
+static void setup_network(Trainer *t, const Spectrogram *spec);
+
+/* The first row fixes the features (kind, parameters, shape), hence the network. */
 static void
 setup_from_first_row(void *arg, const Spectrogram *spec)
 {
 	Trainer    *t = arg;
 	MemoryContext old = MemoryContextSwitchTo(t->cxt);
 	TrainOptions *o = t->opt;
-	ttsp_cnn_config cfg;
 	ttsp_error	err;
-	Size		budget = (Size) ttsp_train_memory * 1024;
-	Size		fixed;
-	Size		row_size;
 
 	t->in.tmpl = spectrogram_alloc(spec->h.channels, spec->h.bins, 1);
 	t->in.tmpl->h = spec->h;
@@ -213,7 +207,6 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 	if (t->parent)
 		model_input_check(&t->parent->in, spec, t->parent->name);
 	t->src.in = &t->in;
-	row_size = MODEL_INPUT_SIZE(&t->in);
 	ttsp_check(ttsp_augment_check(&o->augment, t->in.bins, t->in.frames, &err), &err);
 	if (o->augment.gain_db > 0 && spec->h.kind == TTSP_KIND_MFCC)
 		ereport(ERROR,
@@ -221,7 +214,25 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 				 errmsg("gain_db does not apply to MFCC features: a gain moves only coefficient 0")));
 	t->augment = o->augment.gain_db > 0 || o->augment.time_mask_param > 0 || o->augment.freq_mask_param > 0;
 	t->features_json = DirectFunctionCall1(ttsp_spec_params, PointerGetDatum(spec));
-	cfg = network_config(o, &t->in);
+	MemoryContextSwitchTo(old);
+	if (!o->linear_only)
+		setup_network(t, spec);
+}
+
+/*
+ * The network, its optimiser and the batch buffers; what ttsp.train_memory
+ * leaves beside them may cache training rows.
+ */
+static void
+setup_network(Trainer *t, const Spectrogram *spec)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->cxt);
+	TrainOptions *o = t->opt;
+	Size		budget = (Size) ttsp_train_memory * 1024;
+	Size		row_size = MODEL_INPUT_SIZE(&t->in);
+	ttsp_cnn_config cfg = network_config(o, &t->in);
+	ttsp_error	err;
+	Size		fixed;
 
 	/*
 	 * Beside ttsp's buffers the backend needs memory of its own while it
@@ -446,6 +457,16 @@ compute_stats(Trainer *t)
 
 	t->in.mean = MemoryContextAlloc(t->cxt, n * sizeof(float));
 	t->in.std = MemoryContextAlloc(t->cxt, n * sizeof(float));
+	if (t->opt->linear_only)
+	{
+		/* no CNN input to standardise: the linear model scales its own features */
+		for (cb = 0; cb < n; cb++)
+		{
+			t->in.mean[cb] = 0;
+			t->in.std[cb] = 1;
+		}
+		return;
+	}
 	if (t->parent)
 	{
 		/* a warm start keeps the standardisation its weights were trained on */
@@ -886,6 +907,7 @@ trainer_create(TrainOptions *o, MemoryContext cxt)
 	t->src.on_first_row = setup_from_first_row;
 	t->src.hook_arg = t;
 	t->src.cxt = cxt;
+	t->src.inputs = !o->linear_only;
 	return t;
 }
 

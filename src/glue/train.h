@@ -126,7 +126,8 @@ typedef struct TrainSource
 	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
 	int			n_pooled;
 	int			n_skipped;		/* rows with a NULL feature or label */
-	/* model inputs, while they fit in cache_limit rows */
+	/* model inputs, while they fit in cache_limit rows (and are wanted: inputs) */
+	bool		inputs;			/* false: the pooled features are all the model needs */
 	bool		cached;
 	float	   *cache;
 	Size		cache_rows;		/* allocated */

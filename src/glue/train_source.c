@@ -276,7 +276,7 @@ source_load(TrainSource *src, int task)
 {
 	LoadState	ls = {src, task};
 
-	src->cached = true;
+	src->cached = src->inputs;
 	source_scan(src->query, src->seed, load_row, &ls);
 }
 
