@@ -426,8 +426,8 @@ fit_state_init(fit_state *s, int task, int channels, int bins, int n_extra,
 	n = train->n;
 	p = s->m->n_features;
 	k = p + 1;
-	/* xs, theta, z, d, h, g, step, trial, gram, xty */
-	total = n * p + k + 2 * n + k * k + 3 * k + p * p + p;
+	/* xs, theta, z, d, h, g, step, trial, and for ridge alone gram, xty */
+	total = n * p + k + 2 * n + k * k + 3 * k + (task == TTSP_TASK_REGRESSION ? p * p + p : 0);
 	s->buf = malloc(total * sizeof(double));
 	if (s->buf == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory fitting %zu rows of %zu features", n, p);
@@ -439,8 +439,8 @@ fit_state_init(fit_state *s, int task, int channels, int bins, int n_extra,
 	s->nw.g = s->nw.h + k * k;
 	s->nw.step = s->nw.g + k;
 	s->nw.trial = s->nw.step + k;
-	s->gram = s->nw.trial + k;
-	s->xty = s->gram + p * p;
+	s->gram = task == TTSP_TASK_REGRESSION ? s->nw.trial + k : NULL;
+	s->xty = task == TTSP_TASK_REGRESSION ? s->gram + p * p : NULL;
 	memset(s->theta, 0, sizeof(double) * k);
 	standardise(s->m, train, s->xs);
 	if (task == TTSP_TASK_REGRESSION)
@@ -462,10 +462,8 @@ fit_state_init(fit_state *s, int task, int channels, int bins, int n_extra,
 				s->xs[i * p + j] -= c;
 			s->m->mean[j] += c * s->m->scale[j];
 		}
+		/* its lower triangle: all that the Cholesky solve reads */
 		weighted_gram(s->xs, NULL, (int) n, (int) p, (int) p, s->gram);
-		for (size_t j = 0; j < p; j++)
-			for (size_t t = j + 1; t < p; t++)
-				s->gram[j * p + t] = s->gram[t * p + j];
 		for (size_t j = 0; j < p; j++)
 		{
 			double		c = 0;
