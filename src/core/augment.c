@@ -67,15 +67,16 @@ ttsp_augment_apply(const ttsp_augment_config *cfg, float *x, int channels, int b
 
 	if (cfg->gain_db > 0.0)
 	{
+		/* all checked before any change: an error leaves x as it was */
+		for (int cb = 0; cb < channels * bins; cb++)
+			if (!(std[cb] > 0.0f && isfinite(std[cb])))
+				return ttsp_fail(err, TTSP_EINVAL, "deviation %d (%g) must be positive", cb, std[cb]);
 		d.gain_db = (2.0 * ttsp_rng_uniform(rng) - 1.0) * cfg->gain_db;
 		for (int cb = 0; cb < channels * bins; cb++)
 		{
 			float	   *v = x + (size_t) cb * frames;
-			float		shift;
+			float		shift = (float) (d.gain_db / std[cb]);
 
-			if (!(std[cb] > 0.0f && isfinite(std[cb])))
-				return ttsp_fail(err, TTSP_EINVAL, "deviation %d (%g) must be positive", cb, std[cb]);
-			shift = (float) (d.gain_db / std[cb]);
 			for (int f = 0; f < valid_frames; f++)
 				v[f] += shift;
 		}
