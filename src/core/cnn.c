@@ -587,7 +587,10 @@ ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch, const float *w
 
 	if (weights == NULL || dx == NULL)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN input gradient needs weights and an output array");
-	if (batch >= 1 && batch <= TTSP_CNN_MAX_BATCH && !ttsp_all_finite(weights, batch))
+	st = check_batch(net, batch, err);
+	if (st != TTSP_OK)
+		return st;
+	if (!ttsp_all_finite(weights, batch))
 		return ttsp_fail(err, TTSP_EINVAL, "output weights contain NaN or infinity");
 	st = ttsp_cnn_forward(net, x, batch, false, out, err);
 	if (st != TTSP_OK)
