@@ -513,7 +513,7 @@ ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch, float *out,
 
 	if (st == TTSP_OK && net->cfg.task == TTSP_TASK_CLASSIFICATION)
 		for (int s = 0; s < batch; s++)
-			out[s] = (float) cnn_sigmoid(out[s]);
+			out[s] = (float) ttsp_sigmoid(out[s]);
 	return st;
 }
 

@@ -106,17 +106,6 @@ struct ttsp_cnn
 	bool		backward_ready; /* last forward was a training one */
 };
 
-/* Logistic function without overflow for large |x|. */
-static inline double
-cnn_sigmoid(double x)
-{
-	double		e;
-
-	if (x >= 0.0)
-		return 1.0 / (1.0 + exp(-x));
-	e = exp(x);
-	return e / (1.0 + e);
-}
 
 /* Block dimensions, layouts, n_params and n_stats of a valid config. */
 void		cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg);

@@ -1,5 +1,6 @@
 /* Losses and optimisers for the CNN, with torch.nn / torch.optim semantics. */
 #include "cnn_internal.h"
+#include "floats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,11 @@ ttsp_loss(ttsp_loss_kind kind, int task, const float *out, const float *target,
 		{
 			/* max(o,0) - o*t + log(1 + e^-|o|): no overflow, no log(0) */
 			sum += fmax(o, 0.0) - o * t + log1p(exp(-fabs(o)));
-			d = cnn_sigmoid(o) - t;
+			d = ttsp_sigmoid(o) - t;
 		}
 		else if (classify)
 		{
-			double		p = cnn_sigmoid(o);
+			double		p = ttsp_sigmoid(o);
 
 			sum += (p - t) * (p - t);
 			d = 2.0 * (p - t) * p * (1.0 - p);

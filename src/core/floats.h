@@ -5,8 +5,21 @@
 #ifndef TTSP_FLOATS_H
 #define TTSP_FLOATS_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The logistic function without overflow for large |x| (the CNN's output, the linear model's). */
+static inline double
+ttsp_sigmoid(double x)
+{
+	double		e;
+
+	if (x >= 0.0)
+		return 1.0 / (1.0 + exp(-x));
+	e = exp(x);
+	return e / (1.0 + e);
+}
 
 /* No NaN or infinity among x[0 .. n - 1]. */
 bool		ttsp_all_finite(const float *x, size_t n);

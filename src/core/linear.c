@@ -1,6 +1,8 @@
 /* Pooled features and the L2 logistic / ridge model (linear.h). */
 #include "linear.h"
 
+#include "floats.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -247,11 +249,6 @@ log1pexp(double z)
 	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
 }
 
-static double
-sigmoid(double z)
-{
-	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
 
 /* logits of the standardised rows under theta = (w, b) */
 static void
@@ -314,7 +311,7 @@ logistic_newton(const double *xs, const double *y, int n, int p, double alpha,
 		memset(w->g, 0, sizeof(double) * k);
 		for (int i = 0; i < n; i++)
 		{
-			double		s = sigmoid(w->z[i]);
+			double		s = ttsp_sigmoid(w->z[i]);
 			const double *xi = xs + (size_t) i * p;
 
 			w->d[i] = s * (1.0 - s);
@@ -627,7 +624,7 @@ ttsp_linear_predict_output(const ttsp_linear *m, const double *x, int n, double 
 
 	if (st == TTSP_OK && m->task == TTSP_TASK_CLASSIFICATION)
 		for (int i = 0; i < n; i++)
-			out[i] = sigmoid(out[i]);
+			out[i] = ttsp_sigmoid(out[i]);
 	return st;
 }
 
