@@ -28,16 +28,14 @@ ALTER TABLE ttsp_model
 	ADD COLUMN frames integer,
 	ADD COLUMN target_mean double precision,
 	ADD COLUMN target_std double precision;
-UPDATE ttsp_model m SET
-	feature_template = (m.features || jsonb_build_object(
-		'shape', jsonb_build_array(s.c, s.b, 1),
-		'data', to_jsonb(array_fill(0::real, ARRAY[s.c, s.b, 1]))))::text::spectrogram,
-	frames = (m.architecture->>'frames')::integer,
-	target_mean = coalesce((m.architecture->>'target_mean')::double precision, 0),
-	target_std = coalesce((m.architecture->>'target_std')::double precision, 1)
-FROM (SELECT name, version, (features->'shape'->>0)::integer AS c, (features->'shape'->>1)::integer AS b
-	  FROM ttsp_model) s
-WHERE s.name = m.name AND s.version = m.version;
+UPDATE ttsp_model SET
+	feature_template = (features || jsonb_build_object(
+		'shape', jsonb_build_array((features->'shape'->>0)::integer, (features->'shape'->>1)::integer, 1),
+		'data', to_jsonb(array_fill(0::real, ARRAY[(features->'shape'->>0)::integer,
+												   (features->'shape'->>1)::integer, 1]))))::text::spectrogram,
+	frames = (architecture->>'frames')::integer,
+	target_mean = coalesce((architecture->>'target_mean')::double precision, 0),
+	target_std = coalesce((architecture->>'target_std')::double precision, 1);
 ALTER TABLE ttsp_model
 	ALTER COLUMN feature_template SET NOT NULL,
 	ALTER COLUMN frames SET NOT NULL,
@@ -154,9 +152,8 @@ COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, d
 
 -- issue 16: pictures drawn with cairo (axes, ticks, colour bars, legends), saliency maps and ROC curves.
 -- ttsp_spectrogram_png and ttsp_plot_losses gain trailing optional arguments (their C symbols,
--- which 0.1.0's script names, stay), so they and ttsp_loss_curve_png, which calls
--- ttsp_plot_losses, are dropped and created again.
-DROP FUNCTION ttsp_loss_curve_png(text, integer);
+-- which 0.1.0's script names, stay), so they are dropped and created again; ttsp_loss_curve_png
+-- keeps its signature (and its grants) and is replaced.
 DROP FUNCTION ttsp_plot_losses(double precision[], double precision[], integer, integer);
 DROP FUNCTION ttsp_spectrogram_png(spectrogram, double precision);
 
@@ -177,7 +174,7 @@ COMMENT ON FUNCTION ttsp_plot_losses(double precision[], double precision[], int
 	double precision[], integer, text) IS
 	'PNG line chart of per-epoch train, validation and test losses (those given), with ticks, a grid, a legend and the best epoch marked';
 
-CREATE FUNCTION ttsp_loss_curve_png(model_name text, version integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ttsp_loss_curve_png(model_name text, version integer DEFAULT NULL)
 RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -258,3 +255,6 @@ RETURNS bytea
 AS 'MODULE_PATHNAME', 'ttsp_saliency_png' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ttsp_saliency_png(text, spectrogram, integer, double precision, text) IS
 	'PNG of the spectrogram in grey with the model''s saliency over it in red to yellow';
+
+-- Since architecture => 'linear', not every model is a CNN.
+COMMENT ON TABLE ttsp_model IS 'Models trained by ttsp_train (CNN or linear): architecture, feature parameters, standardisation, weights and metrics';

@@ -288,7 +288,7 @@ CREATE TABLE ttsp_model (
 	best_epoch integer CHECK (best_epoch > 0),
 	PRIMARY KEY (name, version)
 );
-COMMENT ON TABLE ttsp_model IS 'CNN models trained by ttsp_train: architecture, feature parameters, standardisation, weights and metrics';
+COMMENT ON TABLE ttsp_model IS 'Models trained by ttsp_train (CNN or linear): architecture, feature parameters, standardisation, weights and metrics';
 COMMENT ON COLUMN ttsp_model.features IS 'Parameters of the training features (ttsp_params of the first row), for reading';
 COMMENT ON COLUMN ttsp_model.feature_template IS 'One frame with the training features'' header: what ttsp_predict compares spectrograms with';
 COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';

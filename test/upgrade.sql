@@ -5,18 +5,25 @@
 \i :abs_srcdir/sql/include/setup.psql
 SELECT plan(11);
 
--- What the extension consists of, as text: each member with its definition,
--- privileges and comment, and ttsp_model's columns, defaults and constraints.
+-- What the extension consists of, as text: each member with its definition
+-- (views' queries, casts' functions, composite types' attributes), privileges
+-- and comment, and ttsp_model's columns, defaults and constraints.
 CREATE FUNCTION pg_temp.ttsp_catalog() RETURNS SETOF text
 LANGUAGE sql AS $$
 	SELECT pg_describe_object(d.classid, d.objid, 0) || ' | ' || coalesce(CASE d.classid
 		WHEN 'pg_proc'::regclass THEN
 			(SELECT pg_get_functiondef(p.oid) || ' acl ' || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.oid = d.objid)
 		WHEN 'pg_type'::regclass THEN
-			(SELECT row(t.typinput, t.typoutput, t.typreceive, t.typsend, t.typlen, t.typalign, t.typstorage)::text
+			(SELECT row(t.typinput, t.typoutput, t.typreceive, t.typsend, t.typlen, t.typalign, t.typstorage,
+				t.typcategory, t.typdefault,
+				(SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+				 FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0))::text
 			 FROM pg_type t WHERE t.oid = d.objid)
 		WHEN 'pg_class'::regclass THEN
-			(SELECT c.relacl::text FROM pg_class c WHERE c.oid = d.objid)
+			(SELECT row(c.relkind, c.relacl, c.reloptions,
+				CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END)::text FROM pg_class c WHERE c.oid = d.objid)
+		WHEN 'pg_cast'::regclass THEN
+			(SELECT row(c.castfunc::regprocedure, c.castcontext, c.castmethod)::text FROM pg_cast c WHERE c.oid = d.objid)
 		END, '') || ' | ' || coalesce(obj_description(d.objid, d.classid::regclass::text), '')
 	FROM pg_depend d
 	WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
