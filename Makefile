@@ -1,6 +1,6 @@
 # ttsp: TikTok Sound Popularity, a PostgreSQL extension (PGXS build).
 EXTENSION = ttsp
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = ttsp
 # The numeric core (no postgres.h) is built once, as a static archive that the
