@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "linear.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -231,6 +232,69 @@ test_format(void)
 	free(extra);
 }
 
+/*
+ * A net started from a fitted linear model outputs that model's logits
+ * (classification) or values (regression, standardised) for any input:
+ * the conv part's head weights are 0.
+ */
+static void
+start_from_linear(int task)
+{
+	enum
+	{
+		N = 40, C = 1, B = 2, P = 2 * C * B
+	};
+	double		x[N * P],
+				y[N],
+				lin_out[N];
+	ttsp_linear_data d = {x, y, N};
+	ttsp_rng	rng;
+	ttsp_linear *m;
+	ttsp_cnn_config cfg = extra_config(P);
+	ttsp_cnn   *net;
+	float	   *conv_in = randoms((size_t) N * 72, 41);
+	float		extra[N * P],
+				out[N];
+	double		worst = 0,
+				t_mean = task == TTSP_TASK_REGRESSION ? 3.0 : 0,
+				t_std = task == TTSP_TASK_REGRESSION ? 2.5 : 1;
+	ttsp_error	err;
+
+	ttsp_rng_seed(&rng, 42);
+	for (int i = 0; i < N; i++)
+	{
+		for (int j = 0; j < P; j++)
+		{
+			x[i * P + j] = 5 * j + ttsp_rng_normal(&rng);
+			extra[i * P + j] = (float) x[i * P + j];
+		}
+		y[i] = task == TTSP_TASK_CLASSIFICATION ? (x[i * P] + 0.5 * ttsp_rng_normal(&rng) > 0)
+			: 2 * x[i * P + 1] + ttsp_rng_normal(&rng);
+	}
+	cfg.task = task;
+	net = ttsp_cnn_create(&cfg, 9, NULL);
+	m = ttsp_linear_fit(task, C, B, 0, &d, 1.0, &err);
+	ok(m != NULL && ttsp_linear_start_cnn(m, net, t_mean, t_std, &err) == TTSP_OK,
+	   "%s: a net with %d extras starts from the linear model", task ? "regression" : "classification", P);
+	ttsp_linear_predict(m, x, N, lin_out, NULL);
+	ttsp_cnn_forward_extra(net, conv_in, extra, N, false, out, NULL);
+	for (int i = 0; i < N; i++)
+	{
+		double		got = task == TTSP_TASK_REGRESSION ? out[i] * t_std + t_mean : out[i];
+
+		worst = fmax(worst, fabs(got - lin_out[i]) / (1 + fabs(lin_out[i])));
+	}
+	ok(worst < 1e-5, "%s: its outputs are the linear model's whatever the conv input (error %.2g)",
+	   task ? "regression" : "classification", worst);
+	cfg.n_extra = P + 1;
+	ttsp_cnn_destroy(net);
+	net = ttsp_cnn_create(&cfg, 9, NULL);
+	ok(ttsp_linear_start_cnn(m, net, 0, 1, &err) == TTSP_EINVAL, "a net of another width refused: %s", err.msg);
+	ttsp_cnn_destroy(net);
+	ttsp_linear_destroy(m);
+	free(conv_in);
+}
+
 int
 main(void)
 {
@@ -238,5 +302,7 @@ main(void)
 	test_forward();
 	test_gradient();
 	test_format();
+	start_from_linear(TTSP_TASK_CLASSIFICATION);
+	start_from_linear(TTSP_TASK_REGRESSION);
 	return done_testing();
 }
