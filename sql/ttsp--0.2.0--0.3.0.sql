@@ -6,8 +6,8 @@
 -- Whole clips: a CNN slides its window over the clip and pools the windows'
 -- logits (NULL: the first window only, as every model stored before 0.3.0
 -- reads them).  best_epoch 0: the starting weights were kept.
-ALTER TABLE ttsp_model ADD COLUMN pool text CHECK (pool IN ('mean', 'max'));
-COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits (NULL: the first window only, as models stored before 0.3.0)';
+ALTER TABLE ttsp_model ADD COLUMN pool text CHECK (pool IN ('mean', 'max', 'first'));
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
 ALTER TABLE ttsp_model DROP CONSTRAINT ttsp_model_best_epoch_check,
 	ADD CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0);
 COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';

@@ -286,7 +286,7 @@ CREATE TABLE ttsp_model (
 	target_std double precision NOT NULL,
 	validation_loss double precision[],
 	best_epoch integer CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0),
-	pool text CHECK (pool IN ('mean', 'max')),
+	pool text CHECK (pool IN ('mean', 'max', 'first')),
 	PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE ttsp_model IS 'Models trained by ttsp_train (CNN or linear): architecture, feature parameters, standardisation, weights and metrics';
@@ -297,7 +297,7 @@ COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x targ
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
 COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
-COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits (NULL: the first window only, as models stored before 0.3.0)';
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
 SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
 -- Everyone may predict (read models); training (INSERT) is granted explicitly.
 REVOKE ALL ON ttsp_model FROM PUBLIC;

@@ -3,7 +3,7 @@
 -- event that a model reading only the first window cannot see.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(13);
+SELECT plan(14);
 
 -- Synthetic power spectrograms (8 bins, 200 frames): noise everywhere, and
 -- in class 1 a loud bin 6 in the last 40 frames only.  A window is 40 frames.
@@ -57,6 +57,8 @@ SELECT ttsp_train('late_mean', 'late', 'spec', 'id', task => 'regression', archi
 	epochs => 1, frames => 40, channels => '{4}') IS NOT NULL AS trained;
 SELECT ttsp_train('late_max', 'late', 'spec', 'id', task => 'regression', architecture => 'deep', pool => 'max',
 	epochs => 1, frames => 40, channels => '{4}') IS NOT NULL AS trained;
+SELECT ttsp_train('late_first', 'late', 'spec', 'id', task => 'regression', architecture => 'deep', pool => 'first',
+	epochs => 1, frames => 40, channels => '{4}') IS NOT NULL AS trained;
 CREATE TEMP TABLE pooled AS
 SELECT l.id, ttsp_predict('late_mean', l.spec) AS mean_clip, ttsp_predict('late_max', l.spec) AS max_clip, w.*
 FROM late l, LATERAL (SELECT avg(ttsp_predict('late_mean', pg_temp.window_of(l.spec, s))) AS mean_windows,
@@ -66,6 +68,8 @@ SELECT ok(bool_and(abs(mean_clip - mean_windows) < 1e-5 * (1 + abs(mean_windows)
 	'pool mean: a clip''s value is the mean of its 9 windows'' values') FROM pooled;
 SELECT ok(bool_and(abs(max_clip - max_windows) < 1e-5 * (1 + abs(max_windows))),
 	'pool max: the maximum of them') FROM pooled;
+SELECT is(count(*), 24::bigint, 'pool first (the 0.2.0 behaviour): the first window alone')
+FROM late WHERE ttsp_predict('late_first', spec) = ttsp_predict('late_first', pg_temp.window_of(spec, 0));
 SELECT is(count(*), 24::bigint, 'ttsp_evaluate pools the same windows: its MSE is the one computed from ttsp_predict')
 FROM late l, (SELECT (ttsp_evaluate('late_max', 'late', 'spec', 'id')->>'mse')::float8 AS mse) e,
 	(SELECT avg((ttsp_predict('late_max', spec) - id) ^ 2) AS mse FROM late) p
@@ -77,7 +81,7 @@ SELECT ok(ttsp_predict('late_mean', pg_temp.window_of(spec, 0)) IS NOT NULL
 	'a 10-frame clip (under a window) is padded, not refused') FROM late WHERE id = 1;
 
 SELECT throws_ok($$ SELECT ttsp_train('x', 'late', 'spec', 'event', pool => 'median') $$,
-	'22023', 'pool must be ''mean'' or ''max'', got ''median''', 'an unknown pool');
+	'22023', 'pool must be ''mean'', ''max'' or ''first'', got ''median''', 'an unknown pool');
 SELECT throws_ok($$ SELECT ttsp_train('x', 'late', 'spec', 'event', architecture => 'deep', init_model => 'late',
 	channels => '{4, 8}') $$,
 	'22023', 'init_model "late" is a CNN with a linear term: train it further with architecture => ''cnn''',

@@ -57,14 +57,14 @@ extern void model_input_standardise(const ModelInput *in, float *x);
 /* How a clip's window outputs become its output. */
 typedef enum ModelPool
 {
-	POOL_FIRST,					/* the first window only: models stored before 0.3.0 */
+	POOL_FIRST,					/* the first window only: 'first', and models stored before 0.3.0 */
 	POOL_MEAN,					/* the mean of the windows' raw outputs (logits) */
 	POOL_MAX					/* their maximum */
 } ModelPool;
 
-/* 'mean', 'max', or NULL for POOL_FIRST. */
+/* 'mean', 'max' or 'first'. */
 extern const char *model_pool_name(ModelPool pool);
-/* 'mean' or 'max' (ERROR otherwise); NULL is POOL_FIRST. */
+/* 'mean', 'max' or 'first' (ERROR otherwise); NULL is 'first' (an older model). */
 extern ModelPool model_pool_parse(const char *name);
 /* Frames of a clip buffer: the clip's, or a window if it is shorter (then padded). */
 extern int	model_clip_width(const ModelInput *in, int frames);

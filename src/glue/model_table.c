@@ -142,12 +142,13 @@ model_table_insert(const ModelRecord *rec)
 	args[14] = Float8GetDatum(rec->target_std);
 	args[15] = float8_array(rec->validation_loss, rec->epochs);
 	args[16] = Int32GetDatum(rec->best_epoch);
-	args[17] = rec->pool == POOL_FIRST ? (Datum) 0 : CStringGetTextDatum(model_pool_name(rec->pool));
+	args[17] = CStringGetTextDatum(model_pool_name(rec->pool));
 	/* a linear model has no epochs: no best one; before 0.3.0 the start (0) was none either */
 	memset(nulls, ' ', sizeof(nulls));
 	if (rec->best_epoch < (v0_3 ? 0 : 1))
 		nulls[16] = 'n';
-	if (rec->pool == POOL_FIRST)
+	/* a linear model pools its features itself */
+	if (rec->best_epoch < 0)
 		nulls[17] = 'n';
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */

@@ -21,13 +21,13 @@
 const char *
 model_pool_name(ModelPool pool)
 {
-	return pool == POOL_MEAN ? "mean" : pool == POOL_MAX ? "max" : NULL;
+	return pool == POOL_MEAN ? "mean" : pool == POOL_MAX ? "max" : "first";
 }
 
 ModelPool
 model_pool_parse(const char *name)
 {
-	if (name == NULL)
+	if (name == NULL || strcmp(name, "first") == 0)
 		return POOL_FIRST;
 	if (strcmp(name, "mean") == 0)
 		return POOL_MEAN;
@@ -35,7 +35,7 @@ model_pool_parse(const char *name)
 		return POOL_MAX;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("pool must be 'mean' or 'max', got '%s'", name)));
+			 errmsg("pool must be 'mean', 'max' or 'first', got '%s'", name)));
 	return POOL_FIRST;
 }
 

@@ -903,7 +903,7 @@ architecture_json(const Trainer *t)
 					 "\"architecture\": \"%s\", \"extra_inputs\": %d, \"pool\": %s, \"channels\": [", o->n_blocks,
 					 t->n_extra > 0 ? " (with the whole clip's pooled features beside it)" : "",
 					 t->n_extra > 0 ? "cnn" : "deep", t->n_extra,
-					 o->pool == POOL_FIRST ? "\"first window\"" : psprintf("\"%s\"", model_pool_name(o->pool)));
+					 psprintf("\"%s\"", model_pool_name(o->pool)));
 	for (i = 0; i < o->n_blocks; i++)
 		appendStringInfo(&buf, "%s%d", i ? ", " : "", o->channels[i]);
 	appendStringInfo(&buf, "], \"input\": [%d, %d, %d], \"frames\": %d, \"parameters\": %zu, "

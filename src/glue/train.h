@@ -204,7 +204,7 @@ typedef struct ModelRecord
 	const double *test_loss;
 	int			epochs;			/* run */
 	int			best_epoch;		/* whose weights these are: 0 the start, -1 none (linear) */
-	ModelPool	pool;			/* POOL_FIRST: NULL */
+	ModelPool	pool;			/* stored NULL for a linear model */
 } ModelRecord;
 
 /* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */
