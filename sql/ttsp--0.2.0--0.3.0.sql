@@ -13,7 +13,8 @@ ALTER TABLE ttsp_model DROP CONSTRAINT ttsp_model_best_epoch_check,
 COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
 
 -- ttsp_train gains pool; architecture 'cnn' is now the CNN with a linear
--- term ('deep': the CNN alone).
+-- term ('deep': the CNN alone); augmentation is on by default (NULL: sized
+-- from the input).
 DROP FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 DROP FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 CREATE FUNCTION ttsp_train(
@@ -36,9 +37,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean')
 RETURNS jsonb
@@ -66,9 +67,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean')
 RETURNS jsonb

@@ -323,9 +323,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean')
 RETURNS jsonb
@@ -353,9 +353,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean')
 RETURNS jsonb

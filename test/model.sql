@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(71);
+SELECT plan(72);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -217,7 +217,7 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', init_mod
 
 -- AdamW and augmentation (masks and gain on training batches, from their own seeded stream).
 SELECT ttsp_train('aug_plain', 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
-	patience => NULL) IS NOT NULL AS trained;
+	patience => NULL, time_mask_param => 0, freq_mask_param => 0, gain_db => 0) IS NOT NULL AS trained;
 CREATE TEMP TABLE aug AS
 SELECT i, ttsp_train('aug' || i, 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
 	time_mask_param => 8, freq_mask_param => 6, gain_db => 6, patience => NULL) AS m
@@ -231,6 +231,9 @@ FROM ttsp_model a, ttsp_model b, (SELECT weights FROM ttsp_model WHERE name = 'a
 WHERE a.name = 'aug1' AND b.name = 'aug2';
 SELECT throws_like($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', frames => 40, time_mask_param => 41) $$,
 	'%time_mask_param%', 'a time mask wider than the input');
+SELECT is((hyperparameters->>'time_mask_param', hyperparameters->>'freq_mask_param', hyperparameters->>'gain_db'),
+	('4'::text, '10'::text, '6'::text), 'by default, masks of a tenth of the 40 frames and a sixth of the 65 bins, and a 6 dB gain')
+FROM ttsp_model WHERE name = 'pop' AND version = 1;
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', weight_decay => -1) $$,
 	'22023', 'weight_decay must be a non-negative number, got -1', 'a negative weight_decay');
 

@@ -39,6 +39,9 @@ typedef struct TrainOptions
 	int			seed;
 	int			frames;			/* 0: about 5 s */
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
+	bool		auto_time_mask; /* NULL arguments: sized from the input (train.c) */
+	bool		auto_freq_mask;
+	bool		auto_gain;
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
 	ModelPool	pool;			/* how prediction pools a clip's windows */
