@@ -251,6 +251,9 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 	MemoryContextSwitchTo(old);
 	if (!o->linear_only)
 		setup_network(t, spec);
+	else
+		/* no network: the rows' pooled features get the budget beside the backend's own */
+		t->src.cache_limit = (Max((Size) ttsp_train_memory * 1024, TRAIN_HEADROOM) - TRAIN_HEADROOM) / sizeof(float);
 }
 
 /*
@@ -654,7 +657,8 @@ train_streamed(Trainer *t)
 	if (sh->rows == NULL)
 	{
 		/* windows: as many as the cache budget holds, at least a batch */
-		sh->cap = (int) Min((Size) t->split.n_train, t->src.cache_limit / row_size + t->opt->batch_size);
+		sh->cap = (int) Min((Size) t->split.n_train,
+							(t->src.cache_limit - source_rows_floats(&t->src)) / row_size + t->opt->batch_size);
 		sh->rows = MemoryContextAllocHuge(t->cxt, (Size) sh->cap * row_size * sizeof(float));
 		sh->labels = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(double));
 		sh->valid = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(int));
@@ -817,6 +821,13 @@ linear_rows(const Trainer *t, SplitPart part)
 	return d;
 }
 
+static void
+linear_rows_free(ttsp_linear_data *d)
+{
+	pfree((double *) d->x);
+	pfree((double *) d->y);
+}
+
 /*
  * Logistic (classification) or ridge (regression) regression on the whole
  * clip's pooled features, fitted on the training split with its penalty
@@ -841,6 +852,9 @@ fit_linear_baseline(Trainer *t)
 	train = linear_rows(t, PART_TRAIN);
 	val = linear_rows(t, PART_VALIDATION);
 	t->linear = ttsp_linear_fit_select(t->opt->task, t->in.channels, t->in.bins, 0, &train, &val, NULL, &err);
+	/* the copies are counted in the budget (train_source.c) only while they exist */
+	linear_rows_free(&train);
+	linear_rows_free(&val);
 	if (t->linear == NULL)
 		ereport(NOTICE, (errmsg("no linear baseline: %s", err.msg)));
 }

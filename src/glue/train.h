@@ -151,6 +151,8 @@ typedef struct TrainSource
 	MemoryContext cxt;			/* lives as long as the training */
 } TrainSource;
 
+/* Floats of the budget (cache_limit) that the per-row arrays take; the cache gets the rest. */
+extern Size source_rows_floats(const TrainSource *src);
 /* The first pass: shapes, labels and hashes, and the cache while it fits. */
 extern void source_load(TrainSource *src, int task);
 
