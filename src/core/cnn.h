@@ -247,6 +247,15 @@ ttsp_status ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err);
 
 void		ttsp_optimizer_destroy(ttsp_optimizer *opt);
 
+/*
+ * The optimiser's state, for model averaging (cnn_average.h): the first
+ * moment (Adam) or momentum buffer (SGD), the second moment (Adam), each
+ * of the returned count of floats in parameter order or NULL when the
+ * optimiser keeps none, and the step count Adam's bias correction uses.
+ */
+size_t		ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v,
+									  long **steps);
+
 /* Serialisation --------------------------------------------------------- *
  *
  * Format version 1, little-endian:

@@ -247,3 +247,12 @@ ttsp_optimizer_destroy(ttsp_optimizer *opt)
 	free(opt->v);
 	free(opt);
 }
+
+size_t
+ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v, long **steps)
+{
+	*m = opt->m;
+	*v = opt->v;
+	*steps = &opt->steps;
+	return opt->net->n_params;
+}
