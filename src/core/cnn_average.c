@@ -88,6 +88,15 @@ ttsp_avg_combine(ttsp_avg *dst, const ttsp_avg *src, ttsp_error *err)
 	return TTSP_OK;
 }
 
+void
+ttsp_avg_drop_moments(ttsp_avg *a)
+{
+	free(a->m);
+	free(a->v);
+	a->m = a->v = NULL;
+	a->n_moments = 0;
+}
+
 ttsp_status
 ttsp_avg_take_moments(ttsp_avg *a, ttsp_optimizer *opt, ttsp_error *err)
 {
@@ -96,10 +105,7 @@ ttsp_avg_take_moments(ttsp_avg *a, ttsp_optimizer *opt, ttsp_error *err)
 	long	   *steps;
 	size_t		n = ttsp_optimizer_state_view(opt, &m, &v, &steps);
 
-	free(a->m);
-	free(a->v);
-	a->m = a->v = NULL;
-	a->n_moments = 0;
+	ttsp_avg_drop_moments(a);
 	a->steps = (uint64_t) *steps;
 	if (m == NULL)
 		return TTSP_OK;

@@ -45,6 +45,9 @@ ttsp_status ttsp_avg_combine(ttsp_avg *dst, const ttsp_avg *src, ttsp_error *err
 ttsp_status ttsp_avg_take_moments(ttsp_avg *a, ttsp_optimizer *opt, ttsp_error *err);
 ttsp_status ttsp_avg_load_moments(const ttsp_avg *a, ttsp_optimizer *opt, ttsp_error *err);
 
+/* Forget the moments (a round whose optimiser state stays local). */
+void		ttsp_avg_drop_moments(ttsp_avg *a);
+
 size_t		ttsp_avg_serialized_size(const ttsp_avg *a);
 ttsp_status ttsp_avg_serialize(const ttsp_avg *a, uint8_t *buf, size_t len, ttsp_error *err);
 

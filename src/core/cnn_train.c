@@ -256,3 +256,19 @@ ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v, long **step
 	*steps = &opt->steps;
 	return opt->net->n_params;
 }
+
+ttsp_status
+ttsp_cnn_train_batch(ttsp_cnn *net, ttsp_optimizer *opt, ttsp_loss_kind loss,
+					 const float *x, const float *y, int n, float *out, float *dout,
+					 double *mean_loss, ttsp_error *err)
+{
+	ttsp_status st = ttsp_cnn_forward(net, x, n, true, out, err);
+
+	if (st == TTSP_OK)
+		st = ttsp_loss(loss, net->cfg.task, out, y, n, mean_loss, dout, err);
+	if (st == TTSP_OK)
+		st = ttsp_cnn_backward(net, dout, NULL, err);
+	if (st == TTSP_OK)
+		st = ttsp_optimizer_step(opt, err);
+	return st;
+}

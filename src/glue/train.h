@@ -7,6 +7,8 @@
  *                   linear baseline, warm start, progress
  *   evaluate.c      ttsp_evaluate and the metrics JSON both report
  *   model_table.c   every SQL statement against ttsp_model
+ *   train_round.c   ttsp_train_round, the model-averaging aggregate
+ *   train_averaged.c strategy 'averaged': epochs as rounds of that aggregate
  */
 #ifndef TTSP_TRAIN_H
 #define TTSP_TRAIN_H
@@ -40,6 +42,8 @@ typedef struct TrainOptions
 	int			frames;			/* 0: about 5 s */
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
+	bool		averaged;		/* strategy 'averaged': rounds of ttsp_train_round */
+	int			rounds_per_epoch;
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */
@@ -201,5 +205,51 @@ extern void model_table_check_insert(void);
 
 /* Insert rec as the next version of its name; returns the version. */
 extern int32 model_table_insert(const ModelRecord *rec);
+
+/* ---- train_round.c: the model-averaging aggregate ---- */
+
+#include "utils/jsonb.h"
+
+#define TRAIN_MAX_ROUNDS 1000
+
+/* What one round trains: ttsp_train_round's hyperparameters. */
+typedef struct RoundSpec
+{
+	int			task;
+	ttsp_loss_kind loss;
+	ttsp_optim_config optim;
+	int			batch_size;
+	int			seed;			/* of the split's hashes */
+	int			epoch;			/* 0-based */
+	int			round;			/* 0 .. rounds - 1: which share of the epoch's rows */
+	int			rounds;
+	int			shuffle_rows;	/* rows a partial training shuffles at a time */
+	bool		average_moments;	/* optimizer_state 'averaged': moments travel and are averaged */
+	Split		split;			/* only PART_TRAIN rows are trained on */
+	ModelInput	in;				/* channels, bins, frames, mean, std (no template) */
+	double		target_mean;
+	double		target_std;
+} RoundSpec;
+
+/* r as the aggregate's hyperparameters (JSON text), and back (ERROR 22023 naming a bad key). */
+extern char *round_spec_json(const RoundSpec *r);
+extern void round_spec_parse(Jsonb *jb, RoundSpec *r);
+
+/* The round (0 .. rounds - 1) of an epoch a training row of this hash belongs to. */
+extern int	round_of_row(uint64 hash, int epoch, int rounds);
+
+/* A round's result bytes: the net into *net (the caller destroys it), rows and loss sum. */
+extern void round_result(bytea *state, ttsp_cnn **net, double *rows, double *loss_sum);
+
+/* ---- train_averaged.c ---- */
+
+typedef struct AveragedRun AveragedRun;
+
+/* The rounds' query and fixed hyperparameters, after the split and standardisation. */
+extern AveragedRun *averaged_start(const TrainOptions *o, const Split *split, const ModelInput *in,
+								   double target_mean, double target_std);
+
+/* One epoch: rounds_per_epoch rounds, each replacing *net by the average; the epoch's loss sum and rows. */
+extern void averaged_epoch(AveragedRun *run, int epoch, ttsp_cnn **net, double *loss_sum, int *samples);
 
 #endif

@@ -75,6 +75,23 @@ parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
 		bad_option("loss must be 'mse' or, for classification, 'bce'; got '%s'", loss);
 }
 
+/* strategy and rounds_per_epoch (absent before 0.3.0: 'local', 1) */
+static void
+parse_strategy(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	char	   *strategy = arg_text(fcinfo, "strategy");
+
+	if (strategy != NULL && strcmp(strategy, "averaged") == 0)
+		o->averaged = true;
+	else if (strategy != NULL && strcmp(strategy, "local") != 0)
+		bad_option("strategy must be 'local' or 'averaged', got '%s'", strategy);
+	o->rounds_per_epoch = arg_int32(fcinfo, "rounds_per_epoch", 1);
+	if (o->rounds_per_epoch < 1 || o->rounds_per_epoch > TRAIN_MAX_ROUNDS)
+		bad_option("rounds_per_epoch must be between 1 and %d, got %d", TRAIN_MAX_ROUNDS, o->rounds_per_epoch);
+	if (o->averaged && o->linear_only)
+		bad_option("strategy 'averaged' trains a CNN; architecture 'linear' is fitted in one pass");
+}
+
 void
 train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 {
@@ -119,6 +136,7 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		else if (architecture != NULL && strcmp(architecture, "cnn") != 0)
 			bad_option("architecture must be 'cnn' or 'linear', got '%s'", architecture);
 	}
+	parse_strategy(fcinfo, o);
 	o->init_model = arg_text(fcinfo, "init_model");
 	o->init_version = arg_int32(fcinfo, "init_version", 0);
 	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
