@@ -849,7 +849,7 @@ hyperparameters_json(const Trainer *t)
 					"\"patience\": %s, \"seed\": %d, \"threads\": %d, \"n_train\": %d, \"n_validation\": %d, "
 					"\"n_test\": %d, \"standardisation\": \"per channel and bin\", \"init_model\": %s, "
 					"\"weight_decay\": %.17g, \"time_mask_param\": %d, \"freq_mask_param\": %d, \"gain_db\": %.17g, "
-					"\"strategy\": \"%s\", \"rounds_per_epoch\": %d}",
+					"\"strategy\": \"%s\", \"rounds_per_epoch\": %d, \"averaged_moments\": %s}",
 					o->epochs, o->batch_size, o->optim.lr, optimizer_name(o->optim.kind),
 					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->validation_size,
 					o->patience > 0 ? psprintf("%d", o->patience) : "null", o->seed, ttsp_threads,
@@ -857,7 +857,8 @@ hyperparameters_json(const Trainer *t)
 					t->parent ? psprintf("{\"name\": %s, \"version\": %d}", json_quote(t->parent->name),
 										 t->parent->version) : "null",
 					o->optim.weight_decay, o->augment.time_mask_param, o->augment.freq_mask_param, o->augment.gain_db,
-					o->averaged ? "averaged" : "local", o->rounds_per_epoch);
+					o->averaged ? "averaged" : "local", o->rounds_per_epoch,
+					o->average_moments ? "true" : "false");
 }
 
 static int32

@@ -44,6 +44,7 @@ typedef struct TrainOptions
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
 	bool		averaged;		/* strategy 'averaged': rounds of ttsp_train_round */
 	int			rounds_per_epoch;
+	bool		average_moments;	/* ttsp.averaged_moments when training started */
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */

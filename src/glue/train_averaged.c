@@ -83,7 +83,7 @@ averaged_start(const TrainOptions *o, const Split *split, const ModelInput *in,
 	r->seed = o->seed;
 	r->rounds = o->rounds_per_epoch;
 	r->shuffle_rows = (int) Max((Size) o->batch_size, Min((Size) SHUFFLE_BATCHES * o->batch_size, fit));
-	r->average_moments = ttsp_averaged_moments;
+	r->average_moments = o->average_moments;
 	r->split = *split;
 	r->in = *in;
 	r->in.tmpl = NULL;

@@ -11,6 +11,7 @@
 #include "utils/array.h"
 
 #include "args.h"
+#include "ttsp_glue.h"
 
 #define bad_option(...) \
 	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__)))
@@ -88,6 +89,7 @@ parse_strategy(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->rounds_per_epoch = arg_int32(fcinfo, "rounds_per_epoch", 1);
 	if (o->rounds_per_epoch < 1 || o->rounds_per_epoch > TRAIN_MAX_ROUNDS)
 		bad_option("rounds_per_epoch must be between 1 and %d, got %d", TRAIN_MAX_ROUNDS, o->rounds_per_epoch);
+	o->average_moments = o->averaged && ttsp_averaged_moments;
 	if (o->averaged && o->linear_only)
 		bad_option("strategy 'averaged' trains a CNN; architecture 'linear' is fitted in one pass");
 }
