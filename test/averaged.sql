@@ -4,18 +4,6 @@
 \i :abs_srcdir/sql/include/setup.psql
 SELECT plan(14);
 
-CREATE FUNCTION pg_temp.explain(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	r record;
-	plan text := '';
-BEGIN
-	FOR r IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-		plan := plan || r."QUERY PLAN" || E'\n';
-	END LOOP;
-	RETURN plan;
-END $$;
-
 -- A filler column spreads the rows over pages, so each worker scans some.
 CREATE TABLE sounds (id int, spec spectrogram, popular boolean, filler text);
 ALTER TABLE sounds ALTER COLUMN filler SET STORAGE PLAIN;
