@@ -90,6 +90,8 @@ parse_strategy(FunctionCallInfo fcinfo, TrainOptions *o)
 	if (o->rounds_per_epoch < 1 || o->rounds_per_epoch > TRAIN_MAX_ROUNDS)
 		bad_option("rounds_per_epoch must be between 1 and %d, got %d", TRAIN_MAX_ROUNDS, o->rounds_per_epoch);
 	o->average_moments = o->averaged && ttsp_averaged_moments;
+	if (o->averaged && (o->augment.time_mask_param > 0 || o->augment.freq_mask_param > 0 || o->augment.gain_db > 0))
+		bad_option("strategy 'averaged' does not augment: time_mask_param, freq_mask_param and gain_db must be 0");
 	if (o->averaged && o->linear_only)
 		bad_option("strategy 'averaged' trains a CNN; architecture 'linear' is fitted in one pass");
 }
