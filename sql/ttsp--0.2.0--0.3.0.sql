@@ -3,10 +3,19 @@
 -- (test/upgrade checks both catalogues and the models' predictions).
 \echo Use "ALTER EXTENSION ttsp UPDATE TO '0.3.0'" to load this file. \quit
 
--- ttsp_train gains strategy and rounds_per_epoch: a new signature, so the old ones go.
+-- Whole clips: a CNN slides its window over the clip and pools the windows'
+-- logits (NULL: the first window only, as every model stored before 0.3.0
+-- reads them).  best_epoch 0: the starting weights were kept.
+ALTER TABLE ttsp_model ADD COLUMN pool text CHECK (pool IN ('mean', 'max', 'first'));
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
+ALTER TABLE ttsp_model DROP CONSTRAINT ttsp_model_best_epoch_check,
+	ADD CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0);
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
+
+-- ttsp_train gains pool, strategy and rounds_per_epoch; architecture 'cnn' is
+-- now the CNN with a linear term ('deep': the CNN alone).
 DROP FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 DROP FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
-
 CREATE FUNCTION ttsp_train(
 	model_name text,
 	source regclass,
@@ -31,12 +40,13 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
 	rounds_per_epoch integer DEFAULT 1)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, integer) IS
-	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -62,12 +72,13 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
 	rounds_per_epoch integer DEFAULT 1)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, integer) IS
-	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
 
 -- Data-parallel training by model averaging (FedAvg): ttsp_train(strategy => 'averaged') runs
 -- one of these per round.  The bytea state lets parallel query and Citus push it down.
@@ -92,4 +103,3 @@ CREATE AGGREGATE ttsp_train_round(features spectrogram, label double precision, 
 );
 COMMENT ON AGGREGATE ttsp_train_round(spectrogram, double precision, bytea, jsonb) IS
 	'One round of model averaging: each partial aggregate trains the model (an averaging state) on its training rows, and the results are averaged by rows; ttsp_train(strategy => ''averaged'') writes the hyperparameters';
-

@@ -285,7 +285,8 @@ CREATE TABLE ttsp_model (
 	target_mean double precision NOT NULL,
 	target_std double precision NOT NULL,
 	validation_loss double precision[],
-	best_epoch integer CHECK (best_epoch > 0),
+	best_epoch integer CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0),
+	pool text CHECK (pool IN ('mean', 'max', 'first')),
 	PRIMARY KEY (name, version)
 );
 COMMENT ON TABLE ttsp_model IS 'Models trained by ttsp_train (CNN or linear): architecture, feature parameters, standardisation, weights and metrics';
@@ -295,7 +296,8 @@ COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
 COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
-COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss (NULL before 0.2.0: the last)';
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
 SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
 -- Everyone may predict (read models); training (INSERT) is granted explicitly.
 REVOKE ALL ON ttsp_model FROM PUBLIC;
@@ -325,12 +327,13 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
 	rounds_per_epoch integer DEFAULT 1)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, integer) IS
-	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -356,12 +359,13 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
 	rounds_per_epoch integer DEFAULT 1)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, integer) IS
-	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
 
 -- Data-parallel training by model averaging (FedAvg): ttsp_train(strategy => 'averaged') runs
 -- one of these per round.  The bytea state lets parallel query and Citus push it down.

@@ -2,7 +2,7 @@
 -- on parallel workers, and the aggregate's functions given bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(14);
+SELECT plan(15);
 
 -- A filler column spreads the rows over pages, so each worker scans some.
 CREATE TABLE sounds (id int, spec spectrogram, popular boolean, filler text);
@@ -19,6 +19,9 @@ SELECT throws_ok($$ SELECT ttsp_train('a', 'sounds', 'spec', 'popular', strategy
 	'22023', NULL, 'rounds_per_epoch below 1');
 SELECT throws_ok($$ SELECT ttsp_train('a', 'sounds', 'spec', 'popular', strategy => 'averaged', architecture => 'linear') $$,
 	'22023', NULL, 'a linear model has no rounds');
+SELECT throws_ok($$ SELECT ttsp_train('a', 'sounds', 'spec', 'popular', strategy => 'averaged', time_mask_param => 4) $$,
+	'22023', 'strategy ''averaged'' does not augment: time_mask_param, freq_mask_param and gain_db must be 0',
+	'the rounds do not augment');
 
 SELECT ttsp_train('a', 'sounds', 'spec', 'popular', epochs => 2, frames => 40, strategy => 'averaged',
 	rounds_per_epoch => 2) IS NOT NULL AS trained;
@@ -58,7 +61,7 @@ SELECT throws_ok($$ SELECT ttsp_train_round(spec, 1, NULL, '{}') FROM sounds $$,
 -- the hyperparameters ttsp_train wrote, with a model that is not a state
 CREATE TEMP TABLE hp AS SELECT ('{"task": "classification", "loss": "bce", "optimizer": "adam", "learning_rate": 0.001,
 	"weight_decay": 0, "batch_size": 4, "seed": 12, "epoch": 0, "round": 0, "rounds": 1, "shuffle_rows": 8,
-	"optimizer_state": "local", "channels": 1, "bins": 65, "frames": 40, "target_mean": 0, "target_std": 1,
+	"optimizer_state": "local", "window": "random", "channels": 1, "bins": 65, "frames": 40, "target_mean": 0, "target_std": 1,
 	"norm_mean": [' || array_to_string(array_fill(0, ARRAY[65]), ',') || '], "norm_std": [' ||
 	array_to_string(array_fill(1, ARRAY[65]), ',') || '], "test_max_hash": [null, null],
 	"validation_max_hash": [null, "12"]}')::jsonb AS h;

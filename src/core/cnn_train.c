@@ -259,10 +259,10 @@ ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v, long **step
 
 ttsp_status
 ttsp_cnn_train_batch(ttsp_cnn *net, ttsp_optimizer *opt, ttsp_loss_kind loss,
-					 const float *x, const float *y, int n, float *out, float *dout,
-					 double *mean_loss, ttsp_error *err)
+					 const float *x, const float *extra, const float *y, int n, float *out,
+					 float *dout, double *mean_loss, ttsp_error *err)
 {
-	ttsp_status st = ttsp_cnn_forward(net, x, n, true, out, err);
+	ttsp_status st = ttsp_cnn_forward_extra(net, x, extra, n, true, out, err);
 
 	if (st == TTSP_OK)
 		st = ttsp_loss(loss, net->cfg.task, out, y, n, mean_loss, dout, err);

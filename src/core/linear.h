@@ -60,6 +60,14 @@ size_t		ttsp_pooled_count(int channels, int bins);
 ttsp_status ttsp_pool_features(const float *x, int channels, int bins, int frames,
 							   double *out, ttsp_error *err);
 
+/*
+ * The gradient through pooling: given dpooled = d(out)/d(pooled features)
+ * (ttsp_pooled_count values), ADD d(out)/d(x) into dx ([c][b][frames]
+ * doubles).  The deviation's derivative is taken as 0 for a constant row.
+ */
+ttsp_status ttsp_pool_features_backward(const float *x, int channels, int bins, int frames,
+										const double *dpooled, double *dx, ttsp_error *err);
+
 /* The model -------------------------------------------------------------- */
 
 typedef struct ttsp_linear
@@ -118,6 +126,19 @@ ttsp_status ttsp_linear_predict_output(const ttsp_linear *m, const double *x, in
 double		ttsp_linear_score(int task, const double *out, const double *y, int n);
 
 void		ttsp_linear_destroy(ttsp_linear *m);
+
+/*
+ * Start a net whose extra inputs are this model's features (n_extra =
+ * n_features, same task) as this model: the extras' scaling becomes its
+ * standardisation, their head weights its coefficients, the head bias its
+ * intercept and the conv channels' head weights 0.  Before any training
+ * step the net's output is then the model's logit (classification) or its
+ * value in units of (value - target_mean) / target_std (regression; the
+ * net learns standardised targets), whatever the convolutions compute:
+ * a wide-and-deep model that starts at the linear baseline.
+ */
+ttsp_status ttsp_linear_start_cnn(const ttsp_linear *m, ttsp_cnn *net, double target_mean,
+								  double target_std, ttsp_error *err);
 
 /* Serialisation ---------------------------------------------------------- *
  *

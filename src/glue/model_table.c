@@ -71,6 +71,12 @@ table_is_0_2(void)
 	return get_attnum(model_table_oid(), "feature_template") != InvalidAttrNumber;
 }
 
+bool
+model_table_pools(void)
+{
+	return get_attnum(model_table_oid(), "pool") != InvalidAttrNumber;
+}
+
 void
 model_table_check_insert(void)
 {
@@ -108,12 +114,14 @@ int32
 model_table_insert(const ModelRecord *rec)
 {
 	int			dims[1] = {rec->n_norm};
-	Datum		args[17];
-	Oid			types[17] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+	Datum		args[18];
+	Oid			types[18] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
+	ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID, TEXTOID};
 	bool		v0_2 = table_is_0_2();
-	char		nulls[17];
+	bool		v0_3 = model_table_pools();
+	int			nargs = v0_3 ? 18 : v0_2 ? 17 : 11;
+	char		nulls[18];
 	bool		isnull;
 	char	   *sql;
 
@@ -134,10 +142,14 @@ model_table_insert(const ModelRecord *rec)
 	args[14] = Float8GetDatum(rec->target_std);
 	args[15] = float8_array(rec->validation_loss, rec->epochs);
 	args[16] = Int32GetDatum(rec->best_epoch);
-	/* a linear model has no epochs: no best one */
+	args[17] = CStringGetTextDatum(model_pool_name(rec->pool));
+	/* a linear model has no epochs: no best one; before 0.3.0 the start (0) was none either */
 	memset(nulls, ' ', sizeof(nulls));
-	if (rec->best_epoch < 1)
+	if (rec->best_epoch < (v0_3 ? 0 : 1))
 		nulls[16] = 'n';
+	/* a linear model pools its features itself */
+	if (rec->best_epoch < 0)
+		nulls[17] = 'n';
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
@@ -149,9 +161,11 @@ model_table_insert(const ModelRecord *rec)
 				   "FROM %s.ttsp_model WHERE name = $1 "
 				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
+				   v0_3 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch, pool" :
 				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
-				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", ttsp_schema());
-	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+				   v0_3 ? ", $12, $13, $14, $15, $16, $17, $18" : v0_2 ? ", $12, $13, $14, $15, $16, $17" : "",
+				   ttsp_schema());
+	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -233,8 +247,8 @@ model_table_fetch(const char *name, int32 version, TupleDesc *desc)
 	char	   *sql;
 
 	if (table_is_0_2())
-		sql = psprintf("SELECT task, feature_template, frames, norm_mean, norm_std, weights, target_mean, target_std "
-					   "FROM %s.ttsp_model WHERE name = $1 AND version = $2", ttsp_schema());
+		/* every column: decode_model_row reads the ones this table has by name */
+		sql = psprintf("SELECT * FROM %s.ttsp_model WHERE name = $1 AND version = $2", ttsp_schema());
 	else
 		/* a 0.1.0 table: the template from features, as 0.1.0 did and the update script does */
 		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "

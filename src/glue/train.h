@@ -45,6 +45,8 @@ typedef struct TrainOptions
 	bool		averaged;		/* strategy 'averaged': rounds of ttsp_train_round */
 	int			rounds_per_epoch;
 	bool		average_moments;	/* ttsp.averaged_moments when training started */
+	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
+	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */
@@ -106,6 +108,14 @@ typedef struct Split
 
 extern SplitPart row_part(const Split *split, double label, uint64 hash);
 
+/*
+ * Where this epoch's training window of a clip of frames starts: drawn
+ * from the row's content hash, the seed and the epoch alone (0 if the clip
+ * is no longer than the window), so the local and averaged strategies draw
+ * the same windows whatever the row order.
+ */
+extern int	train_window_start(uint64 hash, int epoch, int seed, int frames, int window);
+
 /* Rows in a part. */
 extern int	split_count(const Split *split, SplitPart part);
 
@@ -120,22 +130,28 @@ typedef struct TrainSource
 	int			seed;
 	const char *model_name;		/* for error messages */
 	ModelInput *in;				/* set up by on_first_row */
-	Size		row_size;		/* floats per input */
+	Size		row_size;		/* floats per model input (a window) */
+	bool		first_window;	/* the clips are their first window (POOL_FIRST models) */
 	/* per source row, in source order */
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
-	int		   *valid_frames;	/* per row: the clip's own frames in its model input */
+	int		   *frames;			/* per row: the clip's frames (those read: see first_window) */
 	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
 	int			n_pooled;
 	int			n_skipped;		/* rows with a NULL feature or label */
-	/* model inputs, while they fit in cache_limit rows (and are wanted: inputs) */
+	/*
+	 * the clips' log values ([channel][bin][model_clip_width] each), while
+	 * they fit in cache_limit floats (and are wanted: inputs)
+	 */
 	bool		inputs;			/* false: the pooled features are all the model needs */
 	bool		cached;
 	float	   *cache;
-	Size		cache_rows;		/* allocated */
+	Size	   *offsets;		/* per row: where its clip starts in the cache */
+	Size		cache_used;		/* floats */
+	Size		cache_alloc;
 	Size		cache_limit;
 	/* standardised: the cache is, and streamed rows are filled so, from then on */
 	bool		standardised;
@@ -152,17 +168,19 @@ extern void source_load(TrainSource *src, int task);
 extern void source_standardise(TrainSource *src);
 
 /*
- * A model input of the iterated rows: x is only valid during the call;
- * valid_frames of its frames are the clip's own, the rest padding.
+ * A clip of the iterated rows: [channel][bin][model_clip_width(in, frames)]
+ * log values, of which the first frames are the clip's own (the rest is
+ * padding: NaN before standardisation, 0 after); only valid during the
+ * call.  row is its index in source order (into hashes, labels, pooled).
  */
-typedef void (*input_row_fn) (void *arg, float *x, double label, int valid_frames);
+typedef void (*clip_row_fn) (void *arg, const float *clip, int frames, double label, int row);
 
 /*
  * Every row of one part of the split, in source order: from the cache, or
  * read again from the source (which must return the same rows).
  */
 extern void source_rows(TrainSource *src, const Split *split, SplitPart part,
-						input_row_fn fn, void *arg);
+						clip_row_fn fn, void *arg);
 
 /* ERROR: a later pass did not return the rows of the first. */
 extern void source_changed(const TrainSource *src) pg_attribute_noreturn();
@@ -198,7 +216,8 @@ typedef struct ModelRecord
 	const double *validation_loss;
 	const double *test_loss;
 	int			epochs;			/* run */
-	int			best_epoch;		/* whose weights these are */
+	int			best_epoch;		/* whose weights these are: 0 the start, -1 none (linear) */
+	ModelPool	pool;			/* stored NULL for a linear model */
 } ModelRecord;
 
 /* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */
@@ -226,6 +245,7 @@ typedef struct RoundSpec
 	int			rounds;
 	int			shuffle_rows;	/* rows a partial training shuffles at a time */
 	bool		average_moments;	/* optimizer_state 'averaged': moments travel and are averaged */
+	bool		first_window;	/* window 'first': the clip's first window (POOL_FIRST models), else a random one */
 	Split		split;			/* only PART_TRAIN rows are trained on */
 	ModelInput	in;				/* channels, bins, frames, mean, std (no template) */
 	double		target_mean;

@@ -84,6 +84,7 @@ averaged_start(const TrainOptions *o, const Split *split, const ModelInput *in,
 	r->rounds = o->rounds_per_epoch;
 	r->shuffle_rows = (int) Max((Size) o->batch_size, Min((Size) SHUFFLE_BATCHES * o->batch_size, fit));
 	r->average_moments = o->average_moments;
+	r->first_window = o->pool == POOL_FIRST;
 	r->split = *split;
 	r->in = *in;
 	r->in.tmpl = NULL;

@@ -28,6 +28,7 @@
 #include "utils/jsonb.h"
 
 #include "cnn_average.h"
+#include "linear.h"
 #include "rng.h"
 #include "ttsp_glue.h"
 
@@ -81,12 +82,13 @@ round_spec_json(const RoundSpec *r)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"task\": \"%s\", \"loss\": \"%s\", \"optimizer\": \"%s\", \"learning_rate\": %.17g, "
 					 "\"weight_decay\": %.17g, \"batch_size\": %d, \"seed\": %d, \"epoch\": %d, \"round\": %d, "
-					 "\"rounds\": %d, \"shuffle_rows\": %d, \"optimizer_state\": \"%s\", \"channels\": %d, "
+					 "\"rounds\": %d, \"shuffle_rows\": %d, \"optimizer_state\": \"%s\", \"window\": \"%s\", \"channels\": %d, "
 					 "\"bins\": %d, \"frames\": %d, \"target_mean\": %.17g, \"target_std\": %.17g",
 					 r->task == TTSP_TASK_REGRESSION ? "regression" : "classification",
 					 r->loss == TTSP_LOSS_BCE ? "bce" : "mse", optimizer_key(r->optim.kind), r->optim.lr,
 					 r->optim.weight_decay, r->batch_size, r->seed, r->epoch, r->round, r->rounds,
-					 r->shuffle_rows, r->average_moments ? "averaged" : "local", r->in.channels, r->in.bins,
+					 r->shuffle_rows, r->average_moments ? "averaged" : "local", r->first_window ? "first" : "random",
+					 r->in.channels, r->in.bins,
 					 r->in.frames, r->target_mean, r->target_std);
 	append_floats(&buf, "norm_mean", r->in.mean, n);
 	append_floats(&buf, "norm_std", r->in.std, n);
@@ -222,6 +224,7 @@ round_spec_parse(Jsonb *jb, RoundSpec *r)
 	r->round = spec_int(jb, "round", 0, r->rounds - 1);
 	r->shuffle_rows = spec_int(jb, "shuffle_rows", r->batch_size, 1 << 20);
 	r->average_moments = spec_choice(jb, "optimizer_state", "local", "averaged", NULL) == 1;
+	r->first_window = spec_choice(jb, "window", "random", "first", NULL) == 1;
 	r->in.channels = spec_int(jb, "channels", 1, TTSP_CNN_MAX_CHANNELS);
 	r->in.bins = spec_int(jb, "bins", 1, TTSP_CNN_MAX_DIM);
 	r->in.frames = spec_int(jb, "frames", 1, TTSP_CNN_MAX_DIM);
@@ -259,16 +262,19 @@ typedef struct RoundState
 	MemoryContextCallback cb;
 	/* the batch */
 	float	   *x;
+	float	   *extra;			/* n_extra per batch row */
 	float	   *y;
 	float	   *out;
 	float	   *dout;
 	int			n;
 	/* the shuffle buffer: rows wait here and leave for the batch in random order */
 	float	   *rows;
+	float	   *row_extra;		/* n_extra per shuffle row */
 	float	   *labels;			/* standardised targets */
 	int			n_rows;
 	ttsp_rng	rng;
 	Size		row_size;
+	int			n_extra;		/* the head's extra inputs: the whole clip's pooled features */
 } RoundState;
 
 static Size round_flat_size(ExpandedObjectHeader *eohptr);
@@ -343,9 +349,15 @@ round_state_create(MemoryContext cxt, bytea *model, Jsonb *hyper, bool continuin
 		st->avg.loss_sum = 0;
 	}
 	st->row_size = MODEL_INPUT_SIZE(&r->in);
+	st->n_extra = ttsp_cnn_get_config(st->avg.net)->n_extra;
+	if (st->n_extra > 0 && st->n_extra != (int) ttsp_pooled_count(r->in.channels, r->in.bins))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttsp_train_round: the model has %d extra inputs, not the %d pooled features of %d x %d inputs",
+						st->n_extra, (int) ttsp_pooled_count(r->in.channels, r->in.bins), r->in.channels, r->in.bins)));
 	need = ttsp_cnn_workspace_bytes(ttsp_cnn_get_config(st->avg.net), r->batch_size) +
 		ttsp_optimizer_state_bytes(&r->optim, ttsp_cnn_param_count(st->avg.net)) +
-		((Size) r->shuffle_rows + r->batch_size) * st->row_size * sizeof(float);
+		((Size) r->shuffle_rows + r->batch_size) * (st->row_size + st->n_extra) * sizeof(float);
 	if (need > budget)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -360,6 +372,8 @@ round_state_create(MemoryContext cxt, bytea *model, Jsonb *hyper, bool continuin
 		ttsp_avg_drop_moments(&st->avg);
 	ttsp_check(ttsp_cnn_reserve(st->avg.net, r->batch_size, &err), &err);
 	st->x = MemoryContextAllocHuge(own, r->batch_size * st->row_size * sizeof(float));
+	st->extra = palloc(r->batch_size * Max(st->n_extra, 1) * sizeof(float));
+	st->row_extra = MemoryContextAllocHuge(own, (Size) r->shuffle_rows * Max(st->n_extra, 1) * sizeof(float));
 	st->y = palloc(r->batch_size * sizeof(float));
 	st->out = palloc(r->batch_size * sizeof(float));
 	st->dout = palloc(r->batch_size * sizeof(float));
@@ -380,8 +394,9 @@ train_batch(RoundState *st)
 	if (st->n == 0)
 		return;
 	ttsp_set_threads(st->avg.net);
-	ttsp_check(ttsp_cnn_train_batch(st->avg.net, st->optim, st->spec.loss, st->x, st->y, st->n, st->out,
-									st->dout, &loss, &err), &err);
+	ttsp_check(ttsp_cnn_train_batch(st->avg.net, st->optim, st->spec.loss, st->x,
+									st->n_extra > 0 ? st->extra : NULL, st->y, st->n, st->out, st->dout,
+									&loss, &err), &err);
 	st->avg.loss_sum += loss * st->n;
 	st->avg.rows += st->n;
 	st->n = 0;
@@ -393,19 +408,45 @@ static void
 to_batch(RoundState *st, int j)
 {
 	memcpy(st->x + (Size) st->n * st->row_size, st->rows + (Size) j * st->row_size, st->row_size * sizeof(float));
+	memcpy(st->extra + (Size) st->n * st->n_extra, st->row_extra + (Size) j * st->n_extra, st->n_extra * sizeof(float));
 	st->y[st->n++] = st->labels[j];
 	if (st->n == st->spec.batch_size)
 		train_batch(st);
 }
 
 /*
- * A spectrogram's model input into x: the one place a row becomes an
- * input, so that windows and extra head inputs change only this.
+ * A row's training input, as train.c makes it: this epoch's window of the
+ * clip (train_window_start), or its first for a model that reads only
+ * that, into x; and its extra inputs, the whole clip's pooled features,
+ * into extra.  The one place a row becomes an input.
  */
 static void
-fill_input(const RoundState *st, const Spectrogram *spec, float *x)
+fill_input(const RoundState *st, const Spectrogram *spec, uint64 hash, float *x, float *extra)
 {
-	model_input_fill(&st->spec.in, spec, x, true);
+	const RoundSpec *r = &st->spec;
+	int			i;
+
+	if (r->first_window)
+		model_input_fill(&r->in, spec, x, true);
+	else
+	{
+		int			width = model_clip_width(&r->in, spec->h.frames);
+		float	   *clip = palloc((Size) r->in.channels * r->in.bins * width * sizeof(float));
+
+		model_clip_fill(&r->in, spec, clip, true);
+		model_window_copy(&r->in, clip, width,
+						  train_window_start(hash, r->epoch, r->seed, spec->h.frames, r->in.frames), x);
+		pfree(clip);
+	}
+	if (st->n_extra > 0)
+	{
+		double	   *pooled = palloc(st->n_extra * sizeof(double));
+
+		model_pooled_features(spec, pooled);
+		for (i = 0; i < st->n_extra; i++)
+			extra[i] = (float) pooled[i];
+		pfree(pooled);
+	}
 }
 
 /* A training row of this round: into the shuffle buffer, pushing a random one out when full. */
@@ -437,7 +478,7 @@ round_add(RoundState *st, const Spectrogram *spec, double label)
 		j = (int) (ttsp_rng_next(&st->rng) % (uint64) r->shuffle_rows);
 		to_batch(st, j);
 	}
-	fill_input(st, spec, st->rows + (Size) j * st->row_size);
+	fill_input(st, spec, hash, st->rows + (Size) j * st->row_size, st->row_extra + (Size) j * st->n_extra);
 	st->labels[j] = (float) ((label - r->target_mean) / r->target_std);
 }
 
@@ -455,6 +496,8 @@ round_drain(RoundState *st)
 		st->n_rows--;
 		memcpy(st->rows + (Size) j * st->row_size, st->rows + (Size) st->n_rows * st->row_size,
 			   st->row_size * sizeof(float));
+		memcpy(st->row_extra + (Size) j * st->n_extra, st->row_extra + (Size) st->n_rows * st->n_extra,
+			   st->n_extra * sizeof(float));
 		st->labels[j] = st->labels[st->n_rows];
 	}
 	train_batch(st);
