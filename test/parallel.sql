@@ -4,18 +4,6 @@
 \i :abs_srcdir/sql/include/setup.psql
 SELECT plan(6);
 
-CREATE FUNCTION pg_temp.explain(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	r record;
-	plan text := '';
-BEGIN
-	FOR r IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-		plan := plan || r."QUERY PLAN" || E'\n';
-	END LOOP;
-	RETURN plan;
-END $$;
-
 -- Small tables of expensive rows: the table, not its size, offers the workers.
 CREATE TABLE clips AS
 SELECT i, pg_temp.fixture(CASE WHEN i % 2 = 0 THEN 'tone_mono_22k.mp3' ELSE 'noise_stereo_44k.mp3' END) AS audio

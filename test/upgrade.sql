@@ -12,7 +12,10 @@ CREATE FUNCTION pg_temp.ttsp_catalog() RETURNS SETOF text
 LANGUAGE sql AS $$
 	SELECT pg_describe_object(d.classid, d.objid, 0) || ' | ' || coalesce(CASE d.classid
 		WHEN 'pg_proc'::regclass THEN
-			(SELECT pg_get_functiondef(p.oid) || ' acl ' || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.oid = d.objid)
+			(SELECT CASE WHEN p.prokind = 'a' THEN
+				(SELECT row(a.aggtransfn, a.aggcombinefn, a.aggfinalfn, a.aggtranstype::regtype, a.agginitval,
+					p.proargtypes::regtype[], p.proparallel)::text FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+				ELSE pg_get_functiondef(p.oid) END || ' acl ' || coalesce(p.proacl::text, '') FROM pg_proc p WHERE p.oid = d.objid)
 		WHEN 'pg_type'::regclass THEN
 			(SELECT row(t.typinput, t.typoutput, t.typreceive, t.typsend, t.typlen, t.typalign, t.typstorage,
 				t.typcategory, t.typdefault,
@@ -89,8 +92,8 @@ FROM ttsp_model a, ttsp_model b WHERE a.name = 'up' AND a.version = 1 AND b.name
 
 SELECT set_eq('SELECT pg_temp.ttsp_catalog()', 'SELECT entry FROM fresh',
 	'the updated extension is what CREATE EXTENSION ttsp gives: members, definitions, privileges, comments, columns');
-SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 37::bigint,
-	'and that comparison covers all 37 functions of the install script');
+SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 40::bigint,
+	'and that comparison covers all 40 functions (an aggregate is one) of the install script');
 
 SELECT * FROM finish();
 ROLLBACK;

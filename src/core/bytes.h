@@ -71,4 +71,29 @@ ttsp_get_f64(const uint8_t *p)
 	return v;
 }
 
+/* n floats as their IEEE bits. */
+static inline uint8_t *
+ttsp_put_f32s(uint8_t *p, const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	bits;
+
+		memcpy(&bits, &v[i], sizeof(bits));
+		p = ttsp_put_u32(p, bits);
+	}
+	return p;
+}
+
+static inline void
+ttsp_get_f32s(const uint8_t *p, float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		uint32_t	bits = ttsp_get_u32(p + 4 * i);
+
+		memcpy(&v[i], &bits, sizeof(bits));
+	}
+}
+
 #endif

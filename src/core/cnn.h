@@ -269,6 +269,25 @@ ttsp_status ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err);
 
 void		ttsp_optimizer_destroy(ttsp_optimizer *opt);
 
+/*
+ * One training step on n samples (the loop at the top of this file):
+ * forward (extra as ttsp_cnn_forward_extra's), loss (its mean into
+ * *mean_loss), backward, optimiser step.  out and dout are n floats of
+ * scratch.
+ */
+ttsp_status ttsp_cnn_train_batch(ttsp_cnn *net, ttsp_optimizer *opt, ttsp_loss_kind loss,
+								 const float *x, const float *extra, const float *y, int n,
+								 float *out, float *dout, double *mean_loss, ttsp_error *err);
+
+/*
+ * The optimiser's state, for model averaging (cnn_average.h): the first
+ * moment (Adam) or momentum buffer (SGD), the second moment (Adam), each
+ * of the returned count of floats in parameter order or NULL when the
+ * optimiser keeps none, and the step count Adam's bias correction uses.
+ */
+size_t		ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v,
+									  long **steps);
+
 /* Serialisation --------------------------------------------------------- *
  *
  * Format versions 1 and 2, little-endian:

@@ -18,30 +18,6 @@
 #define CNN_FIXED_HEADER (CNN_MAGIC_LEN + 6 * 4)
 #define CNN_CHECKSUM_LEN 8
 
-static uint8_t *
-put_floats(uint8_t *p, const float *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-	{
-		uint32_t	bits;
-
-		memcpy(&bits, &v[i], sizeof(bits));
-		p = ttsp_put_u32(p, bits);
-	}
-	return p;
-}
-
-static void
-get_floats(const uint8_t *p, float *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-	{
-		uint32_t	bits = ttsp_get_u32(p + 4 * i);
-
-		memcpy(&v[i], &bits, sizeof(bits));
-	}
-}
-
 /* Version 2 only adds n_extra: a net without extras keeps version 1's bytes. */
 static uint32_t
 format_version(const ttsp_cnn_config *cfg)
@@ -86,8 +62,8 @@ ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len, ttsp_error *er
 		p = ttsp_put_u32(p, (uint32_t) cfg->n_extra);
 	p = ttsp_put_u64(p, net->n_params);
 	p = ttsp_put_u64(p, net->n_stats);
-	p = put_floats(p, net->params, net->n_params);
-	p = put_floats(p, net->stats, net->n_stats);
+	p = ttsp_put_f32s(p, net->params, net->n_params);
+	p = ttsp_put_f32s(p, net->stats, net->n_stats);
 	ttsp_put_u64(p, ttsp_fnv1a64(buf, (size_t) (p - buf)));
 	return TTSP_OK;
 }
@@ -192,8 +168,8 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 	net = cnn_alloc(&cfg, err);
 	if (net == NULL)
 		return NULL;
-	get_floats(p, net->params, net->n_params);
-	get_floats(p + 4 * net->n_params, net->stats, net->n_stats);
+	ttsp_get_f32s(p, net->params, net->n_params);
+	ttsp_get_f32s(p + 4 * net->n_params, net->stats, net->n_stats);
 	problem = bad_value(net);
 	if (problem != NULL)
 	{

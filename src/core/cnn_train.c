@@ -247,3 +247,28 @@ ttsp_optimizer_destroy(ttsp_optimizer *opt)
 	free(opt->v);
 	free(opt);
 }
+
+size_t
+ttsp_optimizer_state_view(ttsp_optimizer *opt, float **m, float **v, long **steps)
+{
+	*m = opt->m;
+	*v = opt->v;
+	*steps = &opt->steps;
+	return opt->net->n_params;
+}
+
+ttsp_status
+ttsp_cnn_train_batch(ttsp_cnn *net, ttsp_optimizer *opt, ttsp_loss_kind loss,
+					 const float *x, const float *extra, const float *y, int n, float *out,
+					 float *dout, double *mean_loss, ttsp_error *err)
+{
+	ttsp_status st = ttsp_cnn_forward_extra(net, x, extra, n, true, out, err);
+
+	if (st == TTSP_OK)
+		st = ttsp_loss(loss, net->cfg.task, out, y, n, mean_loss, dout, err);
+	if (st == TTSP_OK)
+		st = ttsp_cnn_backward(net, dout, NULL, err);
+	if (st == TTSP_OK)
+		st = ttsp_optimizer_step(opt, err);
+	return st;
+}

@@ -93,6 +93,7 @@ typedef struct Trainer
 	ttsp_optimizer *optim;
 	ttsp_linear *linear;		/* the baseline on the whole clip's pooled features */
 	LoadedModel *parent;		/* warm start: the model training continues from */
+	AveragedRun *averaged;		/* strategy 'averaged' (train_averaged.c) */
 	MemoryContextCallback cb;
 	Batch		batch;
 	Shuffle		shuffle;
@@ -563,11 +564,8 @@ train_step(Trainer *t)
 	if (b->n == 0)
 		return;
 	ttsp_set_threads(t->net);
-	ttsp_check(ttsp_cnn_forward_extra(t->net, b->x, t->n_extra > 0 ? b->extra : NULL, b->n, true, b->out, &err),
-			   &err);
-	ttsp_check(ttsp_loss(t->opt->loss, t->opt->task, b->out, b->y, b->n, &loss, b->dout, &err), &err);
-	ttsp_check(ttsp_cnn_backward(t->net, b->dout, NULL, &err), &err);
-	ttsp_check(ttsp_optimizer_step(t->optim, &err), &err);
+	ttsp_check(ttsp_cnn_train_batch(t->net, t->optim, t->opt->loss, b->x, t->n_extra > 0 ? b->extra : NULL, b->y,
+									b->n, b->out, b->dout, &loss, &err), &err);
 	t->epoch_loss += loss * b->n;
 	t->epoch_samples += b->n;
 	b->n = 0;
@@ -583,17 +581,8 @@ static int
 draw_window(Trainer *t, const float *clip, int frames, int row, float *dst)
 {
 	int			window = t->in.frames;
-	int			start = 0;
+	int			start = train_window_start(t->src.hashes[row], t->epoch, t->opt->seed, frames, window);
 
-	if (frames > window)
-	{
-		ttsp_rng	rng;
-
-		ttsp_rng_seed(&rng, t->src.hashes[row] ^
-					  ((uint64) (uint32) t->epoch * UINT64CONST(0xD1B54A32D192ED03)) ^
-					  ((uint64) (uint32) t->opt->seed << 32));
-		start = (int) (ttsp_rng_next(&rng) % (uint64) (frames - window + 1));
-	}
 	model_window_copy(&t->in, clip, model_clip_width(&t->in, frames), start, dst);
 	return Min(window, frames - start);
 }
@@ -718,6 +707,14 @@ train_epoch(Trainer *t)
 {
 	t->epoch_loss = 0;
 	t->epoch_samples = 0;
+	if (t->averaged)
+	{
+		/* the rounds train their own copies; this net is replaced by their average */
+		ttsp_optimizer_destroy(t->optim);
+		t->optim = NULL;
+		averaged_epoch(t->averaged, t->epoch, &t->net, &t->epoch_loss, &t->epoch_samples);
+		return;
+	}
 	if (t->src.cached)
 		train_cached(t);
 	else
@@ -957,14 +954,17 @@ hyperparameters_json(const Trainer *t)
 					"\"optimizer\": \"%s\", \"loss\": \"%s\", \"test_size\": %.17g, \"validation_size\": %.17g, "
 					"\"patience\": %s, \"seed\": %d, \"threads\": %d, \"n_train\": %d, \"n_validation\": %d, "
 					"\"n_test\": %d, \"standardisation\": \"per channel and bin\", \"init_model\": %s, "
-					"\"weight_decay\": %.17g, \"time_mask_param\": %d, \"freq_mask_param\": %d, \"gain_db\": %.17g}",
+					"\"weight_decay\": %.17g, \"time_mask_param\": %d, \"freq_mask_param\": %d, \"gain_db\": %.17g, "
+					"\"strategy\": \"%s\", \"rounds_per_epoch\": %d, \"averaged_moments\": %s}",
 					o->epochs, o->batch_size, o->optim.lr, optimizer_name(o->optim.kind),
 					o->loss == TTSP_LOSS_BCE ? "bce" : "mse", o->test_size, o->validation_size,
 					o->patience > 0 ? psprintf("%d", o->patience) : "null", o->seed, ttsp_threads,
 					t->split.n_train, t->split.n_val, t->split.n_test,
 					t->parent ? psprintf("{\"name\": %s, \"version\": %d}", json_quote(t->parent->name),
 										 t->parent->version) : "null",
-					o->optim.weight_decay, o->augment.time_mask_param, o->augment.freq_mask_param, o->augment.gain_db);
+					o->optim.weight_decay, o->augment.time_mask_param, o->augment.freq_mask_param, o->augment.gain_db,
+					o->averaged ? "averaged" : "local", o->rounds_per_epoch,
+					o->average_moments ? "true" : "false");
 }
 
 static int32
@@ -1282,6 +1282,8 @@ train(TrainOptions *o)
 	}
 	else
 	{
+		if (o->averaged)
+			t->averaged = averaged_start(o, &t->split, &t->in, t->target_mean, t->target_std);
 		run_epochs(t, &curves);
 		/* the kept weights on the test split, once */
 		evaluate(t, report_part(t));

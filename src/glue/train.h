@@ -7,6 +7,8 @@
  *                   linear baseline, warm start, progress
  *   evaluate.c      ttsp_evaluate and the metrics JSON both report
  *   model_table.c   every SQL statement against ttsp_model
+ *   train_round.c   ttsp_train_round, the model-averaging aggregate
+ *   train_averaged.c strategy 'averaged': epochs as rounds of that aggregate
  */
 #ifndef TTSP_TRAIN_H
 #define TTSP_TRAIN_H
@@ -43,6 +45,9 @@ typedef struct TrainOptions
 	bool		auto_freq_mask;
 	bool		auto_gain;
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
+	bool		averaged;		/* strategy 'averaged': rounds of ttsp_train_round */
+	int			rounds_per_epoch;
+	bool		average_moments;	/* ttsp.averaged_moments when training started */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
 	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
@@ -105,6 +110,14 @@ typedef struct Split
 } Split;
 
 extern SplitPart row_part(const Split *split, double label, uint64 hash);
+
+/*
+ * Where this epoch's training window of a clip of frames starts: drawn
+ * from the row's content hash, the seed and the epoch alone (0 if the clip
+ * is no longer than the window), so the local and averaged strategies draw
+ * the same windows whatever the row order.
+ */
+extern int	train_window_start(uint64 hash, int epoch, int seed, int frames, int window);
 
 /* Rows in a part. */
 extern int	split_count(const Split *split, SplitPart part);
@@ -217,5 +230,52 @@ extern void model_table_check_insert(void);
 
 /* Insert rec as the next version of its name; returns the version. */
 extern int32 model_table_insert(const ModelRecord *rec);
+
+/* ---- train_round.c: the model-averaging aggregate ---- */
+
+#include "utils/jsonb.h"
+
+#define TRAIN_MAX_ROUNDS 1000
+
+/* What one round trains: ttsp_train_round's hyperparameters. */
+typedef struct RoundSpec
+{
+	int			task;
+	ttsp_loss_kind loss;
+	ttsp_optim_config optim;
+	int			batch_size;
+	int			seed;			/* of the split's hashes */
+	int			epoch;			/* 0-based */
+	int			round;			/* 0 .. rounds - 1: which share of the epoch's rows */
+	int			rounds;
+	int			shuffle_rows;	/* rows a partial training shuffles at a time */
+	bool		average_moments;	/* optimizer_state 'averaged': moments travel and are averaged */
+	bool		first_window;	/* window 'first': the clip's first window (POOL_FIRST models), else a random one */
+	Split		split;			/* only PART_TRAIN rows are trained on */
+	ModelInput	in;				/* channels, bins, frames, mean, std (no template) */
+	double		target_mean;
+	double		target_std;
+} RoundSpec;
+
+/* r as the aggregate's hyperparameters (JSON text), and back (ERROR 22023 naming a bad key). */
+extern char *round_spec_json(const RoundSpec *r);
+extern void round_spec_parse(Jsonb *jb, RoundSpec *r);
+
+/* The round (0 .. rounds - 1) of an epoch a training row of this hash belongs to. */
+extern int	round_of_row(uint64 hash, int epoch, int rounds);
+
+/* A round's result bytes: the net into *net (the caller destroys it), rows and loss sum. */
+extern void round_result(bytea *state, ttsp_cnn **net, double *rows, double *loss_sum);
+
+/* ---- train_averaged.c ---- */
+
+typedef struct AveragedRun AveragedRun;
+
+/* The rounds' query and fixed hyperparameters, after the split and standardisation. */
+extern AveragedRun *averaged_start(const TrainOptions *o, const Split *split, const ModelInput *in,
+								   double target_mean, double target_std);
+
+/* One epoch: rounds_per_epoch rounds, each replacing *net by the average; the epoch's loss sum and rows. */
+extern void averaged_epoch(AveragedRun *run, int epoch, ttsp_cnn **net, double *loss_sum, int *samples);
 
 #endif

@@ -11,6 +11,7 @@
 #include "utils/array.h"
 
 #include "args.h"
+#include "ttsp_glue.h"
 
 #define bad_option(...) \
 	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__)))
@@ -116,6 +117,32 @@ parse_architecture(FunctionCallInfo fcinfo, TrainOptions *o)
 	}
 }
 
+/* strategy and rounds_per_epoch (absent before 0.3.0: 'local', 1) */
+static void
+parse_strategy(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	char	   *strategy = arg_text(fcinfo, "strategy");
+
+	if (strategy != NULL && strcmp(strategy, "averaged") == 0)
+		o->averaged = true;
+	else if (strategy != NULL && strcmp(strategy, "local") != 0)
+		bad_option("strategy must be 'local' or 'averaged', got '%s'", strategy);
+	o->rounds_per_epoch = arg_int32(fcinfo, "rounds_per_epoch", 1);
+	if (o->rounds_per_epoch < 1 || o->rounds_per_epoch > TRAIN_MAX_ROUNDS)
+		bad_option("rounds_per_epoch must be between 1 and %d, got %d", TRAIN_MAX_ROUNDS, o->rounds_per_epoch);
+	o->average_moments = o->averaged && ttsp_averaged_moments;
+	if (o->averaged && (o->augment.time_mask_param > 0 || o->augment.freq_mask_param > 0 || o->augment.gain_db > 0))
+		bad_option("strategy 'averaged' does not augment: time_mask_param, freq_mask_param and gain_db must be 0 or NULL");
+	if (o->averaged && (o->auto_time_mask || o->auto_freq_mask || o->auto_gain))
+	{
+		/* the rounds train on clean windows: the default augmentation is off, and says so */
+		o->auto_time_mask = o->auto_freq_mask = o->auto_gain = false;
+		ereport(NOTICE, (errmsg("strategy 'averaged' does not augment: training without masks or gain")));
+	}
+	if (o->averaged && o->linear_only)
+		bad_option("strategy 'averaged' trains a CNN; architecture 'linear' is fitted in one pass");
+}
+
 void
 train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 {
@@ -164,4 +191,5 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
 		bad_option("frames must be between 1 and %d, got %d", TTSP_CNN_MAX_DIM, o->frames);
 	parse_architecture(fcinfo, o);
+	parse_strategy(fcinfo, o);
 }

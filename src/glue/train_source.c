@@ -18,6 +18,7 @@
 #include "utils/varlena.h"
 
 #include "linear.h"
+#include "rng.h"
 #include "ttsp_glue.h"
 
 #define FETCH_ROWS 32
@@ -158,6 +159,18 @@ int
 split_count(const Split *split, SplitPart part)
 {
 	return part == PART_TEST ? split->n_test : part == PART_VALIDATION ? split->n_val : split->n_train;
+}
+
+int
+train_window_start(uint64 hash, int epoch, int seed, int frames, int window)
+{
+	ttsp_rng	rng;
+
+	if (frames <= window)
+		return 0;
+	ttsp_rng_seed(&rng, hash ^ ((uint64) (uint32) epoch * UINT64CONST(0xD1B54A32D192ED03)) ^
+				  ((uint64) (uint32) seed << 32));
+	return (int) (ttsp_rng_next(&rng) % (uint64) (frames - window + 1));
 }
 
 /* ---- the first pass and the cache ---- */

@@ -13,6 +13,7 @@ char	   *ttsp_audio_dir = NULL;
 double		ttsp_max_duration = 600.0;
 int			ttsp_threads = 1;
 int			ttsp_train_memory = 1024 * 1024;
+bool		ttsp_averaged_moments = false;
 char	   *ttsp_default_model = NULL;
 
 void		_PG_init(void);
@@ -38,6 +39,10 @@ _PG_init(void)
 							"When the data does not fit, batches are streamed from the source each epoch.",
 							&ttsp_train_memory, 1024 * 1024, 16 * 1024, INT_MAX, PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("ttsp.averaged_moments",
+							 "strategy 'averaged': average the optimiser's moments across partial trainings and carry them between rounds.",
+							 "Off: each partial training of each round starts a fresh optimiser (bench/averaged compares both).",
+							 &ttsp_averaged_moments, false, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("ttsp.default_model",
 							   "Model used by ttsp_predict(music_id); empty means the newest.",
 							   NULL, &ttsp_default_model, "", PGC_USERSET, 0, NULL, NULL, NULL);

@@ -18,6 +18,7 @@ extern char *ttsp_audio_dir;
 extern double ttsp_max_duration;
 extern int	ttsp_threads;
 extern int	ttsp_train_memory;	/* kB */
+extern bool ttsp_averaged_moments;
 extern char *ttsp_default_model;
 
 /* ereport(ERROR) for a failed core call, with the status's SQLSTATE. */
