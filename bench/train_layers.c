@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	ttsp_cnn_backward(net, d, NULL, &err);
 	ttsp_cnn_forward(net, x, B, true, out, &err);
 	printf("kernel set %s, %d thread(s), batch %d, OpenBLAS %s (GFLOP/s; dx = the input gradient, "
-		   "timed as backward with it minus without; block 1 has none)\n", cnn_isa_name(), threads, B, openblas_get_corename());
+		   "timed alone; training skips block 1's)\n", cnn_isa_name(), threads, B, openblas_get_corename());
 	printf("%-22s %-26s | %-26s | %-26s\n", "", "direct kernels", "im2col + SGEMM", "SGEMM alone");
 	printf("%-22s %8s %8s %8s | %8s %8s %8s | %8s %8s %8s\n", "block cin>cout HoxWo", "fwd", "dw", "dx", "fwd", "dw", "dx", "fwd", "dw", "dx");
 	for (int l = 0; l < 4; l++)
@@ -94,8 +94,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < (size_t) blk->cin * blk->hin * blk->win; i++) xin[i] = (float) (i % 13) * 0.1f;
 		for (size_t i = 0; i < (size_t) blk->cout * N; i++) o[i] = (float) (i % 7) * 0.1f;
 		BEST(tf, cnn_conv_forward(blk, prev, B, net->wpack, net->bn_sums, threads));
-		BEST(tw, cnn_conv_backward(blk, prev, net->dz, B, NULL, net->dxq, net->wpack, net->dw_scratch, net->bn_sums, threads));
-		BEST(tb, cnn_conv_backward(blk, prev, net->dz, B, prev ? net->dy : x, net->dxq, net->wpack, net->dw_scratch, net->bn_sums, threads));
+		BEST(tw, cnn_conv_backward(blk, prev, net->dz, B, true, NULL, net->dxq, net->wpack, net->dw_scratch, net->bn_sums, threads));
+		BEST(tb, cnn_conv_backward(blk, prev, net->dz, B, false, prev ? net->dy : x, net->dxq, net->wpack, net->dw_scratch, net->bn_sums, threads));
 		/* GEMM paths, per sample (the same input each time: an optimistic cache) */
 		BEST(gf, for (int s = 0; s < B; s++) { im2col(xin, blk->cin, blk->hin, blk->win, blk->hout, blk->wout, col);
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blk->cout, N, K, 1, blk->w, K, col, N, 0, o, N); });
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		BEST(gxo, for (int s = 0; s < B; s++) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, blk->cout, 1, blk->w, K, o, N, 0, col, N));
 		char name[64];
 		snprintf(name, sizeof name, "%d %d>%d %dx%d", l + 1, blk->cin, blk->cout, blk->hout, blk->wout);
-		printf("%-22s %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f\n", name, fl / tf / 1e9, fl / tw / 1e9, l ? fl / (tb - tw) / 1e9 : 0.0,
+		printf("%-22s %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f\n", name, fl / tf / 1e9, fl / tw / 1e9, l ? fl / tb / 1e9 : 0.0,
 			   fl / gf / 1e9, fl / gw / 1e9, fl / gx / 1e9, fl / go / 1e9, fl / gwo / 1e9, fl / gxo / 1e9);
 		free(xin); free(col); free(o); free(dwv);
 	}
