@@ -3,7 +3,8 @@
  * ttsp's direct kernels (the kernel set the CPU picks, or TTSP_CNN_ISA)
  * against im2col + OpenBLAS SGEMM (col2im for the input gradient) and SGEMM
  * alone, at the same thread count.  GFLOP/s = 2 C_out C_in 25 H_out W_out
- * per sample over the best of REPS timed repetitions (after one warm-up).
+ * per sample over the best of REPS timed repetitions (after one warm-up), in
+ * CPU time over the threads.
  * The GEMM side works per sample on one input that stays in cache, which
  * favours it.  Usage: layers THREADS [BATCH]
  */
@@ -14,7 +15,9 @@
 #include <cblas.h>
 #include "cnn_internal.h"
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+/* CPU time over the threads used: on a shared machine other processes inflate wall time, not this */
+static int nthreads = 1;
+static double now(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return (t.tv_sec + t.tv_nsec * 1e-9) / nthreads; }
 #define REPS 5
 #define BEST(var, stmt) do { var = 1e30; for (int r_ = 0; r_ <= REPS; r_++) { double t_ = now(); stmt; t_ = now() - t_; if (r_ && t_ < var) var = t_; } } while (0)
 
@@ -61,6 +64,7 @@ static void col2im(const float *col, int cin, int h, int w, int ho, int wo, floa
 int main(int argc, char **argv)
 {
 	int threads = atoi(argv[1]), B = argc > 2 ? atoi(argv[2]) : 32, h = 201, w = 552;
+	nthreads = threads;
 	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, h, w, TTSP_TASK_CLASSIFICATION);
 	ttsp_error err;
 	ttsp_cnn *net;
