@@ -16,57 +16,49 @@
 /* the sonames, dependencies first */
 enum
 {
-	AVUTIL, SWRESAMPLE, AVCODEC, AVFORMAT, N_FFMPEG_LIBS
+	AVUTIL, SWRESAMPLE, AVCODEC, AVFORMAT
 };
 
-/* X(library, function): every FFmpeg function decode.c calls */
-#define TTSP_FFMPEG_FUNCTIONS(X) \
-	X(AVUTIL, av_channel_layout_copy) \
-	X(AVUTIL, av_channel_layout_default) \
-	X(AVUTIL, av_channel_layout_uninit) \
-	X(AVUTIL, av_frame_alloc) \
-	X(AVUTIL, av_frame_free) \
-	X(AVUTIL, av_frame_unref) \
-	X(AVUTIL, av_free) \
-	X(AVUTIL, av_freep) \
-	X(AVUTIL, av_log) \
-	X(AVUTIL, av_log_format_line) \
-	X(AVUTIL, av_log_set_callback) \
-	X(AVUTIL, av_log_set_level) \
-	X(AVUTIL, av_malloc) \
-	X(AVUTIL, av_rescale) \
-	X(AVUTIL, av_strerror) \
-	X(SWRESAMPLE, swr_alloc_set_opts2) \
-	X(SWRESAMPLE, swr_convert) \
-	X(SWRESAMPLE, swr_free) \
-	X(SWRESAMPLE, swr_get_out_samples) \
-	X(SWRESAMPLE, swr_init) \
-	X(AVCODEC, av_packet_alloc) \
-	X(AVCODEC, av_packet_free) \
-	X(AVCODEC, av_packet_unref) \
-	X(AVCODEC, avcodec_alloc_context3) \
-	X(AVCODEC, avcodec_free_context) \
-	X(AVCODEC, avcodec_open2) \
-	X(AVCODEC, avcodec_parameters_to_context) \
-	X(AVCODEC, avcodec_receive_frame) \
-	X(AVCODEC, avcodec_send_packet) \
-	X(AVFORMAT, av_find_best_stream) \
-	X(AVFORMAT, av_read_frame) \
-	X(AVFORMAT, avformat_alloc_context) \
-	X(AVFORMAT, avformat_close_input) \
-	X(AVFORMAT, avformat_find_stream_info) \
-	X(AVFORMAT, avformat_open_input) \
-	X(AVFORMAT, avio_alloc_context) \
-	X(AVFORMAT, avio_context_free)
+/* X(T, library, function): every FFmpeg function decode.c calls */
+#define TTSP_FFMPEG_FUNCTIONS(X, T) \
+	X(T, AVUTIL, av_channel_layout_copy) \
+	X(T, AVUTIL, av_channel_layout_default) \
+	X(T, AVUTIL, av_channel_layout_uninit) \
+	X(T, AVUTIL, av_frame_alloc) \
+	X(T, AVUTIL, av_frame_free) \
+	X(T, AVUTIL, av_frame_unref) \
+	X(T, AVUTIL, av_free) \
+	X(T, AVUTIL, av_freep) \
+	X(T, AVUTIL, av_log) \
+	X(T, AVUTIL, av_log_format_line) \
+	X(T, AVUTIL, av_log_set_callback) \
+	X(T, AVUTIL, av_log_set_level) \
+	X(T, AVUTIL, av_malloc) \
+	X(T, AVUTIL, av_rescale) \
+	X(T, AVUTIL, av_strerror) \
+	X(T, SWRESAMPLE, swr_alloc_set_opts2) \
+	X(T, SWRESAMPLE, swr_convert) \
+	X(T, SWRESAMPLE, swr_free) \
+	X(T, SWRESAMPLE, swr_get_out_samples) \
+	X(T, SWRESAMPLE, swr_init) \
+	X(T, AVCODEC, av_packet_alloc) \
+	X(T, AVCODEC, av_packet_free) \
+	X(T, AVCODEC, av_packet_unref) \
+	X(T, AVCODEC, avcodec_alloc_context3) \
+	X(T, AVCODEC, avcodec_free_context) \
+	X(T, AVCODEC, avcodec_open2) \
+	X(T, AVCODEC, avcodec_parameters_to_context) \
+	X(T, AVCODEC, avcodec_receive_frame) \
+	X(T, AVCODEC, avcodec_send_packet) \
+	X(T, AVFORMAT, av_find_best_stream) \
+	X(T, AVFORMAT, av_read_frame) \
+	X(T, AVFORMAT, avformat_alloc_context) \
+	X(T, AVFORMAT, avformat_close_input) \
+	X(T, AVFORMAT, avformat_find_stream_info) \
+	X(T, AVFORMAT, avformat_open_input) \
+	X(T, AVFORMAT, avio_alloc_context) \
+	X(T, AVFORMAT, avio_context_free)
 
-typedef struct ttsp_ffmpeg_api
-{
-	TTSP_FFMPEG_FUNCTIONS(TTSP_LAZY_MEMBER)
-} ttsp_ffmpeg_api;
-
-extern ttsp_ffmpeg_api ttsp_ffmpeg;
-
-/* Load FFmpeg once per process: ttsp_lazy_load's contract. */
-ttsp_status ttsp_ffmpeg_load(ttsp_error *err);
+TTSP_LAZY_DECLARE(ttsp_ffmpeg, ttsp_ffmpeg_api, ttsp_ffmpeg_load, TTSP_FFMPEG_FUNCTIONS)
 
 #endif

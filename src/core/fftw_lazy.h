@@ -13,26 +13,18 @@
 
 enum
 {
-	FFTW, N_FFTW_LIBS
+	FFTW
 };
 
-/* X(library, function): every FFTW function stft.c calls */
-#define TTSP_FFTW_FUNCTIONS(X) \
-	X(FFTW, fftwf_destroy_plan) \
-	X(FFTW, fftwf_execute_dft) \
-	X(FFTW, fftwf_free) \
-	X(FFTW, fftwf_import_wisdom_from_filename) \
-	X(FFTW, fftwf_malloc) \
-	X(FFTW, fftwf_plan_dft_1d)
+/* X(T, library, function): every FFTW function stft.c calls */
+#define TTSP_FFTW_FUNCTIONS(X, T) \
+	X(T, FFTW, fftwf_destroy_plan) \
+	X(T, FFTW, fftwf_execute_dft) \
+	X(T, FFTW, fftwf_free) \
+	X(T, FFTW, fftwf_import_wisdom_from_filename) \
+	X(T, FFTW, fftwf_malloc) \
+	X(T, FFTW, fftwf_plan_dft_1d)
 
-typedef struct ttsp_fftw_api
-{
-	TTSP_FFTW_FUNCTIONS(TTSP_LAZY_MEMBER)
-} ttsp_fftw_api;
-
-extern ttsp_fftw_api ttsp_fftw;
-
-/* Load FFTW once per process: ttsp_lazy_load's contract. */
-ttsp_status ttsp_fftw_load(ttsp_error *err);
+TTSP_LAZY_DECLARE(ttsp_fftw, ttsp_fftw_api, ttsp_fftw_load, TTSP_FFTW_FUNCTIONS)
 
 #endif

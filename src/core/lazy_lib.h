@@ -10,8 +10,9 @@
  * function pointers that ttsp_lazy_load fills with dlopen/dlsym the first
  * time they are needed.
  *
- * Each library lists its functions once, as an X-macro X(library, function)
- * with library the index of its soname.  The struct's members are the
+ * Each library lists its functions once, as an X-macro LIST(X, T) of
+ * X(T, library, function) with library the index of its soname (T is the
+ * struct type, passed through for the table's offsets).  The struct's members are the
  * functions' own names with the headers' own types (__typeof__), so callers
  * write ttsp_cairo.cairo_paint(cr): a function missing from the list is a
  * compile error, never an unresolved symbol found when ttsp.so loads (the
@@ -27,7 +28,7 @@
 #include "ttsp_status.h"
 
 /* A struct member per function, typed by the library's own prototype. */
-#define TTSP_LAZY_MEMBER(lib, fn) __typeof__(fn) *fn;
+#define TTSP_LAZY_MEMBER(T, lib, fn) __typeof__(fn) *fn;
 
 /* Where one function's pointer goes in the struct. */
 typedef struct ttsp_lazy_fn
@@ -37,8 +38,8 @@ typedef struct ttsp_lazy_fn
 	size_t		offset;
 } ttsp_lazy_fn;
 
-/* For an X-macro list: the table entry of fn in the struct type api. */
-#define TTSP_LAZY_FN(api, lib, fn) {lib, #fn, offsetof(api, fn)},
+/* For an X-macro list: the table entry of fn in the struct type T. */
+#define TTSP_LAZY_FN(T, lib, fn) {lib, #fn, offsetof(T, fn)},
 
 typedef struct ttsp_lazy_lib
 {
@@ -60,5 +61,35 @@ typedef struct ttsp_lazy_lib
  * single-threaded).
  */
 ttsp_status ttsp_lazy_load(ttsp_lazy_lib *lib, ttsp_error *err);
+
+/*
+ * Declare api, a struct of type T holding LIST's pointers, and its loader
+ * load(err), which follows ttsp_lazy_load's contract.
+ */
+#define TTSP_LAZY_DECLARE(api, T, load, LIST) \
+	typedef struct T \
+	{ \
+		LIST(TTSP_LAZY_MEMBER, _) \
+	} T; \
+	extern T api; \
+	ttsp_status load(ttsp_error *err);
+
+/*
+ * Define api (of struct type T, filled from the list LIST) and its loader
+ * load(err) for what ("FFmpeg"), whose sonames follow, dependencies first.
+ */
+#define TTSP_LAZY_DEFINE(api, T, load, what, LIST, ...) \
+	T			api; \
+	static const char *const api##_sonames[] = {__VA_ARGS__}; \
+	static const ttsp_lazy_fn api##_fns[] = {LIST(TTSP_LAZY_FN, T)}; \
+	static ttsp_lazy_lib api##_lib = { \
+		what, api##_sonames, sizeof(api##_sonames) / sizeof(api##_sonames[0]), \
+		api##_fns, sizeof(api##_fns) / sizeof(api##_fns[0]), &api, sizeof(api), false \
+	}; \
+	ttsp_status \
+	load(ttsp_error *err) \
+	{ \
+		return ttsp_lazy_load(&api##_lib, err); \
+	}
 
 #endif
