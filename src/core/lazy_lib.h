@@ -2,22 +2,22 @@
  * Shared libraries loaded on first use rather than with ttsp.so.
  *
  * FFmpeg pulls in over a hundred shared libraries (codecs, hardware back
- * ends) and cairo a score more (fontconfig, freetype, pixman, X11's client
- * libraries); loading and relocating them cost every new backend tens of
- * milliseconds on its first ttsp call, even for calls that neither decode
- * nor draw (ttsp_predict on a stored spectrogram).  So ttsp.so is linked
- * against neither: decode.c and plot*.c call them through structs of
- * function pointers that ttsp_lazy_load fills with dlopen/dlsym the first
- * time they are needed.
+ * ends), cairo a score more (fontconfig, freetype, pixman, X11's client
+ * libraries) and FFTW one; loading and relocating them cost every new
+ * backend milliseconds to tens of milliseconds on its first ttsp call, even
+ * for calls that neither decode, transform nor draw (ttsp_predict on a
+ * stored spectrogram).  So ttsp.so links none of them: decode.c, stft.c and
+ * plot*.c call them through structs of function pointers that
+ * ttsp_lazy_load fills with dlopen/dlsym the first time they are needed.
  *
  * Each library lists its functions once, as an X-macro LIST(X, T) of
- * X(T, library, function) with library the index of its soname (T is the
- * struct type, passed through for the table's offsets).  The struct's members are the
+ * X(T, library, function), library being the index of its soname and T the
+ * struct type (for the table's offsets).  The struct's members are the
  * functions' own names with the headers' own types (__typeof__), so callers
  * write ttsp_cairo.cairo_paint(cr): a function missing from the list is a
  * compile error, never an unresolved symbol found when ttsp.so loads (the
- * Makefile also checks that ttsp.so leaves no FFmpeg or cairo symbol to the
- * dynamic linker).
+ * Makefile's lazy-symbols check also fails the build if ttsp.so leaves an
+ * FFmpeg, FFTW or cairo symbol to the dynamic linker).
  */
 #ifndef TTSP_LAZY_LIB_H
 #define TTSP_LAZY_LIB_H
