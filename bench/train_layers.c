@@ -4,7 +4,7 @@
  * against im2col + OpenBLAS SGEMM (col2im for the input gradient) and SGEMM
  * alone, at the same thread count.  GFLOP/s = 2 C_out C_in 25 H_out W_out
  * per sample over the best of REPS timed repetitions (after one warm-up), in
- * CPU time over the threads.
+ * CPU time at one thread, else wall time.
  * The GEMM side works per sample on one input that stays in cache, which
  * favours it.  Usage: layers THREADS [BATCH]
  */
@@ -15,9 +15,10 @@
 #include <cblas.h>
 #include "cnn_internal.h"
 
-/* CPU time over the threads used: on a shared machine other processes inflate wall time, not this */
+/* One thread: CPU time, which other processes on a shared machine cannot inflate as they inflate
+ * wall time.  More: wall time, since a helper thread that waits for a CPU is not charged for it. */
 static int nthreads = 1;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return (t.tv_sec + t.tv_nsec * 1e-9) / nthreads; }
+static double now(void) { struct timespec t; clock_gettime(nthreads == 1 ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 #define REPS 5
 #define BEST(var, stmt) do { var = 1e30; for (int r_ = 0; r_ <= REPS; r_++) { double t_ = now(); stmt; t_ = now() - t_; if (r_ && t_ < var) var = t_; } } while (0)
 
