@@ -31,8 +31,9 @@ EXTRA_CLEAN = regress test/unit/bin src/tools/fftw_wisdom $(CORE_OBJS) $(CORE_LI
 
 DEPS = libavformat libavcodec libswresample libavutil fftw3f cairo
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS))
-# FFmpeg is not linked: src/core/ffmpeg_lazy.c loads it on first use.
-DEPS_LIBS := $(shell pkg-config --libs fftw3f cairo) -ldl
+# FFmpeg, FFTW and cairo are not linked: src/core/lazy_lib.c loads them on
+# first use (ffmpeg_lazy.c, fftw_lazy.c, cairo_lazy.c).
+DEPS_LIBS := -ldl
 
 PG_CONFIG ?= pg_config
 # Server headers as system headers: -Wextra then judges our code, not theirs.
@@ -52,6 +53,14 @@ $(CORE_OBJS): $(CORE_HDRS)
 $(OBJS): $(CORE_HDRS) $(wildcard src/glue/*.h)
 $(shlib): $(CORE_LIB)
 core: $(CORE_LIB)
+
+# A direct call that bypasses ttsp_ffmpeg, ttsp_fftw or ttsp_cairo would link (a module
+# may leave symbols to the server) and fail only when ttsp.so loads.
+LAZY_SYMBOLS = av|avcodec|avformat|avio|swr|fftwf|cairo
+all: lazy-symbols
+lazy-symbols: $(shlib)
+	@! nm -D --undefined-only $(shlib) | grep -E ' ($(LAZY_SYMBOLS))_' || \
+		{ echo "$(shlib) calls the libraries above directly: use lazy_lib.h's structs" >&2; exit 1; }
 
 # The core again for the libFuzzer harnesses in test/fuzz: clang with
 # coverage, ASan and UBSan; scripts/fuzz links it.
@@ -93,4 +102,4 @@ test/unit/bin/test_wisdom: src/ttsp.fftw-wisdom
 
 unit: $(UNIT_BINS)
 
-.PHONY: unit core fuzz-core
+.PHONY: unit core fuzz-core lazy-symbols

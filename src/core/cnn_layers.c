@@ -1064,21 +1064,22 @@ K(bn_relu_backward_task)(const cnn_job *j, int c)
 }
 
 /*
- * dw of output channels dzs[0 .. COB) and one input channel, from one
- * sample: kernel row ky's 5 taps read the even plane at +0, +1, +2 and the
- * odd plane at +0, +1 (row ky >> 1 of parity ky & 1).  tot[c * cstride +
- * tap] += the sums.
+ * dw of output channels dzs[s][0 .. COB) and one input channel xs[s], from
+ * ns samples: kernel row ky's 5 taps read the even plane at +0, +1, +2 and
+ * the odd plane at +0, +1 (row ky >> 1 of parity ky & 1).  tot[c * cstride
+ * + tap] += the sums.  A sum over a small plane is short, and reducing the
+ * vectors to a double cost as much again (block 4: 31 vectors of 16 per
+ * plane), so the samples of a group share the vector sums.
  */
 AI void
-K(dw_sample)(const cnn_block *blk, const float *const *dzs, const float *xs, double *tot,
-		  size_t cstride, const int COB)
+K(dw_group)(const cnn_block *blk, const float *const (*dzs)[MAX_BLOCK], const float *const *xs,
+			int ns, double *tot, size_t cstride, const int COB)
 {
 	int			L = blk->hout * blk->P;
 
 	for (int ky = 0; ky < CNN_K; ky++)
 	{
-		const float *e = xs + (size_t) ((ky & 1) * 2) * blk->sq + (size_t) (ky >> 1) * blk->P;
-		const float *o = e + blk->sq;
+		size_t		row = (size_t) ((ky & 1) * 2) * blk->sq + (size_t) (ky >> 1) * blk->P;
 		V			acc[MAX_BLOCK][CNN_K];
 
 #pragma GCC unroll 8
@@ -1086,24 +1087,30 @@ K(dw_sample)(const cnn_block *blk, const float *const *dzs, const float *xs, dou
 #pragma GCC unroll 5
 			for (int t = 0; t < CNN_K; t++)
 				acc[c][t] = (V) {0};
-		for (int q = 0; q < L; q += VW)
+		for (int s = 0; s < ns; s++)
 		{
-			V			x0 = LD(e + q),
-						x1 = LD(o + q),
-						x2 = LD(e + q + 1),
-						x3 = LD(o + q + 1),
-						x4 = LD(e + q + 2);
+			const float *e = xs[s] + row;
+			const float *o = e + blk->sq;
+
+			for (int q = 0; q < L; q += VW)
+			{
+				V			x0 = LD(e + q),
+							x1 = LD(o + q),
+							x2 = LD(e + q + 1),
+							x3 = LD(o + q + 1),
+							x4 = LD(e + q + 2);
 
 #pragma GCC unroll 8
-			for (int c = 0; c < COB; c++)
-			{
-				V			d = LD(dzs[c] + q);
+				for (int c = 0; c < COB; c++)
+				{
+					V			d = LD(dzs[s][c] + q);
 
-				acc[c][0] += d * x0;
-				acc[c][1] += d * x1;
-				acc[c][2] += d * x2;
-				acc[c][3] += d * x3;
-				acc[c][4] += d * x4;
+					acc[c][0] += d * x0;
+					acc[c][1] += d * x1;
+					acc[c][2] += d * x2;
+					acc[c][3] += d * x3;
+					acc[c][4] += d * x4;
+				}
 			}
 		}
 #pragma GCC unroll 8
@@ -1116,11 +1123,18 @@ K(dw_sample)(const cnn_block *blk, const float *const *dzs, const float *xs, dou
 
 /*
  * task: the t-th of j->split contiguous ranges of COB-channel output
- * blocks, over every sample, summed per sample into double (j->dbl,
- * cnn_dw_scratch_doubles); j->in is dZ.  Samples are the outer loop, so a
- * sample's input is read once per task while its blocks are summed, and
- * every output sums its samples in order whatever the split.
+ * blocks, over every sample, summed per group of samples into double
+ * (j->dbl, cnn_dw_scratch_doubles); j->in is dZ.  Groups are the outer
+ * loop, so a group's input is read once per task while its blocks are
+ * summed, and every output sums its groups in order whatever the split.
+ * The group size comes from the layer's shape alone (never the thread
+ * count): enough samples for about DW_GROUP_VALUES positions, at most
+ * DW_GROUP_MAX, so that float sums stay short.
  */
+#ifndef DW_GROUP_VALUES
+#define DW_GROUP_VALUES 2048
+#define DW_GROUP_MAX 8
+#endif
 AI void
 K(dw_task)(const cnn_job *j, int task, const int COB)
 {
@@ -1128,25 +1142,41 @@ K(dw_task)(const cnn_job *j, int task, const int COB)
 	int			cin = blk->cin,
 				nb = (blk->cout + COB - 1) / COB,
 				b_lo = nb * task / j->split,
-				b_hi = nb * (task + 1) / j->split;
+				b_hi = nb * (task + 1) / j->split,
+				L = blk->hout * blk->P,
+				group = DW_GROUP_VALUES / L;
 	size_t		cstride = (size_t) cin * CNN_TAPS;
 
+	if (group < 1)
+		group = 1;
+	if (group > DW_GROUP_MAX)
+		group = DW_GROUP_MAX;
 	/* rows past cout (a partial last block) are scratch */
 	memset(j->dbl + (size_t) b_lo * COB * cstride, 0,
 		   sizeof(double) * (b_hi - b_lo) * COB * cstride);
-	for (int s = 0; s < j->n; s++)
+	for (int s0 = 0; s0 < j->n; s0 += group)
+	{
+		int			ns = j->n - s0 < group ? j->n - s0 : group;
+
 		for (int b = b_lo; b < b_hi; b++)
 		{
 			int			co0 = b * COB,
 						nco = blk->cout - co0 < COB ? blk->cout - co0 : COB;
-			const float *dzs[MAX_BLOCK];
+			const float *dzs[DW_GROUP_MAX][MAX_BLOCK];
+			const float *xs[DW_GROUP_MAX];
 
-			for (int c = 0; c < COB; c++)
-				dzs[c] = j->in + dz_off(blk, s, co0 + (c < nco ? c : 0)) + blk->dpad;
+			for (int s = 0; s < ns; s++)
+				for (int c = 0; c < COB; c++)
+					dzs[s][c] = j->in + dz_off(blk, s0 + s, co0 + (c < nco ? c : 0)) + blk->dpad;
 			for (int ci = 0; ci < cin; ci++)
-				K(dw_sample)(blk, dzs, blk->xq + xq_off(blk, s, ci),
-						  j->dbl + ((size_t) co0 * cin + ci) * CNN_TAPS, cstride, COB);
+			{
+				for (int s = 0; s < ns; s++)
+					xs[s] = blk->xq + xq_off(blk, s0 + s, ci);
+				K(dw_group)(blk, (const float *const (*)[MAX_BLOCK]) dzs, xs, ns,
+							j->dbl + ((size_t) co0 * cin + ci) * CNN_TAPS, cstride, COB);
+			}
 		}
+	}
 	for (int b = b_lo; b < b_hi; b++)
 	{
 		int			co0 = b * COB,

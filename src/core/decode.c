@@ -12,8 +12,7 @@
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
 
-/* FFmpeg is loaded on first use: its names below stand for pointers */
-#define TTSP_FFMPEG_CALLS
+/* FFmpeg is loaded on first use: its functions are ttsp_ffmpeg's pointers */
 #include "ffmpeg_lazy.h"
 
 #define AVIO_BUFFER_SIZE 32768
@@ -80,7 +79,7 @@ log_callback(void *avcl, int level, const char *fmt, va_list vl)
 
 	if (log_sink == NULL || level > AV_LOG_VERBOSE)
 		return;
-	av_log_format_line(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
+	ttsp_ffmpeg.av_log_format_line(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
 	line[strcspn(line, "\n")] = '\0';
 	if (line[0] != '\0')
 		log_sink(level, line);
@@ -93,9 +92,9 @@ ttsp_decoder_set_log(void (*sink) (int level, const char *msg))
 	/* if FFmpeg cannot load, ttsp_decoder_open says why */
 	if (ttsp_ffmpeg_load(NULL) != TTSP_OK)
 		return;
-	av_log_set_callback(sink ? log_callback : NULL);
+	ttsp_ffmpeg.av_log_set_callback(sink ? log_callback : NULL);
 	if (sink == NULL)
-		av_log_set_level(AV_LOG_QUIET);
+		ttsp_ffmpeg.av_log_set_level(AV_LOG_QUIET);
 }
 
 static int
@@ -156,7 +155,7 @@ deny_io_open(struct AVFormatContext *s, AVIOContext **pb, const char *url,
 static const char *
 av_message(int code, char *buf, size_t len)
 {
-	av_strerror(code, buf, len);
+	ttsp_ffmpeg.av_strerror(code, buf, len);
 	return buf;
 }
 
@@ -186,7 +185,7 @@ open_codec(ttsp_decoder *dec, ttsp_error *err)
 	char		msg[128];
 	int			ret;
 
-	ret = av_find_best_stream(dec->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+	ret = ttsp_ffmpeg.av_find_best_stream(dec->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
 	if (ret == AVERROR_STREAM_NOT_FOUND)
 		return ttsp_fail(err, TTSP_ECORRUPT, "no audio stream in the %s data",
 						 dec->fmt->iformat->name);
@@ -196,16 +195,16 @@ open_codec(ttsp_decoder *dec, ttsp_error *err)
 	dec->stream_index = ret;
 	st = dec->fmt->streams[ret];
 
-	dec->codec = avcodec_alloc_context3(codec);
+	dec->codec = ttsp_ffmpeg.avcodec_alloc_context3(codec);
 	if (dec->codec == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory allocating the audio decoder");
-	ret = avcodec_parameters_to_context(dec->codec, st->codecpar);
+	ret = ttsp_ffmpeg.avcodec_parameters_to_context(dec->codec, st->codecpar);
 	if (ret < 0)
 		return ttsp_fail(err, TTSP_ECORRUPT, "invalid %s stream parameters: %s",
 						 codec->name, av_message(ret, msg, sizeof(msg)));
 	/* Decoder threads would call our log sink off the backend's thread. */
 	dec->codec->thread_count = 1;
-	ret = avcodec_open2(dec->codec, codec, NULL);
+	ret = ttsp_ffmpeg.avcodec_open2(dec->codec, codec, NULL);
 	if (ret < 0)
 		return ttsp_fail(err, TTSP_ECORRUPT, "cannot open the %s decoder: %s",
 						 codec->name, av_message(ret, msg, sizeof(msg)));
@@ -244,13 +243,13 @@ open_resampler(ttsp_decoder *dec, const AVFrame *f, ttsp_error *err)
 
 	/* Same layout in and out: only format and rate change, never the mix. */
 	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-		av_channel_layout_default(&layout, dec->in_channels);
-	else if (av_channel_layout_copy(&layout, &f->ch_layout) < 0)
+		ttsp_ffmpeg.av_channel_layout_default(&layout, dec->in_channels);
+	else if (ttsp_ffmpeg.av_channel_layout_copy(&layout, &f->ch_layout) < 0)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory copying a channel layout");
-	ret = swr_alloc_set_opts2(&dec->swr, &layout, AV_SAMPLE_FMT_FLTP, dec->out_rate,
+	ret = ttsp_ffmpeg.swr_alloc_set_opts2(&dec->swr, &layout, AV_SAMPLE_FMT_FLTP, dec->out_rate,
 							  &layout, f->format, f->sample_rate, 0, NULL);
-	av_channel_layout_uninit(&layout);
-	if (ret < 0 || (ret = swr_init(dec->swr)) < 0)
+	ttsp_ffmpeg.av_channel_layout_uninit(&layout);
+	if (ret < 0 || (ret = ttsp_ffmpeg.swr_init(dec->swr)) < 0)
 		return ttsp_fail(err, TTSP_EINTERNAL, "cannot set up the resampler: %s",
 						 av_message(ret, msg, sizeof(msg)));
 	return TTSP_OK;
@@ -289,25 +288,25 @@ ttsp_decoder_open(ttsp_decoder **decp, const uint8_t *data, size_t len,
 	dec->max_duration_s = opts->max_duration_s;
 	dec->state = DEC_READING;
 
-	iobuf = av_malloc(AVIO_BUFFER_SIZE);
+	iobuf = ttsp_ffmpeg.av_malloc(AVIO_BUFFER_SIZE);
 	if (iobuf == NULL)
 		return alloc_fail(err);
-	dec->avio = avio_alloc_context(iobuf, AVIO_BUFFER_SIZE, 0, dec, mem_read, NULL, mem_seek);
+	dec->avio = ttsp_ffmpeg.avio_alloc_context(iobuf, AVIO_BUFFER_SIZE, 0, dec, mem_read, NULL, mem_seek);
 	if (dec->avio == NULL)
 	{
-		av_free(iobuf);
+		ttsp_ffmpeg.av_free(iobuf);
 		return alloc_fail(err);
 	}
-	dec->fmt = avformat_alloc_context();
-	dec->pkt = av_packet_alloc();
-	dec->frame = av_frame_alloc();
+	dec->fmt = ttsp_ffmpeg.avformat_alloc_context();
+	dec->pkt = ttsp_ffmpeg.av_packet_alloc();
+	dec->frame = ttsp_ffmpeg.av_frame_alloc();
 	if (dec->fmt == NULL || dec->pkt == NULL || dec->frame == NULL)
 		return alloc_fail(err);
 	dec->fmt->pb = dec->avio;
 	dec->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
 	dec->fmt->io_open = deny_io_open;
 
-	ret = avformat_open_input(&dec->fmt, NULL, NULL, NULL);
+	ret = ttsp_ffmpeg.avformat_open_input(&dec->fmt, NULL, NULL, NULL);
 	if (ret < 0)
 	{
 		/* avformat_open_input frees the context on failure */
@@ -315,7 +314,7 @@ ttsp_decoder_open(ttsp_decoder **decp, const uint8_t *data, size_t len,
 		return ttsp_fail(err, TTSP_ECORRUPT, "unrecognized audio format (%s)",
 						 av_message(ret, msg, sizeof(msg)));
 	}
-	ret = avformat_find_stream_info(dec->fmt, NULL);
+	ret = ttsp_ffmpeg.avformat_find_stream_info(dec->fmt, NULL);
 	if (ret < 0)
 		return ttsp_fail(err, TTSP_ECORRUPT, "cannot read stream information: %s",
 						 av_message(ret, msg, sizeof(msg)));
@@ -375,7 +374,7 @@ ttsp_decoder_expected_frames(const ttsp_decoder *dec)
 	if (duration <= 0)
 		return cap < 65536 ? cap : 65536;
 	/* a little over the declared length, so an exact one needs no regrowth */
-	guess = av_rescale(duration, dec->out_rate, AV_TIME_BASE) + 4096 - dec->to_skip;
+	guess = ttsp_ffmpeg.av_rescale(duration, dec->out_rate, AV_TIME_BASE) + 4096 - dec->to_skip;
 	if (guess < 1)
 		guess = 1;
 	return guess < cap ? guess : cap;
@@ -449,10 +448,10 @@ convert(ttsp_decoder *dec, const AVFrame *f, int *nout, ttsp_error *err)
 		*nout = in;
 		return TTSP_OK;
 	}
-	if ((st = grow_conv(dec, swr_get_out_samples(dec->swr, in) + 16, err)) != TTSP_OK)
+	if ((st = grow_conv(dec, ttsp_ffmpeg.swr_get_out_samples(dec->swr, in) + 16, err)) != TTSP_OK)
 		return st;
 	dec->src = dec->conv;
-	n = swr_convert(dec->swr, (uint8_t **) dec->conv, dec->conv_cap,
+	n = ttsp_ffmpeg.swr_convert(dec->swr, (uint8_t **) dec->conv, dec->conv_cap,
 					f ? (const uint8_t **) f->extended_data : NULL, in);
 	if (n < 0)
 		return ttsp_fail(err, TTSP_EINTERNAL, "resampling failed: %s", av_message(n, msg, sizeof(msg)));
@@ -530,7 +529,7 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 
 	*nframes = 0;
 	*planes = dec->out_planes;
-	av_frame_unref(dec->frame);
+	ttsp_ffmpeg.av_frame_unref(dec->frame);
 	while (dec->state != DEC_DONE)
 	{
 		if (dec->bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS)
@@ -548,7 +547,7 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 			continue;
 		}
 
-		ret = avcodec_receive_frame(dec->codec, dec->frame);
+		ret = ttsp_ffmpeg.avcodec_receive_frame(dec->codec, dec->frame);
 		if (ret == 0)
 		{
 			dec->bad_in_a_row = 0;
@@ -576,24 +575,24 @@ ttsp_decoder_read(ttsp_decoder *dec, float *const **planes, int *nframes, ttsp_e
 		}
 
 		/* The codec wants input: demux the next packet of our stream. */
-		ret = av_read_frame(dec->fmt, dec->pkt);
+		ret = ttsp_ffmpeg.av_read_frame(dec->fmt, dec->pkt);
 		if (ret < 0)
 		{
 			/* End of data, or damage the demuxer cannot step over: drain. */
 			if (ret != AVERROR_EOF)
-				av_log(dec->fmt, AV_LOG_VERBOSE, "demuxing stopped: %s\n",
+				ttsp_ffmpeg.av_log(dec->fmt, AV_LOG_VERBOSE, "demuxing stopped: %s\n",
 					   av_message(ret, msg, sizeof(msg)));
-			avcodec_send_packet(dec->codec, NULL);
+			ttsp_ffmpeg.avcodec_send_packet(dec->codec, NULL);
 			dec->state = DEC_DRAINING;
 			continue;
 		}
 		if (dec->pkt->stream_index == dec->stream_index)
 		{
-			ret = avcodec_send_packet(dec->codec, dec->pkt);
+			ret = ttsp_ffmpeg.avcodec_send_packet(dec->codec, dec->pkt);
 			if (ret < 0 && ret != AVERROR(EAGAIN))
 				note_bad_packet(dec);
 		}
-		av_packet_unref(dec->pkt);
+		ttsp_ffmpeg.av_packet_unref(dec->pkt);
 	}
 	return TTSP_OK;
 }
@@ -605,16 +604,16 @@ ttsp_decoder_close(ttsp_decoder *dec)
 
 	if (dec == NULL)
 		return;
-	swr_free(&dec->swr);
-	avcodec_free_context(&dec->codec);
-	av_packet_free(&dec->pkt);
-	av_frame_free(&dec->frame);
+	ttsp_ffmpeg.swr_free(&dec->swr);
+	ttsp_ffmpeg.avcodec_free_context(&dec->codec);
+	ttsp_ffmpeg.av_packet_free(&dec->pkt);
+	ttsp_ffmpeg.av_frame_free(&dec->frame);
 	if (dec->fmt != NULL)
-		avformat_close_input(&dec->fmt);
+		ttsp_ffmpeg.avformat_close_input(&dec->fmt);
 	if (dec->avio != NULL)
 	{
-		av_freep(&dec->avio->buffer);
-		avio_context_free(&dec->avio);
+		ttsp_ffmpeg.av_freep(&dec->avio->buffer);
+		ttsp_ffmpeg.avio_context_free(&dec->avio);
 	}
 	if (dec->conv != NULL)
 		for (ch = 0; ch < dec->in_channels; ch++)

@@ -19,6 +19,8 @@ ttsp_plot_create(int width, int height, ttsp_error *err)
 				  width, height, TTSP_MAX_IMAGE_SIDE);
 		return NULL;
 	}
+	if (ttsp_cairo_load(err) != TTSP_OK)
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 	{
@@ -27,17 +29,17 @@ ttsp_plot_create(int width, int height, ttsp_error *err)
 	}
 	p->width = width;
 	p->height = height;
-	p->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-	p->cr = cairo_create(p->surface);
-	if (cairo_surface_status(p->surface) != CAIRO_STATUS_SUCCESS ||
-		cairo_status(p->cr) != CAIRO_STATUS_SUCCESS)
+	p->surface = ttsp_cairo.cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+	p->cr = ttsp_cairo.cairo_create(p->surface);
+	if (ttsp_cairo.cairo_surface_status(p->surface) != CAIRO_STATUS_SUCCESS ||
+		ttsp_cairo.cairo_status(p->cr) != CAIRO_STATUS_SUCCESS)
 	{
 		ttsp_plot_destroy(p);
 		ttsp_fail(err, TTSP_ENOMEM, "out of memory for a %d x %d picture", width, height);
 		return NULL;
 	}
-	cairo_set_source_rgb(p->cr, 1, 1, 1);
-	cairo_paint(p->cr);
+	ttsp_cairo.cairo_set_source_rgb(p->cr, 1, 1, 1);
+	ttsp_cairo.cairo_paint(p->cr);
 	return p;
 }
 
@@ -48,9 +50,9 @@ ttsp_plot_destroy(ttsp_plot *p)
 		return;
 	/* both are reference counted and safe to destroy in the error state */
 	if (p->cr != NULL)
-		cairo_destroy(p->cr);
+		ttsp_cairo.cairo_destroy(p->cr);
 	if (p->surface != NULL)
-		cairo_surface_destroy(p->surface);
+		ttsp_cairo.cairo_surface_destroy(p->surface);
 	free(p);
 }
 
@@ -72,8 +74,8 @@ ttsp_plot_pixel(ttsp_plot *p, int x, int y, uint8_t rgb[3])
 	const uint8_t *row;
 	uint32_t	px;
 
-	cairo_surface_flush(p->surface);
-	row = cairo_image_surface_get_data(p->surface) + (size_t) y * cairo_image_surface_get_stride(p->surface);
+	ttsp_cairo.cairo_surface_flush(p->surface);
+	row = ttsp_cairo.cairo_image_surface_get_data(p->surface) + (size_t) y * ttsp_cairo.cairo_image_surface_get_stride(p->surface);
 	/* RGB24: one native-endian 32-bit word per pixel, 0x00RRGGBB */
 	memcpy(&px, row + (size_t) x * 4, 4);
 	rgb[0] = (px >> 16) & 0xff;
@@ -116,16 +118,16 @@ ttsp_plot_png(ttsp_plot *p, uint8_t **png, size_t *len, ttsp_error *err)
 
 	*png = NULL;
 	*len = 0;
-	if (cairo_status(p->cr) != CAIRO_STATUS_SUCCESS)
+	if (ttsp_cairo.cairo_status(p->cr) != CAIRO_STATUS_SUCCESS)
 		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
-						 cairo_status_to_string(cairo_status(p->cr)));
-	cairo_surface_flush(p->surface);
-	st = cairo_surface_write_to_png_stream(p->surface, sink_write, &sink);
+						 ttsp_cairo.cairo_status_to_string(ttsp_cairo.cairo_status(p->cr)));
+	ttsp_cairo.cairo_surface_flush(p->surface);
+	st = ttsp_cairo.cairo_surface_write_to_png_stream(p->surface, sink_write, &sink);
 	if (st != CAIRO_STATUS_SUCCESS)
 	{
 		free(sink.data);
 		return ttsp_fail(err, st == CAIRO_STATUS_NO_MEMORY ? TTSP_ENOMEM : TTSP_EINTERNAL,
-						 "PNG encoding failed: %s", cairo_status_to_string(st));
+						 "PNG encoding failed: %s", ttsp_cairo.cairo_status_to_string(st));
 	}
 	*png = sink.data;
 	*len = sink.len;
@@ -168,31 +170,31 @@ plot_text(cairo_t *cr, const char *s, double x, double y, double ax, double ay,
 	cairo_text_extents_t te;
 	cairo_font_extents_t fe;
 
-	cairo_save(cr);
-	cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, size);
-	cairo_text_extents(cr, s, &te);
-	cairo_font_extents(cr, &fe);
-	cairo_translate(cr, x, y);
-	cairo_rotate(cr, angle);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	ttsp_cairo.cairo_set_font_size(cr, size);
+	ttsp_cairo.cairo_text_extents(cr, s, &te);
+	ttsp_cairo.cairo_font_extents(cr, &fe);
+	ttsp_cairo.cairo_translate(cr, x, y);
+	ttsp_cairo.cairo_rotate(cr, angle);
 	/* anchor on the advance width and the font's ascent, not the ink, so
 	 * labels of different digits line up */
-	cairo_move_to(cr, -ax * te.x_advance, (1 - ay) * fe.ascent);
-	cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
-	cairo_show_text(cr, s);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_move_to(cr, -ax * te.x_advance, (1 - ay) * fe.ascent);
+	ttsp_cairo.cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+	ttsp_cairo.cairo_show_text(cr, s);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 void
 plot_frame(cairo_t *cr, const plot_box *b)
 {
-	cairo_save(cr);
-	cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-	cairo_set_line_width(cr, 1);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+	ttsp_cairo.cairo_set_line_width(cr, 1);
 	/* half-pixel offsets: a 1-pixel line on pixel centres stays sharp */
-	cairo_rectangle(cr, floor(b->x) - 0.5, floor(b->y) - 0.5, ceil(b->w) + 1, ceil(b->h) + 1);
-	cairo_stroke(cr);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_rectangle(cr, floor(b->x) - 0.5, floor(b->y) - 0.5, ceil(b->w) + 1, ceil(b->h) + 1);
+	ttsp_cairo.cairo_stroke(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 /* One axis along an edge of box: ticks, labels, grid lines across it, its label. */
@@ -210,8 +212,8 @@ plot_axis(cairo_t *cr, const plot_box *b, double lo, double hi, bool integer, bo
 	double		dir = side == PLOT_RIGHT ? 1 : -1;
 	char		buf[48];
 
-	cairo_save(cr);
-	cairo_set_line_width(cr, 1);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_set_line_width(cr, 1);
 	for (int i = 0; i < n; i++)
 	{
 		double		f = hi > lo ? (ticks[i] - lo) / (hi - lo) : 0.5;
@@ -220,38 +222,38 @@ plot_axis(cairo_t *cr, const plot_box *b, double lo, double hi, bool integer, bo
 
 		if (grid)
 		{
-			cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+			ttsp_cairo.cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
 			if (along_x)
 			{
-				cairo_move_to(cr, pos, b->y);
-				cairo_line_to(cr, pos, b->y + b->h);
+				ttsp_cairo.cairo_move_to(cr, pos, b->y);
+				ttsp_cairo.cairo_line_to(cr, pos, b->y + b->h);
 			}
 			else
 			{
-				cairo_move_to(cr, b->x, pos);
-				cairo_line_to(cr, b->x + b->w, pos);
+				ttsp_cairo.cairo_move_to(cr, b->x, pos);
+				ttsp_cairo.cairo_line_to(cr, b->x + b->w, pos);
 			}
-			cairo_stroke(cr);
+			ttsp_cairo.cairo_stroke(cr);
 		}
-		cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+		ttsp_cairo.cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
 		ttsp_tick_label(ticks[i], step, buf, sizeof(buf));
 		if (along_x)
 		{
-			cairo_move_to(cr, pos, b->y + b->h + 1);
-			cairo_line_to(cr, pos, b->y + b->h + 1 + PLOT_TICK_LEN);
-			cairo_stroke(cr);
+			ttsp_cairo.cairo_move_to(cr, pos, b->y + b->h + 1);
+			ttsp_cairo.cairo_line_to(cr, pos, b->y + b->h + 1 + PLOT_TICK_LEN);
+			ttsp_cairo.cairo_stroke(cr);
 			plot_text(cr, buf, pos, b->y + b->h + PLOT_TICK_LEN + 3, 0.5, 0, PLOT_FONT_SIZE, 0);
 		}
 		else
 		{
-			cairo_move_to(cr, edge, pos);
-			cairo_line_to(cr, edge + dir * PLOT_TICK_LEN, pos);
-			cairo_stroke(cr);
+			ttsp_cairo.cairo_move_to(cr, edge, pos);
+			ttsp_cairo.cairo_line_to(cr, edge + dir * PLOT_TICK_LEN, pos);
+			ttsp_cairo.cairo_stroke(cr);
 			plot_text(cr, buf, edge + dir * (PLOT_TICK_LEN + 3), pos, side == PLOT_RIGHT ? 0 : 1, 0.5,
 					  PLOT_FONT_SIZE, 0);
 		}
 	}
-	cairo_restore(cr);
+	ttsp_cairo.cairo_restore(cr);
 	if (label == NULL)
 		return;
 	if (along_x)

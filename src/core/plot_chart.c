@@ -61,7 +61,7 @@ set_dash(cairo_t *cr, bool dashed)
 {
 	static const double dash[] = {6, 4};
 
-	cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
+	ttsp_cairo.cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
 }
 
 /* One series as a polyline in box b; non-finite points break it. */
@@ -71,12 +71,12 @@ draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, do
 {
 	bool		pen_down = false;
 
-	cairo_save(cr);
-	cairo_rectangle(cr, b->x, b->y, b->w, b->h);
-	cairo_clip(cr);
-	cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
-	cairo_set_line_width(cr, 2);
-	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_rectangle(cr, b->x, b->y, b->w, b->h);
+	ttsp_cairo.cairo_clip(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
+	ttsp_cairo.cairo_set_line_width(cr, 2);
+	ttsp_cairo.cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
 	set_dash(cr, s->dashed);
 	for (int i = 0; i < s->n; i++)
 	{
@@ -91,22 +91,22 @@ draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, do
 		px = b->x + (s->x[i] - xlo) / (xhi - xlo) * b->w;
 		py = b->y + b->h - (s->y[i] - ylo) / (yhi - ylo) * b->h;
 		if (pen_down)
-			cairo_line_to(cr, px, py);
+			ttsp_cairo.cairo_line_to(cr, px, py);
 		else
-			cairo_move_to(cr, px, py);
+			ttsp_cairo.cairo_move_to(cr, px, py);
 		pen_down = true;
 	}
-	cairo_stroke(cr);
+	ttsp_cairo.cairo_stroke(cr);
 	/* points as dots too when there are few (one epoch shows as a dot); not on a ROC curve */
 	if (s->n <= 40 && !dots_off)
 		for (int i = 0; i < s->n; i++)
 			if (isfinite(s->x[i]) && isfinite(s->y[i]))
 			{
-				cairo_arc(cr, b->x + (s->x[i] - xlo) / (xhi - xlo) * b->w,
+				ttsp_cairo.cairo_arc(cr, b->x + (s->x[i] - xlo) / (xhi - xlo) * b->w,
 						  b->y + b->h - (s->y[i] - ylo) / (yhi - ylo) * b->h, 3, 0, 2 * M_PI);
-				cairo_fill(cr);
+				ttsp_cairo.cairo_fill(cr);
 			}
-	cairo_restore(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 /* Legend rows, top right inside the box, on a white panel. */
@@ -119,22 +119,22 @@ draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark)
 				y;
 	cairo_text_extents_t te;
 
-	cairo_save(cr);
-	cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, PLOT_FONT_SIZE);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	ttsp_cairo.cairo_set_font_size(cr, PLOT_FONT_SIZE);
 	for (int r = 0; r < rows; r++)
 	{
-		cairo_text_extents(cr, r < c->n_series ? c->series[r].name : c->mark_label, &te);
+		ttsp_cairo.cairo_text_extents(cr, r < c->n_series ? c->series[r].name : c->mark_label, &te);
 		wmax = fmax(wmax, te.x_advance);
 	}
 	x = b->x + b->w - wmax - LEGEND_SWATCH - 22;
 	y = c->unit_square ? b->y + b->h - rows * LEGEND_ROW - 14 : b->y + 8;
-	cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
-	cairo_rectangle(cr, x, y, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6);
-	cairo_fill_preserve(cr);
-	cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
-	cairo_set_line_width(cr, 1);
-	cairo_stroke(cr);
+	ttsp_cairo.cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+	ttsp_cairo.cairo_rectangle(cr, x, y, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6);
+	ttsp_cairo.cairo_fill_preserve(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
+	ttsp_cairo.cairo_set_line_width(cr, 1);
+	ttsp_cairo.cairo_stroke(cr);
 	for (int r = 0; r < rows; r++)
 	{
 		double		ly = y + 3 + (r + 0.5) * LEGEND_ROW;
@@ -143,25 +143,25 @@ draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark)
 		{
 			const ttsp_series *s = &c->series[r];
 
-			cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
-			cairo_set_line_width(cr, 2);
+			ttsp_cairo.cairo_set_source_rgb(cr, s->rgb[0] / 255.0, s->rgb[1] / 255.0, s->rgb[2] / 255.0);
+			ttsp_cairo.cairo_set_line_width(cr, 2);
 			set_dash(cr, s->dashed);
 		}
 		else
 		{
 			static const double dot[] = {2, 3};
 
-			cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-			cairo_set_line_width(cr, 1.5);
-			cairo_set_dash(cr, dot, 2, 0);
+			ttsp_cairo.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+			ttsp_cairo.cairo_set_line_width(cr, 1.5);
+			ttsp_cairo.cairo_set_dash(cr, dot, 2, 0);
 		}
-		cairo_move_to(cr, x + 6, ly);
-		cairo_line_to(cr, x + 6 + LEGEND_SWATCH, ly);
-		cairo_stroke(cr);
+		ttsp_cairo.cairo_move_to(cr, x + 6, ly);
+		ttsp_cairo.cairo_line_to(cr, x + 6 + LEGEND_SWATCH, ly);
+		ttsp_cairo.cairo_stroke(cr);
 		plot_text(cr, r < c->n_series ? c->series[r].name : c->mark_label,
 				  x + 12 + LEGEND_SWATCH, ly, 0, 0.5, PLOT_FONT_SIZE, 0);
 	}
-	cairo_restore(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 /* A dotted vertical line at x (the best epoch). */
@@ -171,14 +171,14 @@ draw_mark(cairo_t *cr, const plot_box *b, double x, double xlo, double xhi)
 	static const double dot[] = {2, 3};
 	double		px = floor(b->x + (x - xlo) / (xhi - xlo) * b->w) + 0.5;
 
-	cairo_save(cr);
-	cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-	cairo_set_line_width(cr, 1.5);
-	cairo_set_dash(cr, dot, 2, 0);
-	cairo_move_to(cr, px, b->y);
-	cairo_line_to(cr, px, b->y + b->h);
-	cairo_stroke(cr);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+	ttsp_cairo.cairo_set_line_width(cr, 1.5);
+	ttsp_cairo.cairo_set_dash(cr, dot, 2, 0);
+	ttsp_cairo.cairo_move_to(cr, px, b->y);
+	ttsp_cairo.cairo_line_to(cr, px, b->y + b->h);
+	ttsp_cairo.cairo_stroke(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 static void
@@ -186,14 +186,14 @@ draw_diagonal(cairo_t *cr, const plot_box *b)
 {
 	static const double dash[] = {4, 4};
 
-	cairo_save(cr);
-	cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
-	cairo_set_line_width(cr, 1);
-	cairo_set_dash(cr, dash, 2, 0);
-	cairo_move_to(cr, b->x, b->y + b->h);
-	cairo_line_to(cr, b->x + b->w, b->y);
-	cairo_stroke(cr);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+	ttsp_cairo.cairo_set_line_width(cr, 1);
+	ttsp_cairo.cairo_set_dash(cr, dash, 2, 0);
+	ttsp_cairo.cairo_move_to(cr, b->x, b->y + b->h);
+	ttsp_cairo.cairo_line_to(cr, b->x + b->w, b->y);
+	ttsp_cairo.cairo_stroke(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 ttsp_status
@@ -240,8 +240,8 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi, c->unit_square);
 	plot_frame(cr, &b);
 	draw_legend(cr, &b, c, mark);
-	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+	if (ttsp_cairo.cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
-						 cairo_status_to_string(cairo_status(cr)));
+						 ttsp_cairo.cairo_status_to_string(ttsp_cairo.cairo_status(cr)));
 	return TTSP_OK;
 }

@@ -2,7 +2,7 @@
 #ifndef TTSP_PLOT_INTERNAL_H
 #define TTSP_PLOT_INTERNAL_H
 
-#include <cairo.h>
+#include "cairo_lazy.h"
 
 #include "plot.h"
 

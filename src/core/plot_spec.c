@@ -103,16 +103,16 @@ cell_pixel(double t, const float *overlay, double s)
 static cairo_surface_t *
 band_surface(const ttsp_spec_figure *f, int ch)
 {
-	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->cols, f->rows);
+	cairo_surface_t *s = ttsp_cairo.cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->cols, f->rows);
 	double		span = f->hi > f->lo ? f->hi - f->lo : 1;
 	uint8_t    *data;
 	int			stride;
 
-	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
+	if (ttsp_cairo.cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
 		return s;
-	cairo_surface_flush(s);
-	data = cairo_image_surface_get_data(s);
-	stride = cairo_image_surface_get_stride(s);
+	ttsp_cairo.cairo_surface_flush(s);
+	data = ttsp_cairo.cairo_image_surface_get_data(s);
+	stride = ttsp_cairo.cairo_image_surface_get_stride(s);
 	for (int r = 0; r < f->rows; r++)
 	{
 		size_t		off = ((size_t) ch * f->rows + r) * f->cols;
@@ -122,7 +122,7 @@ band_surface(const ttsp_spec_figure *f, int ch)
 			line[x] = cell_pixel((f->values[off + x] - f->lo) / span, f->overlay,
 								 f->overlay != NULL ? f->overlay[off + x] : 0);
 	}
-	cairo_surface_mark_dirty(s);
+	ttsp_cairo.cairo_surface_mark_dirty(s);
 	return s;
 }
 
@@ -130,18 +130,18 @@ band_surface(const ttsp_spec_figure *f, int ch)
 static void
 paint_stretched(cairo_t *cr, cairo_surface_t *src, int cols, int rows, const plot_box *b)
 {
-	cairo_save(cr);
-	cairo_rectangle(cr, b->x, b->y, b->w, b->h);
-	cairo_clip(cr);
-	cairo_translate(cr, b->x, b->y);
-	cairo_scale(cr, b->w / cols, b->h / rows);
-	cairo_set_source_surface(cr, src, 0, 0);
-	cairo_pattern_set_filter(cairo_get_source(cr),
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_rectangle(cr, b->x, b->y, b->w, b->h);
+	ttsp_cairo.cairo_clip(cr);
+	ttsp_cairo.cairo_translate(cr, b->x, b->y);
+	ttsp_cairo.cairo_scale(cr, b->w / cols, b->h / rows);
+	ttsp_cairo.cairo_set_source_surface(cr, src, 0, 0);
+	ttsp_cairo.cairo_pattern_set_filter(ttsp_cairo.cairo_get_source(cr),
 							 cols > b->w || rows > b->h ? CAIRO_FILTER_GOOD : CAIRO_FILTER_NEAREST);
 	/* edges take the border pixels rather than fading to black */
-	cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);
-	cairo_paint(cr);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_pattern_set_extend(ttsp_cairo.cairo_get_source(cr), CAIRO_EXTEND_PAD);
+	ttsp_cairo.cairo_paint(cr);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 typedef enum bar_kind
@@ -181,9 +181,9 @@ colour_bar(cairo_t *cr, const plot_box *bar, double lo, double hi, bar_kind kind
 			for (int k = 0; k < 3; k++)
 				rgb[k] = v[k] / 255.0;
 		}
-		cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-		cairo_rectangle(cr, bar->x, bar->y + bar->h - i - 1, bar->w, 1);
-		cairo_fill(cr);
+		ttsp_cairo.cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+		ttsp_cairo.cairo_rectangle(cr, bar->x, bar->y + bar->h - i - 1, bar->w, 1);
+		ttsp_cairo.cairo_fill(cr);
 	}
 	plot_frame(cr, bar);
 	plot_y_axis(cr, bar, lo, hi, false, false, label, PLOT_RIGHT);
@@ -197,17 +197,17 @@ channel_label(cairo_t *cr, const plot_box *b, int ch)
 	cairo_text_extents_t te;
 
 	snprintf(buf, sizeof(buf), "channel %d", ch + 1);
-	cairo_save(cr);
-	cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, PLOT_FONT_SIZE);
-	cairo_text_extents(cr, buf, &te);
-	cairo_set_source_rgba(cr, 0, 0, 0, 0.55);
-	cairo_rectangle(cr, b->x + 4, b->y + 4, te.x_advance + 10, 18);
-	cairo_fill(cr);
-	cairo_set_source_rgb(cr, 1, 1, 1);
-	cairo_move_to(cr, b->x + 9, b->y + 17);
-	cairo_show_text(cr, buf);
-	cairo_restore(cr);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	ttsp_cairo.cairo_set_font_size(cr, PLOT_FONT_SIZE);
+	ttsp_cairo.cairo_text_extents(cr, buf, &te);
+	ttsp_cairo.cairo_set_source_rgba(cr, 0, 0, 0, 0.55);
+	ttsp_cairo.cairo_rectangle(cr, b->x + 4, b->y + 4, te.x_advance + 10, 18);
+	ttsp_cairo.cairo_fill(cr);
+	ttsp_cairo.cairo_set_source_rgb(cr, 1, 1, 1);
+	ttsp_cairo.cairo_move_to(cr, b->x + 9, b->y + 17);
+	ttsp_cairo.cairo_show_text(cr, buf);
+	ttsp_cairo.cairo_restore(cr);
 }
 
 ttsp_status
@@ -233,13 +233,13 @@ ttsp_draw_spectrogram(ttsp_plot *p, const ttsp_spec_figure *f, ttsp_error *err)
 		cairo_surface_t *src = band_surface(f, ch);
 
 		b.y = top_margin(f) + ch * (bh + SPEC_BAND_GAP);
-		if (cairo_surface_status(src) != CAIRO_STATUS_SUCCESS)
+		if (ttsp_cairo.cairo_surface_status(src) != CAIRO_STATUS_SUCCESS)
 		{
-			cairo_surface_destroy(src);
+			ttsp_cairo.cairo_surface_destroy(src);
 			return ttsp_fail(err, TTSP_ENOMEM, "out of memory for a %d x %d band", f->cols, f->rows);
 		}
 		paint_stretched(cr, src, f->cols, f->rows, &b);
-		cairo_surface_destroy(src);
+		ttsp_cairo.cairo_surface_destroy(src);
 		plot_frame(cr, &b);
 		plot_y_axis(cr, &b, f->y_lo, f->y_hi, f->y_integer, false, f->y_label, PLOT_LEFT);
 		if (f->channels > 1)
@@ -258,8 +258,8 @@ ttsp_draw_spectrogram(ttsp_plot *p, const ttsp_spec_figure *f, ttsp_error *err)
 		bar.x += SPEC_BAR_SPACE;
 		colour_bar(cr, &bar, 0, 1, BAR_SALIENCY, f->overlay_label);
 	}
-	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+	if (ttsp_cairo.cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
-						 cairo_status_to_string(cairo_status(cr)));
+						 ttsp_cairo.cairo_status_to_string(ttsp_cairo.cairo_status(cr)));
 	return TTSP_OK;
 }

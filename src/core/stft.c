@@ -1,6 +1,5 @@
 #include "stft.h"
 
-#include <fftw3.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "fftw_lazy.h"
 #include "floats.h"
 
 /* Largest batch of ttsp_stft_batch_samples: frames, and pending values. */
@@ -222,7 +222,7 @@ make_window(ttsp_stft *s)
 static fftwf_plan
 plan_pair(int n, fftwf_complex *in, fftwf_complex *out, unsigned flags)
 {
-	return fftwf_plan_dft_1d(n, in, out, FFTW_FORWARD, flags | FFTW_PRESERVE_INPUT);
+	return ttsp_fftw.fftwf_plan_dft_1d(n, in, out, FFTW_FORWARD, flags | FFTW_PRESERVE_INPUT);
 }
 
 static ttsp_status
@@ -268,6 +268,9 @@ ttsp_stft_create(const ttsp_stft_params *params, ttsp_stft **out, ttsp_error *er
 	int			n_fft;
 
 	*out = NULL;
+	/* before anything that ttsp_stft_destroy would hand back to FFTW */
+	if ((st = ttsp_fftw_load(err)) != TTSP_OK)
+		return st;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory creating an STFT");
@@ -285,8 +288,8 @@ ttsp_stft_create(const ttsp_stft_params *params, ttsp_stft **out, ttsp_error *er
 	s->window = calloc(n_fft, sizeof(float));
 	s->buf = malloc(n_fft * sizeof(float));
 	s->edge = malloc((s->pad + 1) * sizeof(float));
-	s->in = fftwf_malloc(n_fft * sizeof(fftwf_complex));
-	s->spec = fftwf_malloc(n_fft * sizeof(fftwf_complex));
+	s->in = ttsp_fftw.fftwf_malloc(n_fft * sizeof(fftwf_complex));
+	s->spec = ttsp_fftw.fftwf_malloc(n_fft * sizeof(fftwf_complex));
 	s->held = malloc(n_fft * sizeof(float));
 	if (s->window == NULL || s->buf == NULL || s->edge == NULL ||
 		s->in == NULL || s->spec == NULL || s->held == NULL)
@@ -320,9 +323,9 @@ ttsp_stft_destroy(ttsp_stft *s)
 	if (s == NULL)
 		return;
 	if (s->own_plan)
-		fftwf_destroy_plan(s->plan);
-	fftwf_free(s->in);
-	fftwf_free(s->spec);
+		ttsp_fftw.fftwf_destroy_plan(s->plan);
+	ttsp_fftw.fftwf_free(s->in);
+	ttsp_fftw.fftwf_free(s->spec);
 	free(s->held);
 	free(s->window);
 	free(s->buf);
@@ -482,7 +485,7 @@ transform_pair(ttsp_stft *s, bool only_first)
 	float	   *dst = s->frames + s->n_pending * s->n_bins;
 	size_t		count = only_first ? 1 : 2;
 
-	fftwf_execute_dft(s->plan, s->in, s->spec);
+	ttsp_fftw.fftwf_execute_dft(s->plan, s->in, s->spec);
 	/* the spare row is the reserved slot after the pair's frames */
 	split_pair(dst, dst + s->n_bins, (const float *) s->spec, s->p.n_fft, s->n_bins);
 	apply_power(dst, count * s->n_bins, s->p.power);
@@ -756,22 +759,29 @@ deliver(ttsp_stft *s, ttsp_frames_fn fn, void *arg, ttsp_error *err)
 bool
 ttsp_stft_import_wisdom(const char *path)
 {
-	return fftwf_import_wisdom_from_filename(path) != 0;
+	/* without FFTW there is nothing to plan: ttsp_stft_create will say why */
+	if (ttsp_fftw_load(NULL) != TTSP_OK)
+		return false;
+	return ttsp_fftw.fftwf_import_wisdom_from_filename(path) != 0;
 }
 
 bool
 ttsp_stft_wisdom_covers(int n_fft)
 {
-	fftwf_complex *in = fftwf_malloc(n_fft * sizeof(fftwf_complex));
-	fftwf_complex *out = fftwf_malloc(n_fft * sizeof(fftwf_complex));
+	fftwf_complex *in,
+			   *out;
 	fftwf_plan	plan = NULL;
 
+	if (ttsp_fftw_load(NULL) != TTSP_OK)
+		return false;
+	in = ttsp_fftw.fftwf_malloc(n_fft * sizeof(fftwf_complex));
+	out = ttsp_fftw.fftwf_malloc(n_fft * sizeof(fftwf_complex));
 	if (in != NULL && out != NULL)
 		plan = plan_pair(n_fft, in, out, FFTW_MEASURE | FFTW_WISDOM_ONLY);
 	if (plan != NULL)
-		fftwf_destroy_plan(plan);
-	fftwf_free(in);
-	fftwf_free(out);
+		ttsp_fftw.fftwf_destroy_plan(plan);
+	ttsp_fftw.fftwf_free(in);
+	ttsp_fftw.fftwf_free(out);
 	return plan != NULL;
 }
 
