@@ -12,6 +12,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/snapmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -320,12 +322,55 @@ cache_insert(int i, LoadedModel *m)
 	cache_touch(i, m);
 }
 
+/*
+ * When a lookup's answer cannot have changed: the same transaction and
+ * command under an MVCC snapshot with the same horizon and the same
+ * in-progress transactions.  The lookup's read-only SPI query runs under
+ * that snapshot, so it would find the same row: a query scoring many rows
+ * looks its model up once, not per row.
+ */
+static LookupStamp
+lookup_stamp(void)
+{
+	LookupStamp st = {0};
+	Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
+
+	if (snap == NULL || snap->snapshot_type != SNAPSHOT_MVCC || snap->suboverflowed)
+		return st;
+	st.valid = true;
+	st.lxid = MyProc->lxid;
+	st.cid = snap->curcid;
+	st.xmin = snap->xmin;
+	st.xmax = snap->xmax;
+	st.xip = hash_bytes_extended((const unsigned char *) snap->xip, snap->xcnt * sizeof(TransactionId), snap->xcnt);
+	st.subxip = hash_bytes_extended((const unsigned char *) snap->subxip, snap->subxcnt * sizeof(TransactionId),
+									snap->subxcnt);
+	return st;
+}
+
+static bool
+stamp_valid_and_equal(const LookupStamp *a, const LookupStamp *b)
+{
+	return a->valid && b->valid && a->lxid == b->lxid && a->cid == b->cid && a->xmin == b->xmin &&
+		a->xmax == b->xmax && a->xip == b->xip && a->subxip == b->subxip;
+}
+
 LoadedModel *
 model_lookup(const char *name, int32 version)
 {
 	LoadedModel *m = NULL;
 	ModelRowId	id;
 	int			i;
+	LookupStamp stamp = lookup_stamp();
+
+	for (i = 0; i < MODEL_CACHE_SIZE; i++)
+		if (model_cache[i] && !model_cache[i]->by_value && model_cache[i]->asked_version == version &&
+			stamp_valid_and_equal(&stamp, &model_cache[i]->stamp) && strcmp(model_cache[i]->name, name) == 0)
+		{
+			m = model_cache[i];
+			cache_touch(i, m);
+			return m;
+		}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -350,6 +395,8 @@ model_lookup(const char *name, int32 version)
 		m->row_ctid = id.ctid;
 		cache_insert(victim, m);
 	}
+	m->asked_version = version;
+	m->stamp = stamp;
 	SPI_finish();
 	return m;
 }

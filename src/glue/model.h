@@ -109,6 +109,18 @@ extern void scorer_add(ClipScorer *s, const float *clip, int frames, const float
 /* Score what is pending. */
 extern void scorer_flush(ClipScorer *s);
 
+/* When a lookup by name was answered (model.c: lookup_stamp). */
+typedef struct LookupStamp
+{
+	bool		valid;			/* false: not reusable */
+	LocalTransactionId lxid;
+	CommandId	cid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint64		xip;			/* hashes of the in-progress transactions */
+	uint64		subxip;
+} LookupStamp;
+
 /* A decoded model, cached per backend. */
 typedef struct LoadedModel
 {
@@ -119,6 +131,8 @@ typedef struct LoadedModel
 	int32		version;
 	int64		row_xmin;		/* the row's xmin and ctid: a replaced row is reloaded */
 	ItemPointerData row_ctid;
+	int32		asked_version;	/* the last lookup by name that found it: version asked (0: latest) */
+	LookupStamp stamp;			/* and when */
 	bool		by_value;		/* passed as a ttsp_model value, found by content_key */
 	uint64		content_key;	/* hash of every column decoded */
 	int			task;
