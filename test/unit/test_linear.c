@@ -375,6 +375,49 @@ test_bytes(void)
 	free(again);
 }
 
+/*
+ * Covariates only (0 x 0 pooled, n_extra features): the same matrix as the
+ * golden rows, so the same weights bit for bit as the pooled fit that is
+ * checked against sklearn above; round trip; shapes that stay invalid.
+ */
+static void
+test_covariates_only(void)
+{
+	ttsp_linear_data tr = rows("classification", "train");
+	ttsp_linear_data val = rows("classification", "val");
+	ttsp_linear *pooled = ttsp_linear_fit_select(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &tr, &val, NULL, NULL);
+	ttsp_error	err;
+	ttsp_linear *cov = ttsp_linear_fit_select(TTSP_TASK_CLASSIFICATION, 0, 0, 10, &tr, &val, NULL, &err);
+	size_t		len;
+	uint8_t    *b;
+	ttsp_linear *r = NULL;
+	double		o1[30],
+				o2[30];
+
+	ok(cov != NULL && cov->n_features == 10 && pooled != NULL, "0 x 0 with 10 extra features fits");
+	ok(cov && pooled && cov->alpha == pooled->alpha && cov->intercept == pooled->intercept &&
+	   memcmp(cov->coef, pooled->coef, 10 * sizeof(double)) == 0,
+	   "with the pooled fit's penalty and weights, bit for bit");
+	len = ttsp_linear_serialized_size(cov);
+	b = malloc(len);
+	ok(ttsp_linear_serialize(cov, b, len, &err) == TTSP_OK && (r = ttsp_linear_deserialize(b, len, &err)) != NULL &&
+	   r->channels == 0 && r->bins == 0 && r->n_extra == 10 &&
+	   ttsp_linear_predict(cov, val.x, 30, o1, NULL) == TTSP_OK && ttsp_linear_predict(r, val.x, 30, o2, NULL) == TTSP_OK &&
+	   memcmp(o1, o2, sizeof(o1)) == 0, "round trip of a covariates-only model, same predictions");
+	ttsp_linear_destroy(r);
+	/* 0 x 0 with no extra features, or 0 x 1, has no feature at all or no shape */
+	ttsp_put_u32(b + 28 - 4, 0);	/* n_extra */
+	ttsp_put_u64(b + len - 8, ttsp_fnv1a64(b, len - 8));
+	ok(ttsp_linear_deserialize(b, len, &err) == NULL && err.code == TTSP_ECORRUPT, "0 x 0 without extras: %s", err.msg);
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 0, 0, 0, &tr, 1.0, &err) == NULL && err.code == TTSP_EINVAL,
+	   "fitting no features: %s", err.msg);
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 0, 5, 10, &tr, 1.0, &err) == NULL && err.code == TTSP_EINVAL,
+	   "0 channels of 5 bins: %s", err.msg);
+	free(b);
+	ttsp_linear_destroy(cov);
+	ttsp_linear_destroy(pooled);
+}
+
 int
 main(void)
 {
@@ -385,5 +428,6 @@ main(void)
 	test_fits(TTSP_TASK_REGRESSION);
 	test_fit_errors();
 	test_bytes();
+	test_covariates_only();
 	return done_testing();
 }
