@@ -89,8 +89,8 @@ FROM ttsp_model a, ttsp_model b WHERE a.name = 'up' AND a.version = 1 AND b.name
 
 SELECT set_eq('SELECT pg_temp.ttsp_catalog()', 'SELECT entry FROM fresh',
 	'the updated extension is what CREATE EXTENSION ttsp gives: members, definitions, privileges, comments, columns');
-SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 37::bigint,
-	'and that comparison covers all 37 functions of the install script');
+SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 41::bigint,
+	'and that comparison covers all 41 functions of the install script');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -23,6 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "covariates.h"
 #include "ttsp_glue.h"
 
 Oid
@@ -71,6 +72,13 @@ table_is_0_2(void)
 	return get_attnum(model_table_oid(), "feature_template") != InvalidAttrNumber;
 }
 
+/* Whether ttsp_model has 0.3.0's covariate columns. */
+static bool
+table_has_covariates(void)
+{
+	return get_attnum(model_table_oid(), "covariates") != InvalidAttrNumber;
+}
+
 void
 model_table_check_insert(void)
 {
@@ -108,12 +116,14 @@ int32
 model_table_insert(const ModelRecord *rec)
 {
 	int			dims[1] = {rec->n_norm};
-	Datum		args[17];
-	Oid			types[17] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+	Datum		args[22];
+	Oid			types[22] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID};
+		ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID,
+	TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID, TEXTOID};
 	bool		v0_2 = table_is_0_2();
-	char		nulls[17];
+	bool		v0_3 = table_has_covariates();
+	char		nulls[22];
 	bool		isnull;
 	char	   *sql;
 
@@ -122,8 +132,8 @@ model_table_insert(const ModelRecord *rec)
 	args[2] = jsonb_datum(rec->architecture);
 	args[3] = jsonb_datum(rec->hyperparameters);
 	args[4] = rec->features;
-	args[5] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_mean));
-	args[6] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_std));
+	args[5] = rec->feature_template ? PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_mean)) : (Datum) 0;
+	args[6] = rec->feature_template ? PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_std)) : (Datum) 0;
 	args[7] = PointerGetDatum(rec->weights);
 	args[8] = jsonb_datum(rec->metrics);
 	args[9] = float8_array(rec->train_loss, rec->epochs);
@@ -138,20 +148,31 @@ model_table_insert(const ModelRecord *rec)
 	memset(nulls, ' ', sizeof(nulls));
 	if (rec->best_epoch < 1)
 		nulls[16] = 'n';
+	/* a covariates-only model has no spectrogram input (covariates.c) */
+	if (rec->feature_template == NULL)
+		nulls[4] = nulls[5] = nulls[6] = nulls[11] = nulls[12] = 'n';
+	covariates_model_args(rec->covariates, rec->source, args + 17, nulls + 17);
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
 	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the model name");
 	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
-				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss%s) "
-				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11%s "
+				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss%s%s) "
+				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11%s%s "
 				   "FROM %s.ttsp_model WHERE name = $1 "
 				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
 				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
-				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", ttsp_schema());
-	if (SPI_execute_with_args(sql, v0_2 ? lengthof(args) : 11, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+				   v0_3 ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
+				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", v0_3 ? ", $18, $19, $20, $21, $22" : "",
+				   ttsp_schema());
+	if (rec->covariates != NULL && !v0_3)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ttsp_model has no covariate columns"),
+				 errhint("Run ALTER EXTENSION ttsp UPDATE.")));
+	if (SPI_execute_with_args(sql, v0_3 ? 22 : v0_2 ? 17 : 11, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -233,8 +254,10 @@ model_table_fetch(const char *name, int32 version, TupleDesc *desc)
 	char	   *sql;
 
 	if (table_is_0_2())
-		sql = psprintf("SELECT task, feature_template, frames, norm_mean, norm_std, weights, target_mean, target_std "
-					   "FROM %s.ttsp_model WHERE name = $1 AND version = $2", ttsp_schema());
+		sql = psprintf("SELECT task, feature_template, frames, norm_mean, norm_std, weights, target_mean, target_std%s "
+					   "FROM %s.ttsp_model WHERE name = $1 AND version = $2",
+					   table_has_covariates() ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
+					   ttsp_schema());
 	else
 		/* a 0.1.0 table: the template from features, as 0.1.0 did and the update script does */
 		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "

@@ -40,6 +40,7 @@ typedef struct TrainOptions
 	int			frames;			/* 0: about 5 s */
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
+	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */
@@ -100,6 +101,10 @@ typedef struct Split
 } Split;
 
 extern SplitPart row_part(const Split *split, double label, uint64 hash);
+
+/* Per class, the largest hash of the rows that the stratified split puts in its part of size (train.c). */
+extern void split_carve(const uint64 *hashes, const int *classes, int n, double size, bool has[2],
+						uint64 max_hash[2]);
 
 /* Rows in a part. */
 extern int	split_count(const Split *split, SplitPart part);
@@ -194,6 +199,8 @@ typedef struct ModelRecord
 	const double *test_loss;
 	int			epochs;			/* run */
 	int			best_epoch;		/* whose weights these are */
+	const struct Covariates *covariates;	/* NULL: none (covariates.h) */
+	const char *source;			/* the training relation, quoted (NULL: a query) */
 } ModelRecord;
 
 /* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */

@@ -80,7 +80,9 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 {
 	char	   *task = train_required_text(fcinfo, "task");
 
-	o->model_name = train_required_text(fcinfo, "model_name");
+	/* ttsp_cross_validate stores nothing: it has no model_name */
+	o->model_name = arg_position(fcinfo, "model_name") < 0 ? "cross-validation"
+		: train_required_text(fcinfo, "model_name");
 	if (o->model_name[0] == '\0' || pg_mbstrlen(o->model_name) > 200)
 		bad_option("model_name must have 1 to 200 characters");
 	if (strcmp(task, "classification") == 0)
@@ -116,8 +118,10 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 
 		if (architecture != NULL && strcmp(architecture, "linear") == 0)
 			o->linear_only = true;
+		else if (architecture != NULL && strcmp(architecture, "mlp") == 0)
+			o->mlp = true;
 		else if (architecture != NULL && strcmp(architecture, "cnn") != 0)
-			bad_option("architecture must be 'cnn' or 'linear', got '%s'", architecture);
+			bad_option("architecture must be 'cnn', 'linear' or 'mlp', got '%s'", architecture);
 	}
 	o->init_model = arg_text(fcinfo, "init_model");
 	o->init_version = arg_int32(fcinfo, "init_version", 0);
