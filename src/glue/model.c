@@ -605,6 +605,8 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 
 	if (arg_isnull(fcinfo, "music_id"))
 		PG_RETURN_NULL();
+	/* the same rule for every model, covariate models included: checked first */
+	ttsp_check_read_server_files();
 	m = model_lookup(default_model_name(), model_version_arg(fcinfo));
 	if (m->cov != NULL)
 	{
