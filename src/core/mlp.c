@@ -132,6 +132,9 @@ forward(ttsp_mlp *m, const double *x, int n, double *out, ttsp_error *err)
 			a[h] = s > 0 ? s : 0;
 			z += w2[h] * a[h];
 		}
+		/* finite weights (all the decoder checks) can still overflow */
+		if (!isfinite(z))
+			return ttsp_fail(err, TTSP_EINVAL, "the output of row %d is not finite: the weights overflow on it", i);
 		out[i] = z;
 	}
 	return TTSP_OK;

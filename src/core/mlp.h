@@ -44,7 +44,10 @@ ttsp_mlp   *ttsp_mlp_create(int task, int n_in, int hidden, uint64_t seed, ttsp_
 
 void		ttsp_mlp_destroy(ttsp_mlp *m);
 
-/* Outputs (logits or standardised values) of n rows of n_in into out. */
+/*
+ * Outputs (logits or standardised values) of n rows of n_in into out;
+ * TTSP_EINVAL for a non-finite input, or an output that overflows.
+ */
 ttsp_status ttsp_mlp_forward(ttsp_mlp *m, const double *x, int n, double *out, ttsp_error *err);
 
 /*
