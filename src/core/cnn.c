@@ -102,7 +102,8 @@ cnn_set_geometry(ttsp_cnn *net, const ttsp_cnn_config *cfg)
 		h = blk->hout;
 		w = blk->wout;
 	}
-	net->n_params += (size_t) c + 1;
+	net->n_params += (size_t) c + cfg->n_extra + 1;
+	net->n_stats += 2 * (size_t) cfg->n_extra;
 }
 
 ttsp_status
@@ -122,6 +123,9 @@ ttsp_cnn_validate_config(const ttsp_cnn_config *cfg, ttsp_error *err)
 		cfg->in_width < 1 || cfg->in_width > TTSP_CNN_MAX_DIM)
 		return ttsp_fail(err, TTSP_EINVAL, "input size %dx%d out of range 1..%d",
 						 cfg->in_height, cfg->in_width, TTSP_CNN_MAX_DIM);
+	if (cfg->n_extra < 0 || cfg->n_extra > TTSP_CNN_MAX_EXTRA)
+		return ttsp_fail(err, TTSP_EINVAL, "extra inputs %d out of range 0..%d",
+						 cfg->n_extra, TTSP_CNN_MAX_EXTRA);
 	if (cfg->n_blocks < 1 || cfg->n_blocks > TTSP_CNN_MAX_BLOCKS)
 		return ttsp_fail(err, TTSP_EINVAL, "number of conv blocks %d out of range 1..%d",
 						 cfg->n_blocks, TTSP_CNN_MAX_BLOCKS);
@@ -228,6 +232,7 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 	net->dxq = take(base, &used, dxq);
 	net->wpack = take(base, &used, wpack);
 	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
+	net->extra_z = take(base, &used, (size_t) batch * net->cfg.n_extra);
 	return used;
 }
 
@@ -307,8 +312,10 @@ cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err)
 	}
 	net->head_w = p;
 	net->head_dw = g;
-	net->head_b = p + net->blocks[cfg->n_blocks - 1].cout;
-	net->head_db = g + net->blocks[cfg->n_blocks - 1].cout;
+	net->head_b = p + net->blocks[cfg->n_blocks - 1].cout + cfg->n_extra;
+	net->head_db = g + net->blocks[cfg->n_blocks - 1].cout + cfg->n_extra;
+	net->extra_mean = s;
+	net->extra_scale = s + cfg->n_extra;
 	return net;
 }
 
@@ -323,7 +330,7 @@ ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed, ttsp_error *err)
 {
 	ttsp_cnn   *net = cnn_alloc(cfg, err);
 	ttsp_rng	rng;
-	int			c_last;
+	int			fan_in;
 	double		bound;
 
 	if (net == NULL)
@@ -346,11 +353,13 @@ ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed, ttsp_error *err)
 		}
 	}
 	/* nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both */
-	c_last = net->blocks[cfg->n_blocks - 1].cout;
-	bound = 1.0 / sqrt((double) c_last);
-	for (int c = 0; c < c_last; c++)
+	fan_in = net->blocks[cfg->n_blocks - 1].cout + cfg->n_extra;
+	bound = 1.0 / sqrt((double) fan_in);
+	for (int c = 0; c < fan_in; c++)
 		net->head_w[c] = symmetric_uniform(&rng, bound);
 	net->head_b[0] = symmetric_uniform(&rng, bound);
+	for (int e = 0; e < cfg->n_extra; e++)
+		net->extra_scale[e] = 1.0f;
 	return net;
 }
 
@@ -459,8 +468,53 @@ ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 }
 
 ttsp_status
+ttsp_cnn_set_extra_scaling(ttsp_cnn *net, const double *mean, const double *scale,
+						   ttsp_error *err)
+{
+	int			n = net->cfg.n_extra;
+
+	if (n > 0 && (mean == NULL || scale == NULL))
+		return ttsp_fail(err, TTSP_EINVAL, "extra scaling needs %d means and scales", n);
+	for (int e = 0; e < n; e++)
+		if (!isfinite(mean[e]) || !isfinite(scale[e]) || !((float) scale[e] > 0.0f) ||
+			!isfinite((float) mean[e]))
+			return ttsp_fail(err, TTSP_EINVAL, "extra input %d: mean %g, scale %g "
+							 "(need finite values and a scale > 0)", e, mean[e], scale[e]);
+	for (int e = 0; e < n; e++)
+	{
+		net->extra_mean[e] = (float) mean[e];
+		net->extra_scale[e] = (float) scale[e];
+	}
+	return TTSP_OK;
+}
+
+/* Standardise a batch's extras into net->extra_z; false if one is not finite. */
+static bool
+standardise_extra(ttsp_cnn *net, const float *extra, int batch)
+{
+	int			n = net->cfg.n_extra;
+
+	for (size_t i = 0; i < (size_t) batch * n; i++)
+	{
+		int			e = (int) (i % n);
+
+		if (!isfinite(extra[i]))
+			return false;
+		net->extra_z[i] = (extra[i] - net->extra_mean[e]) / net->extra_scale[e];
+	}
+	return true;
+}
+
+ttsp_status
 ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 				 float *out, ttsp_error *err)
+{
+	return ttsp_cnn_forward_extra(net, x, NULL, batch, training, out, err);
+}
+
+ttsp_status
+ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra, int batch,
+					   bool training, float *out, ttsp_error *err)
 {
 	int			c0 = net->cfg.in_channels;
 	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
@@ -470,10 +524,15 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 
 	if (x == NULL || out == NULL)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs input and output arrays");
+	if (net->cfg.n_extra > 0 && extra == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs %d extra inputs per sample",
+						 net->cfg.n_extra);
 	st = ttsp_cnn_reserve(net, batch, err);
 	if (st != TTSP_OK)
 		return st;
 	net->backward_ready = false;
+	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch))
+		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 
 	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
 		for (int s = 0; s < batch; s++)
@@ -491,13 +550,16 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
 
-	/* the linear head on the globally average-pooled last block */
+	/* the linear head on the globally average-pooled last block and the extras */
 	for (int s = 0; s < batch; s++)
 	{
 		double		o = net->head_b[0];
+		const float *z = net->extra_z + (size_t) s * net->cfg.n_extra;
 
 		for (int c = 0; c < last->cout; c++)
 			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
+		for (int e = 0; e < net->cfg.n_extra; e++)
+			o += (double) net->head_w[last->cout + e] * z[e];
 		out[s] = (float) o;
 	}
 	net->batch = batch;
@@ -547,6 +609,14 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 		}
 		net->head_dw[c] = (float) dw;
 	}
+	for (int e = 0; e < net->cfg.n_extra; e++)
+	{
+		double		dw = 0.0;
+
+		for (int s = 0; s < n; s++)
+			dw += (double) dout[s] * net->extra_z[(size_t) s * net->cfg.n_extra + e];
+		net->head_dw[last->cout + e] = (float) dw;
+	}
 	for (int s = 0; s < n; s++)
 		db += dout[s];
 	net->head_db[0] = (float) db;
@@ -580,7 +650,8 @@ ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 }
 
 ttsp_status
-ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch, const float *weights,
+ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, const float *extra, int batch,
+						const float *weights,
 						float *out, float *dx, ttsp_error *err)
 {
 	ttsp_status st;
@@ -592,7 +663,7 @@ ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch, const float *w
 		return st;
 	if (!ttsp_all_finite(weights, batch))
 		return ttsp_fail(err, TTSP_EINVAL, "output weights contain NaN or infinity");
-	st = ttsp_cnn_forward(net, x, batch, false, out, err);
+	st = ttsp_cnn_forward_extra(net, x, extra, batch, false, out, err);
 	if (st != TTSP_OK)
 		return st;
 	backward(net, weights, dx, false);
@@ -602,7 +673,7 @@ ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch, const float *w
 int
 ttsp_cnn_tensor_count(const ttsp_cnn *net)
 {
-	return TENSORS_PER_BLOCK * net->cfg.n_blocks + 2;
+	return TENSORS_PER_BLOCK * net->cfg.n_blocks + 2 + (net->cfg.n_extra > 0 ? 2 : 0);
 }
 
 bool
@@ -612,14 +683,23 @@ ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t)
 
 	if (i < 0 || i >= ttsp_cnn_tensor_count(net))
 		return false;
-	if (i >= head)
+	if (i >= head + 2)
+	{
+		bool		mean = i == head + 2;
+
+		snprintf(t->name, sizeof(t->name), "extra.%s", mean ? "mean" : "scale");
+		t->data = mean ? net->extra_mean : net->extra_scale;
+		t->grad = NULL;
+		t->count = (size_t) net->cfg.n_extra;
+	}
+	else if (i >= head)
 	{
 		bool		weight = i == head;
 
 		snprintf(t->name, sizeof(t->name), "head.%s", weight ? "weight" : "bias");
 		t->data = weight ? net->head_w : net->head_b;
 		t->grad = weight ? net->head_dw : net->head_db;
-		t->count = weight ? (size_t) net->blocks[net->cfg.n_blocks - 1].cout : 1;
+		t->count = weight ? (size_t) net->blocks[net->cfg.n_blocks - 1].cout + net->cfg.n_extra : 1;
 	}
 	else
 	{

@@ -4,7 +4,12 @@
  * for AVX-512, AVX2+FMA or plain C picked from the CPU (cnn_layers.c).
  *
  * Network: n_blocks x [Conv2d(k=5, stride=2, pad=2) -> ReLU -> BatchNorm2d]
- * -> global average pooling -> Linear(C_last -> 1).  The output is a logit
+ * -> global average pooling -> Linear(C_last + n_extra -> 1).  The head
+ * also reads n_extra "extra" inputs per sample (0 by default), which bypass
+ * the convolutions: a whole clip's pooled features beside one window of it
+ * (a "wide and deep" model), or covariates.  The net standardises them
+ * itself, (extra - extra.mean) / extra.scale, with values the caller sets
+ * once (non-trained tensors, stored with the weights).  The output is a logit
  * for TTSP_TASK_CLASSIFICATION (probability = sigmoid) and the prediction
  * itself for TTSP_TASK_REGRESSION.  Tensors are float32 NCHW: batch x
  * in_channels x in_height (frequency bins) x in_width (frames).
@@ -55,6 +60,7 @@
 #define TTSP_CNN_MAX_DIM 65536	/* in_height, in_width */
 #define TTSP_CNN_MAX_BATCH 65536
 #define TTSP_CNN_MAX_THREADS 64
+#define TTSP_CNN_MAX_EXTRA 16384	/* extra head inputs */
 /* Cap on any per-sample tensor (input, block output). */
 #define TTSP_CNN_MAX_SAMPLE_ELEMS (1 << 28)
 #define TTSP_CNN_DEFAULT_SEED 12
@@ -73,11 +79,12 @@ typedef struct ttsp_cnn_config
 	int			n_blocks;
 	int			channels[TTSP_CNN_MAX_BLOCKS];	/* output channels per block */
 	int			task;			/* ttsp_task */
+	int			n_extra;		/* extra head inputs, 0..TTSP_CNN_MAX_EXTRA */
 } ttsp_cnn_config;
 
 typedef struct ttsp_cnn ttsp_cnn;
 
-/* 4 blocks of {8, 16, 32, 64} channels for the given input and task. */
+/* 4 blocks of {8, 16, 32, 64} channels for the given input and task, no extras. */
 ttsp_cnn_config ttsp_cnn_default_config(int in_channels, int in_height,
 										int in_width, int task);
 
@@ -126,12 +133,24 @@ ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);
  * write batch raw outputs (logits for classification) to out.  training:
  * BatchNorm uses and updates batch statistics and the call prepares for
  * ttsp_cnn_backward; otherwise BatchNorm uses its running statistics.
- * x may be freed after the call.  Non-finite inputs are TTSP_EINVAL.
+ * extra: batch x n_extra raw extra inputs (NULL when n_extra is 0).  x and
+ * extra may be freed after the call.  Non-finite inputs are TTSP_EINVAL.
  */
+ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra,
+								   int batch, bool training, float *out, ttsp_error *err);
+
+/* ttsp_cnn_forward_extra without extras (a net with n_extra 0). */
 ttsp_status ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch,
 							 bool training, float *out, ttsp_error *err);
 
-/* Eval-mode forward, then sigmoid for classification: final predictions. */
+/*
+ * Standardisation of the extra inputs: n_extra means and scales (finite,
+ * scales > 0), copied.  A new net has 0 and 1.
+ */
+ttsp_status ttsp_cnn_set_extra_scaling(ttsp_cnn *net, const double *mean, const double *scale,
+									   ttsp_error *err);
+
+/* Eval-mode forward without extras, then sigmoid for classification: final predictions. */
 ttsp_status ttsp_cnn_predict(ttsp_cnn *net, const float *x, int batch,
 							 float *out, ttsp_error *err);
 
@@ -146,7 +165,8 @@ ttsp_status ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx,
 
 /*
  * Input gradient of a trained net, for saliency: an eval-mode forward of x
- * (BatchNorm with its running statistics, as in prediction) writing the
+ * and extra (as ttsp_cnn_forward_extra; the extras shift the output but
+ * not the gradient) (BatchNorm with its running statistics, as in prediction) writing the
  * batch raw outputs (logits for classification) to out, then dx =
  * d(sum_s weights[s] * out[s]) / dx in x's layout.  Samples do not
  * interact in eval mode, so sample s's part of dx is weights[s] times the
@@ -154,7 +174,7 @@ ttsp_status ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx,
  * computed; the BatchNorm and bias ones are overwritten with meaningless
  * values (training calls ttsp_cnn_backward anew).
  */
-ttsp_status ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch,
+ttsp_status ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, const float *extra, int batch,
 									const float *weights, float *out, float *dx,
 									ttsp_error *err);
 
@@ -162,8 +182,10 @@ ttsp_status ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, int batch,
  * Named view of the net's tensors, PyTorch state_dict names and order:
  * "blocks.<i>.conv.weight" (C_out x C_in x 5 x 5), "blocks.<i>.conv.bias",
  * "blocks.<i>.bn.weight", "blocks.<i>.bn.bias", "blocks.<i>.bn.running_mean",
- * "blocks.<i>.bn.running_var", then "head.weight", "head.bias".  grad is NULL
- * for the running statistics, which are not trained.
+ * "blocks.<i>.bn.running_var", then "head.weight" (C_last + n_extra: the
+ * pooled channels, then the extras), "head.bias", and with extras
+ * "extra.mean", "extra.scale".  grad is NULL for the running statistics and
+ * the extras' scaling, which are not trained.
  */
 typedef struct ttsp_cnn_tensor
 {
@@ -249,13 +271,16 @@ void		ttsp_optimizer_destroy(ttsp_optimizer *opt);
 
 /* Serialisation --------------------------------------------------------- *
  *
- * Format version 1, little-endian:
+ * Format versions 1 and 2, little-endian:
  *	 "TTSPCNN\0"  u32 version  u32 task  u32 in_channels  u32 in_height
  *	 u32 in_width  u32 n_blocks  u32 channels[n_blocks]
+ *	 [version 2: u32 n_extra]
  *	 u64 n_params  u64 n_stats  f32 params[n_params]  f32 stats[n_stats]
  *	 u64 FNV-1a-64 of all preceding bytes
  * params are the trainable tensors and stats the BatchNorm running
- * mean/var, each in ttsp_cnn_tensor order.  Kernel 5, stride 2, padding 2,
+ * mean/var (then the extras' mean and scale), each in ttsp_cnn_tensor order.
+ * A net without extras is written as version 1, byte for byte as before
+ * version 2 existed, so older builds still read it.  Kernel 5, stride 2, padding 2,
  * eps and momentum are fixed by the version.
  */
 size_t		ttsp_cnn_serialized_size(const ttsp_cnn *net);

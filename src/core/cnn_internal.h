@@ -76,10 +76,12 @@ struct ttsp_cnn
 {
 	ttsp_cnn_config cfg;
 	cnn_block	blocks[TTSP_CNN_MAX_BLOCKS];
-	float	   *head_w,
+	float	   *head_w,			/* C_last + n_extra */
 			   *head_b,
 			   *head_dw,
 			   *head_db;
+	float	   *extra_mean,		/* n_extra each, views into stats */
+			   *extra_scale;
 
 	size_t		n_params;
 	size_t		n_stats;
@@ -98,6 +100,7 @@ struct ttsp_cnn
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
 	float	   *wpack;			/* weights rearranged for a kernel */
 	float	   *pooled;			/* N x C_last */
+	float	   *extra_z;		/* N x n_extra: the standardised extras */
 	double	   *bn_sums;		/* per-sample, per-channel BatchNorm sums */
 	double	   *dw_scratch;		/* weight-gradient sums */
 

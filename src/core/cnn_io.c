@@ -1,5 +1,5 @@
 /*
- * CNN byte format, version 1 (layout in cnn.h).  Every field is written
+ * CNN byte format, versions 1 and 2 (layout in cnn.h).  Every field is written
  * byte by byte in little-endian order, so the bytes do not depend on the
  * host.  Reading checks, in order: size, magic, checksum, version, config,
  * exact length, then the values, so no bad input reaches an allocation
@@ -13,7 +13,7 @@
 
 #define CNN_MAGIC "TTSPCNN"		/* 8 bytes with its NUL */
 #define CNN_MAGIC_LEN 8
-#define CNN_FORMAT_VERSION 1
+#define CNN_FORMAT_VERSION 2		/* the latest this build reads */
 /* magic, version, task, in_channels, in_height, in_width, n_blocks */
 #define CNN_FIXED_HEADER (CNN_MAGIC_LEN + 6 * 4)
 #define CNN_CHECKSUM_LEN 8
@@ -42,17 +42,24 @@ get_floats(const uint8_t *p, float *v, size_t n)
 	}
 }
 
-static size_t
-format_size(int n_blocks, size_t n_params, size_t n_stats)
+/* Version 2 only adds n_extra: a net without extras keeps version 1's bytes. */
+static uint32_t
+format_version(const ttsp_cnn_config *cfg)
 {
-	return CNN_FIXED_HEADER + 4 * (size_t) n_blocks + 2 * 8 +
+	return cfg->n_extra > 0 ? 2 : 1;
+}
+
+static size_t
+format_size(uint32_t version, int n_blocks, size_t n_params, size_t n_stats)
+{
+	return CNN_FIXED_HEADER + 4 * (size_t) n_blocks + (version >= 2 ? 4 : 0) + 2 * 8 +
 		4 * (n_params + n_stats) + CNN_CHECKSUM_LEN;
 }
 
 size_t
 ttsp_cnn_serialized_size(const ttsp_cnn *net)
 {
-	return format_size(net->cfg.n_blocks, net->n_params, net->n_stats);
+	return format_size(format_version(&net->cfg), net->cfg.n_blocks, net->n_params, net->n_stats);
 }
 
 ttsp_status
@@ -67,7 +74,7 @@ ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len, ttsp_error *er
 						 size, buf == NULL ? 0 : len);
 	memcpy(p, CNN_MAGIC, CNN_MAGIC_LEN);
 	p += CNN_MAGIC_LEN;
-	p = ttsp_put_u32(p, CNN_FORMAT_VERSION);
+	p = ttsp_put_u32(p, format_version(cfg));
 	p = ttsp_put_u32(p, (uint32_t) cfg->task);
 	p = ttsp_put_u32(p, (uint32_t) cfg->in_channels);
 	p = ttsp_put_u32(p, (uint32_t) cfg->in_height);
@@ -75,6 +82,8 @@ ttsp_cnn_serialize(const ttsp_cnn *net, uint8_t *buf, size_t len, ttsp_error *er
 	p = ttsp_put_u32(p, (uint32_t) cfg->n_blocks);
 	for (int l = 0; l < cfg->n_blocks; l++)
 		p = ttsp_put_u32(p, (uint32_t) cfg->channels[l]);
+	if (format_version(cfg) >= 2)
+		p = ttsp_put_u32(p, (uint32_t) cfg->n_extra);
 	p = ttsp_put_u64(p, net->n_params);
 	p = ttsp_put_u64(p, net->n_stats);
 	p = put_floats(p, net->params, net->n_params);
@@ -113,6 +122,9 @@ bad_value(const ttsp_cnn *net)
 		for (int c = 0; c < net->blocks[l].cout; c++)
 			if (net->blocks[l].run_var[c] < 0.0f)
 				return "negative BatchNorm running variance";
+	for (int e = 0; e < net->cfg.n_extra; e++)
+		if (!(net->extra_scale[e] > 0.0f))
+			return "extra input scale not positive";
 	return NULL;
 }
 
@@ -136,7 +148,7 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 
 	p = buf + CNN_MAGIC_LEN;
 	version = ttsp_get_u32(p);
-	if (version != CNN_FORMAT_VERSION)
+	if (version < 1 || version > CNN_FORMAT_VERSION)
 	{
 		ttsp_fail(err, TTSP_EUNSUPPORTED,
 				  "CNN model format version %u is not supported (this build reads %d)",
@@ -151,11 +163,19 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 	p = buf + CNN_FIXED_HEADER;
 	if (cfg.n_blocks < 1 || cfg.n_blocks > TTSP_CNN_MAX_BLOCKS)
 		return corrupt(err, "block count out of range");
-	if (len < format_size(cfg.n_blocks, 0, 0))
+	if (len < format_size(version, cfg.n_blocks, 0, 0))
 		return corrupt(err, "too short for its header");
 	for (int l = 0; l < cfg.n_blocks; l++)
 		cfg.channels[l] = get_dim(p + 4 * l);
 	p += 4 * cfg.n_blocks;
+	if (version >= 2)
+	{
+		cfg.n_extra = get_dim(p);
+		p += 4;
+		/* version 2 exists for the extras: without any, it would be version 1 */
+		if (cfg.n_extra == 0)
+			return corrupt(err, "format version 2 without extra inputs");
+	}
 	if (ttsp_cnn_validate_config(&cfg, &cfg_err) != TTSP_OK)
 	{
 		ttsp_fail(err, TTSP_ECORRUPT, "corrupt CNN model: %s", cfg_err.msg);
@@ -164,7 +184,7 @@ ttsp_cnn_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 
 	/* the config fixes every size: check them before allocating */
 	cnn_set_geometry(&geom, &cfg);
-	if (len != format_size(cfg.n_blocks, geom.n_params, geom.n_stats) ||
+	if (len != format_size(version, cfg.n_blocks, geom.n_params, geom.n_stats) ||
 		ttsp_get_u64(p) != geom.n_params || ttsp_get_u64(p + 8) != geom.n_stats)
 		return corrupt(err, "length does not match the architecture");
 	p += 16;

@@ -771,3 +771,51 @@ ttsp_linear_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 	}
 	return m;
 }
+
+/* ---- a wide-and-deep start ---- */
+
+/* The named tensor of net, or NULL. */
+static ttsp_cnn_tensor *
+cnn_tensor(ttsp_cnn *net, const char *name, ttsp_cnn_tensor *t)
+{
+	for (int i = 0; ttsp_cnn_tensor_get(net, i, t); i++)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+ttsp_status
+ttsp_linear_start_cnn(const ttsp_linear *m, ttsp_cnn *net, double target_mean, double target_std,
+					  ttsp_error *err)
+{
+	const ttsp_cnn_config *cfg = ttsp_cnn_get_config(net);
+	ttsp_cnn_tensor w,
+				b;
+	size_t		c_last;
+	ttsp_status st;
+
+	if (m->task != cfg->task || cfg->n_extra != m->n_features)
+		return ttsp_fail(err, TTSP_EINVAL, "a net with %d extra inputs cannot start as a linear model of %d features",
+						 cfg->n_extra, m->n_features);
+	if (!isfinite(target_mean) || !(target_std > 0) || !isfinite(target_std))
+		return ttsp_fail(err, TTSP_EINVAL, "target scale %g, %g is not a mean and a positive deviation",
+						 target_mean, target_std);
+	if (cnn_tensor(net, "head.weight", &w) == NULL || cnn_tensor(net, "head.bias", &b) == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "the net has no head");
+	st = ttsp_cnn_set_extra_scaling(net, m->mean, m->scale, err);
+	if (st != TTSP_OK)
+		return st;
+	/* the net's regression output is in standardised target units */
+	if (m->task == TTSP_TASK_CLASSIFICATION)
+	{
+		target_mean = 0;
+		target_std = 1;
+	}
+	c_last = w.count - (size_t) m->n_features;
+	for (size_t c = 0; c < c_last; c++)
+		w.data[c] = 0.0f;
+	for (int j = 0; j < m->n_features; j++)
+		w.data[c_last + j] = (float) (m->coef[j] / target_std);
+	b.data[0] = (float) ((m->intercept - target_mean) / target_std);
+	return TTSP_OK;
+}

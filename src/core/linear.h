@@ -120,6 +120,19 @@ double		ttsp_linear_score(int task, const double *out, const double *y, int n);
 
 void		ttsp_linear_destroy(ttsp_linear *m);
 
+/*
+ * Start a net whose extra inputs are this model's features (n_extra =
+ * n_features, same task) as this model: the extras' scaling becomes its
+ * standardisation, their head weights its coefficients, the head bias its
+ * intercept and the conv channels' head weights 0.  Before any training
+ * step the net's output is then the model's logit (classification) or its
+ * value in units of (value - target_mean) / target_std (regression; the
+ * net learns standardised targets), whatever the convolutions compute:
+ * a wide-and-deep model that starts at the linear baseline.
+ */
+ttsp_status ttsp_linear_start_cnn(const ttsp_linear *m, ttsp_cnn *net, double target_mean,
+								  double target_std, ttsp_error *err);
+
 /* Serialisation ---------------------------------------------------------- *
  *
  * Format version 1, little-endian:

@@ -96,7 +96,7 @@ saliency_map(LoadedModel *m, const Spectrogram *spec)
 			/* d(mean of n_win outputs) / d(output of one) */
 			weights[b] = 1.0f / n_win;
 		}
-		ttsp_check(ttsp_cnn_input_gradient(m->net, xb, nb, weights, out, gb, &err), &err);
+		ttsp_check(ttsp_cnn_input_gradient(m->net, xb, NULL, nb, weights, out, gb, &err), &err);
 		for (int b = 0; b < nb; b++)
 			window_add(&m->in, gb + b * MODEL_INPUT_SIZE(&m->in), spec->h.frames, starts[w0 + b], acc);
 	}

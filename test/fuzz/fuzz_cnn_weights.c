@@ -11,7 +11,7 @@
  *           before decoding, so that mutations get past the checksum and
  *           reach the header, shape and count checks
  * A decoded net must serialise back to exactly the bytes decoded and, when
- * its input is small, predict on zeros without error.
+ * its input is small, run forward on zeros (extras included) without error.
  *
  * Built with -DTTSP_FUZZ_MAKE_SEEDS instead, it is a plain program that
  * writes seed inputs (small nets of a few shapes, with option bytes 0 and
@@ -58,14 +58,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ttsp_cnn_serialized_size(net) != len ||
 			ttsp_cnn_serialize(net, again, len, &err) != TTSP_OK || memcmp(again, bytes, len) != 0)
 			abort();
-		if (n_in <= FORWARD_LIMIT)
+		if (n_in + (size_t) cfg->n_extra <= FORWARD_LIMIT)
 		{
 			float	   *x = calloc(n_in, sizeof(float));
+			float	   *extra = calloc((size_t) cfg->n_extra + 1, sizeof(float));
 			float		out;
 
-			if (ttsp_cnn_predict(net, x, 1, &out, &err) != TTSP_OK)
+			if (ttsp_cnn_forward_extra(net, x, extra, 1, false, &out, &err) != TTSP_OK)
 				abort();
 			free(x);
+			free(extra);
 		}
 		free(again);
 		ttsp_cnn_destroy(net);
@@ -78,13 +80,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* A freshly initialised net of the given shape, written with option bytes 0 and 1. */
 static void
-write_seed(const char *dir, int task, int channels, int height, int width, int n_blocks)
+write_seed(const char *dir, int task, int channels, int height, int width, int n_blocks,
+		   int n_extra)
 {
 	ttsp_cnn_config cfg = ttsp_cnn_default_config(channels, height, width, task);
 	ttsp_error	err;
 	ttsp_cnn   *net;
 
 	cfg.n_blocks = n_blocks;
+	cfg.n_extra = n_extra;
 	for (int i = 0; i < n_blocks; i++)
 		cfg.channels[i] = 2 + i;
 	net = ttsp_cnn_create(&cfg, 12, &err);
@@ -99,7 +103,8 @@ write_seed(const char *dir, int task, int channels, int height, int width, int n
 		char		name[256];
 
 		ttsp_cnn_serialize(net, b, len, NULL);
-		snprintf(name, sizeof(name), "seed-%d-%dx%dx%d-%d", task, channels, height, width, n_blocks);
+		snprintf(name, sizeof(name), "seed-%d-%dx%dx%d-%d-%d", task, channels, height, width,
+				 n_blocks, n_extra);
 		fuzz_write_seeds(dir, name, b, len);
 		free(b);
 	}
@@ -114,9 +119,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
 	}
-	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 1, 8, 8, 1);
-	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 2, 9, 12, 2);
-	write_seed(argv[1], TTSP_TASK_REGRESSION, 1, 16, 5, 3);
+	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 1, 8, 8, 1, 0);
+	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 2, 9, 12, 2, 0);
+	write_seed(argv[1], TTSP_TASK_REGRESSION, 1, 16, 5, 3, 0);
+	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 1, 8, 8, 2, 6);	/* format version 2 */
 	return 0;
 }
 

@@ -941,7 +941,8 @@ test_serialization(void)
 		ttsp_status want;
 		const char *what;
 	}			edits[] = {
-		{8, 2, TTSP_EUNSUPPORTED, "format version 2"},
+		{8, 3, TTSP_EUNSUPPORTED, "format version 3"},
+		{8, 2, TTSP_ECORRUPT, "version 2 (reads n_params as the extras)"},
 		{12, 5, TTSP_ECORRUPT, "unknown task"},
 		{16, 0, TTSP_ECORRUPT, "0 input channels"},
 		{20, 0xFFFFFFFFu, TTSP_ECORRUPT, "height 2^32-1"},

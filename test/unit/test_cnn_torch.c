@@ -270,7 +270,7 @@ test_forward(const float *x, int batch)
 		float	   *dx = malloc(sizeof(float) * (gr ? gr->n : 1));
 
 		net = golden_net(TTSP_TASK_CLASSIFICATION);
-		OK(ttsp_cnn_input_gradient(net, x, batch, w, out, dx, &err) == TTSP_OK, "eval input gradient runs");
+		OK(ttsp_cnn_input_gradient(net, x, NULL, batch, w, out, dx, &err) == TTSP_OK, "eval input gradient runs");
 		check("eval input gradient (saliency)", dx, gr ? gr->n : 0, gr);
 		ttsp_cnn_destroy(net);
 		free(w);

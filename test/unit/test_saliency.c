@@ -109,7 +109,7 @@ test_input_gradient(int task)
 		x[i] = (float) ttsp_rng_normal(&rng);
 	perturb_params(net, 63);
 	ttsp_cnn_set_threads(net, 1, NULL);
-	st = ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx, &err);
+	st = ttsp_cnn_input_gradient(net, x, NULL, BATCH, weights, out, dx, &err);
 	ok(st == TTSP_OK, "%s: input gradient runs", name);
 	ttsp_cnn_forward(net, x, BATCH, false, eval_out, NULL);
 	ok(memcmp(out, eval_out, sizeof(out)) == 0, "%s: its outputs are the eval forward's", name);
@@ -118,7 +118,7 @@ test_input_gradient(int task)
 	   "(%zu coords, %zu near a kink, max rel err %.1e)", name, count, kinks, e);
 
 	ttsp_cnn_set_threads(net, 2, NULL);
-	ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx2, NULL);
+	ttsp_cnn_input_gradient(net, x, NULL, BATCH, weights, out, dx2, NULL);
 	ttsp_cnn_set_threads(net, 1, NULL);
 	ok(memcmp(dx, dx2, count * sizeof(float)) == 0, "%s: bit-identical at 2 threads", name);
 
@@ -129,7 +129,7 @@ test_input_gradient(int task)
 					o1;
 		double		worst = 0;
 
-		ttsp_cnn_input_gradient(net, x + per, 1, &w1, &o1, dx2, NULL);
+		ttsp_cnn_input_gradient(net, x + per, NULL, 1, &w1, &o1, dx2, NULL);
 		for (size_t i = 0; i < per; i++)
 			worst = fmax(worst, fabs(dx2[i] * weights[1] - dx[per + i]));
 		ok(worst < 1e-6, "%s: samples do not interact (max diff %.1e)", name, worst);
@@ -137,10 +137,10 @@ test_input_gradient(int task)
 	{
 		float		bad[BATCH] = {1, NAN, 1};
 
-		ok(ttsp_cnn_input_gradient(net, x, BATCH, bad, out, dx, &err) == TTSP_EINVAL,
+		ok(ttsp_cnn_input_gradient(net, x, NULL, BATCH, bad, out, dx, &err) == TTSP_EINVAL,
 		   "%s: NaN weight refused: %s", name, err.msg);
 		x[5] = INFINITY;
-		ok(ttsp_cnn_input_gradient(net, x, BATCH, weights, out, dx, &err) == TTSP_EINVAL,
+		ok(ttsp_cnn_input_gradient(net, x, NULL, BATCH, weights, out, dx, &err) == TTSP_EINVAL,
 		   "%s: infinite input refused: %s", name, err.msg);
 	}
 	free(x);
