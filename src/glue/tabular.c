@@ -55,7 +55,12 @@ typedef struct TabData
 
 /* ---- reading the source ---- */
 
-/* SELECT label, covariates... FROM the relation (relid valid) or the text source, every name quoted. */
+/*
+ * SELECT label, covariates..., the whole row as text FROM the relation
+ * (relid valid) or the text source, every name quoted.  The row's text is
+ * its content for the split: covariates alone repeat too often (a few
+ * booleans) for their hash to split rows.
+ */
 static char *
 tab_query(Oid relid, const char *text_source, const char *label, const Covariates *c)
 {
@@ -74,7 +79,7 @@ tab_query(Oid relid, const char *text_source, const char *label, const Covariate
 	appendStringInfo(&q, "SELECT q.%s", quote_identifier(label));
 	for (j = 0; j < c->n; j++)
 		appendStringInfo(&q, ", q.%s", quote_identifier(c->names[j]));
-	appendStringInfo(&q, " FROM %s AS q", from);
+	appendStringInfo(&q, ", ROW(q.*)::pg_catalog.text FROM %s AS q", from);
 	return q.data;
 }
 
@@ -113,7 +118,6 @@ tab_add_row(TabData *d, HeapTuple tup, TupleDesc desc, int task, int seed, int o
 	Datum		l = SPI_getbinval(tup, desc, 1, &null_label);
 	double	   *raw;
 	bool	   *isnull;
-	uint64		h;
 	int			j;
 
 	if (null_label)
@@ -153,10 +157,14 @@ tab_add_row(TabData *d, HeapTuple tup, TupleDesc desc, int task, int seed, int o
 					 errmsg("covariate \"%s\" of row %d is %g; covariates must be finite", SPI_fname(desc, j + 2),
 							ordinal, raw[j])));
 	}
-	/* the row's content: the same values always land in the same split and fold */
-	h = hash_bytes_extended((const unsigned char *) raw, d->k * sizeof(double), (uint64) seed);
-	h = hash_bytes_extended((const unsigned char *) isnull, d->k * sizeof(bool), h);
-	d->hash[d->n] = hash_bytes_extended((const unsigned char *) &d->label[d->n], sizeof(double), h);
+	/* the row's content: the same row always lands in the same split and fold */
+	{
+		bool		null_row;
+		text	   *t = DatumGetTextPP(SPI_getbinval(tup, desc, d->k + 2, &null_row));
+
+		d->hash[d->n] = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
+											(uint64) seed);
+	}
 	d->ordinal[d->n++] = ordinal;
 }
 
@@ -165,9 +173,10 @@ static void
 tab_load(TabData *d, const char *query, const char *label, const Covariates *c, int task, int seed,
 		 const char *what)
 {
+	/* the caller's context, before any SPI call leaves SPI's current */
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
 	Portal		portal;
-	MemoryContext cxt = CurrentMemoryContext;
 	int			ordinal = 0;
 
 	if (plan == NULL)
@@ -1083,8 +1092,10 @@ tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
 				 errhint("Pass the row instead: SELECT ttsp_predict('%s', s) FROM sounds s.", m->name)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(psprintf("SELECT s FROM %s AS s WHERE s.music_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
-									   m->source), 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
+	/* the table's row type, named fields: a column may share any alias's name, ROW(t.*) cannot */
+	if (SPI_execute_with_args(psprintf("SELECT ROW(ttsp_src.*)::%s FROM %s AS ttsp_src "
+									   "WHERE ttsp_src.music_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
+									   m->source, m->source), 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up music_id in %s", m->source);
 	*found = SPI_processed == 1;
 	if (*found)
