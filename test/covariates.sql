@@ -2,7 +2,7 @@
 -- music_id form, ttsp_evaluate, cross-validation and every bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(33);
+SELECT plan(36);
 
 \set step :datadir 'demo-prepare.sql'
 \i :step
@@ -74,6 +74,16 @@ SELECT ok(max(abs((m1->p->>s)::float8 - (m2->p->>s)::float8)) < 1e-9,
 	'a query source in another order: the same folds by content, the same means to 1e-9')
 FROM x, unnest('{model,linear_baseline,majority_baseline}'::text[]) p, unnest('{accuracy,balanced_accuracy,roc_auc,log_loss,f1}'::text[]) s;
 SELECT is(count(*), 0::bigint, 'and it stores nothing') FROM ttsp_model WHERE name NOT IN ('cov', 'mlp');
+
+-- regression: ridge and the MLP on log10 plays, cross-validated with MSE
+SELECT ok((ttsp_train('reg', 'sound_covariates', NULL, 'log_plays', task => 'regression', architecture => 'mlp',
+	epochs => 20, learning_rate => 0.01, covariates => '{verified_share,videos}')->'linear_baseline') ?& ARRAY['mse', 'r2'],
+	'a regression MLP reports MSE and R2 beside its ridge baseline');
+SELECT ok(abs(avg(ttsp_predict('reg', s)) - avg(log_plays)) < 0.5, 'its predictions are in the label''s units')
+FROM sound_covariates s;
+SELECT ok((SELECT bool_and((f->'majority_baseline'->>'r2')::float8 <= 0) FROM jsonb_array_elements(
+	ttsp_cross_validate('sound_covariates', NULL, 'log_plays', task => 'regression', covariates => '{videos}', folds => 3)->'folds') f),
+	'regression folds: the training mean as the baseline, R2 at most 0 on held-out rows');
 
 -- bad input
 SELECT throws_ok($$ SELECT ttsp_train('bad', 'sound_covariates', NULL, 'popular', covariates => '{title}') $$, '42804',
