@@ -60,27 +60,23 @@ covariates_arg(FunctionCallInfo fcinfo, const char *label)
 	return c;
 }
 
+bool
+covariate_type_ok(Oid type)
+{
+	return type == BOOLOID || type == INT2OID || type == INT4OID || type == INT8OID || type == FLOAT4OID ||
+		type == FLOAT8OID || type == NUMERICOID;
+}
+
 void
 covariate_check_type(Oid type, const char *column, const char *model)
 {
-	switch (type)
-	{
-		case BOOLOID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case NUMERICOID:
-			return;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("covariate \"%s\" is of type %s; covariates must be numeric or boolean columns",
-							column, format_type_be(type)),
-					 model ? errdetail("Model \"%s\" was trained on a numeric or boolean \"%s\".", model, column) : 0,
-					 errhint("Derive a numeric column in a view, e.g. (title ILIKE 'original sound%%') AS original.")));
-	}
+	if (!covariate_type_ok(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("covariate \"%s\" is of type %s; covariates must be numeric or boolean columns",
+						column, format_type_be(type)),
+				 model ? errdetail("Model \"%s\" was trained on a numeric or boolean \"%s\".", model, column) : 0,
+				 errhint("Derive a numeric column in a view, e.g. (title ILIKE 'original sound%%') AS original.")));
 }
 
 double

@@ -29,6 +29,9 @@ typedef struct Covariates
 /* The argument "covariates" (text[]): NULL when NULL; ERROR on empty, NULL, duplicate or label names. */
 extern Covariates *covariates_arg(FunctionCallInfo fcinfo, const char *label);
 
+/* Whether a type is boolean or numeric (integers, floats, numeric): a covariate's or a label's. */
+extern bool covariate_type_ok(Oid type);
+
 /* ERROR 42804 naming the column unless its type is boolean or numeric. */
 extern void covariate_check_type(Oid type, const char *column, const char *model);
 

@@ -102,8 +102,7 @@ check_columns(TupleDesc desc, const char *label, const Covariates *c)
 	Oid			lt = SPI_gettypeid(desc, 1);
 	int			j;
 
-	if (lt != BOOLOID && lt != INT2OID && lt != INT4OID && lt != INT8OID && lt != FLOAT4OID &&
-		lt != FLOAT8OID && lt != NUMERICOID)
+	if (!covariate_type_ok(lt))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("label column \"%s\" must be boolean or numeric, not %s", label, format_type_be(lt))));
