@@ -3,6 +3,15 @@
 -- (test/upgrade checks both catalogues and the models' predictions).
 \echo Use "ALTER EXTENSION ttsp UPDATE TO '0.3.0'" to load this file. \quit
 
+-- Whole clips: a CNN slides its window over the clip and pools the windows'
+-- logits (NULL: the first window only, as every model stored before 0.3.0
+-- reads them).  best_epoch 0: the starting weights were kept.
+ALTER TABLE ttsp_model ADD COLUMN pool text CHECK (pool IN ('mean', 'max', 'first'));
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
+ALTER TABLE ttsp_model DROP CONSTRAINT ttsp_model_best_epoch_check,
+	ADD CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0);
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
+
 -- issue 12: covariates.  A covariates-only model has no spectrogram columns.
 ALTER TABLE ttsp_model
 	ALTER COLUMN features DROP NOT NULL,
@@ -23,7 +32,8 @@ COMMENT ON COLUMN ttsp_model.covariate_scale IS 'Per covariate, the training spl
 COMMENT ON COLUMN ttsp_model.covariate_missing IS 'Per covariate, whether a missing-indicator input (1 for NULL) follows it: it was NULL in some training row';
 COMMENT ON COLUMN ttsp_model.source IS 'The training table, quoted, where ttsp_predict(music_id) looks a covariate model''s row up (NULL: trained on a query)';
 
--- ttsp_train gains covariates: dropped and created again (README: recreate dependent views).
+-- ttsp_train gains pool and covariates; architecture 'cnn' is now the CNN with a
+-- linear term ('deep': the CNN alone).
 DROP FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 DROP FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 CREATE FUNCTION ttsp_train(
@@ -50,11 +60,12 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[]) IS
-	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -80,11 +91,12 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[]) IS
-	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 
 -- issue 12: covariates (numeric or boolean columns read by name), row-wise
@@ -126,11 +138,12 @@ CREATE FUNCTION ttsp_cross_validate(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[], integer) IS
+COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
 	'Stratified k-fold cross-validation (folds by content hash) of a covariates-only model, with the linear and majority baselines per fold, their means and standard deviations; stores nothing';
 
 CREATE FUNCTION ttsp_cross_validate(
@@ -156,9 +169,10 @@ CREATE FUNCTION ttsp_cross_validate(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[], integer) IS
+COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
 	'ttsp_cross_validate on the rows of a query (a plain table name is read as a table); stores nothing';

@@ -285,7 +285,8 @@ CREATE TABLE ttsp_model (
 	target_mean double precision NOT NULL,
 	target_std double precision NOT NULL,
 	validation_loss double precision[],
-	best_epoch integer CHECK (best_epoch > 0),
+	best_epoch integer CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0),
+	pool text CHECK (pool IN ('mean', 'max', 'first')),
 	covariates text[],
 	covariate_mean double precision[],
 	covariate_scale double precision[],
@@ -302,7 +303,8 @@ COMMENT ON COLUMN ttsp_model.frames IS 'Frames per model input';
 COMMENT ON COLUMN ttsp_model.target_mean IS 'Regression outputs are value x target_std + target_mean (0 and 1 for classification)';
 COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
-COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss (NULL before 0.2.0: the last)';
+COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
+COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
 COMMENT ON COLUMN ttsp_model.covariates IS 'Numeric or boolean columns the model reads by name (NULL: none); a covariates-only model has no spectrogram columns';
 COMMENT ON COLUMN ttsp_model.covariate_mean IS 'Per covariate, the training split''s mean: a NULL becomes it, and inputs are (value - mean) / scale';
 COMMENT ON COLUMN ttsp_model.covariate_scale IS 'Per covariate, the training split''s standard deviation (ddof 0; 1 for a constant)';
@@ -337,11 +339,12 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[]) IS
-	'Train the CNN on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -367,11 +370,12 @@ CREATE FUNCTION ttsp_train(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[]) IS
-	'Train the CNN on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_predict(model_name text, spec spectrogram, version integer DEFAULT NULL)
 RETURNS double precision
@@ -553,11 +557,12 @@ CREATE FUNCTION ttsp_cross_validate(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[], integer) IS
+COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
 	'Stratified k-fold cross-validation (folds by content hash) of a covariates-only model, with the linear and majority baselines per fold, their means and standard deviations; stores nothing';
 
 CREATE FUNCTION ttsp_cross_validate(
@@ -583,9 +588,10 @@ CREATE FUNCTION ttsp_cross_validate(
 	freq_mask_param integer DEFAULT 0,
 	gain_db double precision DEFAULT 0,
 	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text[], integer) IS
+COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
 	'ttsp_cross_validate on the rows of a query (a plain table name is read as a table); stores nothing';

@@ -16,7 +16,8 @@ SELECT is(count(*), 32::bigint, 'ttsp_predict(model row, spec) equals ttsp_predi
 FROM sounds s JOIN ttsp_model m ON m.name = 'v' AND m.version = 1
 WHERE ttsp_predict(m, s.spec) = ttsp_predict('v', s.spec);
 
-SELECT ttsp_train('v', 'sounds', 'spec', 'popular', epochs => 1, frames => 40, seed => 13) IS NOT NULL AS trained;
+-- another architecture: its predictions differ from version 1's everywhere
+SELECT ttsp_train('v', 'sounds', 'spec', 'popular', epochs => 1, frames => 40, seed => 13, architecture => 'deep') IS NOT NULL AS trained;
 SELECT is(count(*), 32::bigint, 'ttsp_latest_model names the newest version in the join')
 FROM sounds s JOIN ttsp_latest_model l ON l.name = 'v'
 WHERE l.version = 2 AND ttsp_predict(l.model, s.spec) = ttsp_predict('v', s.spec, 2)
@@ -52,7 +53,7 @@ SELECT throws_ok($$ SELECT ttsp_predict(pg_temp.forged('{"target_std": 0}'), spe
 SELECT throws_ok($$ SELECT ttsp_predict(pg_temp.forged('{"norm_mean": [1, 2]}'), spec) FROM sounds LIMIT 1 $$,
 	'XX001', 'model norm_mean has the wrong length (expected 65 values)', 'standardisation of the wrong length');
 SELECT throws_ok($$ SELECT ttsp_predict(pg_temp.forged('{"frames": 41}'), spec) FROM sounds LIMIT 1 $$,
-	'XX001', 'weights of model "v" version 1 do not match its input shape', 'frames that the weights do not take');
+	'XX001', 'weights of model "v" version 1 do not match its task and input shape', 'frames that the weights do not take');
 SELECT throws_ok($$ SELECT ttsp_predict(m, ttsp_spectrogram(pg_temp.fixture('tone_mono_22k.mp3'), n_fft => 64))
 	FROM ttsp_model m WHERE name = 'v' AND version = 1 $$,
 	'22023', 'spectrogram does not match model "v"', 'a spectrogram of other features: the error ttsp_predict gives');

@@ -70,7 +70,7 @@ SELECT is(ttsp_plot_losses(NULL, '{1}'), NULL, 'no train loss, no picture');
 SELECT throws_ok($$ SELECT ttsp_plot_losses('{1, 2}', '{1}') $$, '2202E',
 	'loss arrays must have the same, non-zero length; test loss has 1, train loss 2', 'losses of different lengths');
 SELECT throws_ok($$ SELECT ttsp_plot_losses('{1, 2}', best_epoch => 3) $$, '22023',
-	'best_epoch 3 is not an epoch of 1 to 2', 'a best epoch that is not an epoch');
+	'best_epoch 3 is not an epoch of 0 (the start) to 2', 'a best epoch that is not an epoch');
 SELECT throws_ok($$ SELECT ttsp_plot_losses('{1, 2}', width => 20000) $$, '54000',
 	'picture of 20000 x 400 pixels is outside 1 to 16384 per side', 'wider than the pixel limit');
 SELECT throws_ok($$ SELECT ttsp_plot_losses('{1, 2}', width => 100) $$, '22023',

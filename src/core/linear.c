@@ -65,6 +65,35 @@ ttsp_pool_features(const float *x, int channels, int bins, int frames, double *o
 	return TTSP_OK;
 }
 
+ttsp_status
+ttsp_pool_features_backward(const float *x, int channels, int bins, int frames,
+							const double *dpooled, double *dx, ttsp_error *err)
+{
+	size_t		cb = ttsp_pooled_count(channels, bins) / 2;
+	double	   *pooled;
+	ttsp_status st;
+
+	if (dpooled == NULL || dx == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "pooling's gradient needs d(out)/d(pooled) and an output");
+	pooled = malloc(2 * (cb > 0 ? cb : 1) * sizeof(double));
+	if (pooled == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for %zu pooled features", 2 * cb);
+	st = ttsp_pool_features(x, channels, bins, frames, pooled, err);
+	for (size_t k = 0; st == TTSP_OK && k < cb; k++)
+	{
+		const float *v = x + k * frames;
+		double		mean = pooled[k],
+					sd = pooled[cb + k];
+
+		/* d mean / d v_f = 1/F; d sd / d v_f = (v_f - mean) / (F sd), 0 for a constant row */
+		for (int f = 0; f < frames; f++)
+			dx[k * frames + f] += dpooled[k] / frames +
+				(sd > 0 ? dpooled[cb + k] * (v[f] - mean) / (frames * sd) : 0);
+	}
+	free(pooled);
+	return st;
+}
+
 /* ---- allocation and checks ---- */
 
 /*

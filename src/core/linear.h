@@ -61,6 +61,14 @@ size_t		ttsp_pooled_count(int channels, int bins);
 ttsp_status ttsp_pool_features(const float *x, int channels, int bins, int frames,
 							   double *out, ttsp_error *err);
 
+/*
+ * The gradient through pooling: given dpooled = d(out)/d(pooled features)
+ * (ttsp_pooled_count values), ADD d(out)/d(x) into dx ([c][b][frames]
+ * doubles).  The deviation's derivative is taken as 0 for a constant row.
+ */
+ttsp_status ttsp_pool_features_backward(const float *x, int channels, int bins, int frames,
+										const double *dpooled, double *dx, ttsp_error *err);
+
 /* The model -------------------------------------------------------------- */
 
 typedef struct ttsp_linear

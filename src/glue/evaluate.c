@@ -77,13 +77,11 @@ json_quote(const char *s)
 	return b.data;
 }
 
-/* Predictions of a stored model over a source, in batches. */
+/* Predictions of a stored model over a source, windows in batches. */
 typedef struct Evaluator
 {
 	LoadedModel *m;
-	float	   *x;				/* a batch of model inputs */
-	double	   *out;
-	int			n_batch;
+	ClipScorer	scorer;
 	double	   *pred;
 	double	   *label;
 	int			n;
@@ -91,23 +89,18 @@ typedef struct Evaluator
 } Evaluator;
 
 static void
-eval_flush(Evaluator *e)
+eval_output(void *arg, double output, int tag)
 {
-	int			i;
-
-	if (e->n_batch == 0)
-		return;
-	model_predict(e->m, e->x, e->n_batch, e->out);
-	for (i = 0; i < e->n_batch; i++)
-		e->pred[e->n - e->n_batch + i] = e->out[i];
-	e->n_batch = 0;
-	CHECK_FOR_INTERRUPTS();
+	((Evaluator *) arg)->pred[tag] = output;
 }
 
 static void
 eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 {
 	Evaluator  *e = arg;
+	float	   *extra;
+	float	   *clip;
+	int			frames;
 
 	(void) hash;
 	if (spec == NULL)
@@ -115,21 +108,26 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	model_input_check(&e->m->in, spec, e->m->name);
 	if (e->n == e->cap)
 	{
+		/* pending windows write into pred: score them before it moves */
+		if (e->m->net)
+			scorer_flush(&e->scorer);
 		e->cap *= 2;
 		e->pred = repalloc_huge(e->pred, e->cap * sizeof(double));
 		e->label = repalloc_huge(e->label, e->cap * sizeof(double));
 	}
+	e->label[e->n] = label;
 	if (e->m->linear)
 	{
 		/* the whole clip's pooled features, one row at a time */
-		e->pred[e->n] = model_predict_linear(e->m, spec);
-		e->label[e->n++] = label;
+		e->pred[e->n++] = model_predict_linear(e->m, spec);
 		return;
 	}
-	model_input_fill(&e->m->in, spec, e->x + (Size) e->n_batch * MODEL_INPUT_SIZE(&e->m->in), true);
-	e->label[e->n++] = label;
-	if (++e->n_batch == EVAL_BATCH)
-		eval_flush(e);
+	/* the scorer copies the clip's windows into its batch: the buffer is reused */
+	extra = model_clip_extra(e->m, spec);
+	clip = model_clip_input(e->m, spec, &frames);
+	scorer_add(&e->scorer, clip, frames, extra, e->n++);
+	if (extra)
+		pfree(extra);
 }
 
 static void
@@ -173,8 +171,9 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 								  arg_text(fcinfo, "features"), arg_text(fcinfo, "label"));
 	/* the source query may look up models too: keep this one loaded */
 	model_pin(e.m);
-	e.x = palloc(EVAL_BATCH * MODEL_INPUT_SIZE(&e.m->in) * sizeof(float));
-	e.out = palloc(EVAL_BATCH * sizeof(double));
+	if (e.m->net)
+		scorer_init(&e.scorer, e.m->net, &e.m->in, e.m->pool, e.m->task, e.m->target_mean, e.m->target_std,
+					EVAL_BATCH, eval_output, &e);
 	e.cap = 1024;
 	e.pred = palloc(e.cap * sizeof(double));
 	e.label = palloc(e.cap * sizeof(double));
@@ -183,7 +182,8 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 	/* grow the result arrays in the caller's context, not SPI's */
 	MemoryContextSwitchTo(caller);
 	source_scan(query, 0, eval_row, &e);
-	eval_flush(&e);
+	if (e.m->net)
+		scorer_flush(&e.scorer);
 	SPI_finish();
 	check_labels(&e);
 	initStringInfo(&buf);

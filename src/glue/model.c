@@ -180,6 +180,27 @@ model_column(HeapTuple row, TupleDesc desc, const char *column)
 	return d;
 }
 
+/* The "pool" column: absent (a 0.2.0 table) or NULL for a model that reads its first window. */
+static ModelPool
+model_pool_column(HeapTuple row, TupleDesc desc)
+{
+	int			att = SPI_fnumber(desc, "pool");
+	bool		isnull;
+	Datum		d;
+
+	if (att <= 0)
+		return POOL_FIRST;
+	d = heap_getattr(row, att, desc, &isnull);
+	if (isnull)
+		return POOL_FIRST;
+	if (TupleDescAttr(desc, att - 1)->atttypid != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model must be a ttsp_model row: column \"pool\" is %s, not text",
+						format_type_be(TupleDescAttr(desc, att - 1)->atttypid))));
+	return model_pool_parse(TextDatumGetCString(d));
+}
+
 /*
  * Decode a model row into a model with its own memory context under the
  * caller's (SPI's): detoasted copies go with SPI's, and an error frees
@@ -261,10 +282,19 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("weights of model \"%s\" version %d are unreadable: %s", name, version, err.msg)));
 	cfg = ttsp_cnn_get_config(m->net);
-	if (cfg->in_channels != m->in.channels || cfg->in_height != m->in.bins || cfg->in_width != m->in.frames)
+	if (cfg->in_channels != m->in.channels || cfg->in_height != m->in.bins || cfg->in_width != m->in.frames ||
+		cfg->task != m->task)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("weights of model \"%s\" version %d do not match its input shape", name, version)));
+				 errmsg("weights of model \"%s\" version %d do not match its task and input shape", name, version)));
+	/* extra inputs are the whole clip's pooled features (a wide-and-deep model) */
+	m->n_pooled = cfg->n_extra > 0 ? (int) ttsp_pooled_count(m->in.channels, m->in.bins) : 0;
+	if (cfg->n_extra != m->n_pooled)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("weights of model \"%s\" version %d have %d extra inputs, not the %d pooled features of its input",
+						name, version, cfg->n_extra, m->n_pooled)));
+	m->pool = model_pool_column(row, desc);
 	return m;
 }
 
@@ -370,20 +400,6 @@ model_pin(LoadedModel *m)
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 }
 
-void
-model_predict(LoadedModel *m, const float *x, int n, double *out)
-{
-	float	   *raw = palloc(n * sizeof(float));
-	ttsp_error	err;
-	int			i;
-
-	ttsp_set_threads(m->net);
-	ttsp_check(ttsp_cnn_predict(m->net, x, n, raw, &err), &err);
-	for (i = 0; i < n; i++)
-		out[i] = raw[i] * m->target_std + m->target_mean;
-	pfree(raw);
-}
-
 double
 model_predict_linear(LoadedModel *m, const Spectrogram *spec)
 {
@@ -398,10 +414,63 @@ model_predict_linear(LoadedModel *m, const Spectrogram *spec)
 	return out;
 }
 
-static float8
-predict_one(LoadedModel *m, const Spectrogram *spec)
+float *
+model_clip_extra(const LoadedModel *m, const Spectrogram *spec)
 {
-	double		out;
+	double	   *pooled;
+	float	   *extra;
+
+	if (m->n_pooled == 0)
+		return NULL;
+	pooled = palloc(m->n_pooled * sizeof(double));
+	extra = palloc(m->n_pooled * sizeof(float));
+	model_pooled_features(spec, pooled);
+	for (int i = 0; i < m->n_pooled; i++)
+		extra[i] = (float) pooled[i];
+	pfree(pooled);
+	return extra;
+}
+
+float *
+model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames)
+{
+	/* a model that reads its first window needs no more of the clip */
+	int			used = m->pool == POOL_FIRST ? Min(spec->h.frames, m->in.frames) : spec->h.frames;
+	Size		size = (Size) m->in.channels * m->in.bins * model_clip_width(&m->in, used);
+
+	/* kept with the model and grown to the longest clip: a fresh buffer per row cost page faults */
+	if (size > m->input_size)
+	{
+		if (m->input)
+			pfree(m->input);
+		m->input = MemoryContextAllocHuge(m->cxt, size * sizeof(float));
+		m->input_size = size;
+	}
+	if (m->pool == POOL_FIRST)
+		model_input_fill(&m->in, spec, m->input, true);
+	else
+		model_clip_fill(&m->in, spec, m->input, true);
+	*frames = used;
+	return m->input;
+}
+
+static void
+keep_output(void *arg, double output, int tag)
+{
+	(void) tag;
+	*(double *) arg = output;
+}
+
+/* Windows per forward when one clip is scored: bounds memory and cancel latency. */
+#define PREDICT_WINDOWS 16
+
+double
+model_predict_clip(LoadedModel *m, const Spectrogram *spec)
+{
+	double		out = NAN;
+	float	   *extra;
+	float	   *clip;
+	int			frames;
 
 	if (m->cov != NULL)
 		ereport(ERROR,
@@ -411,11 +480,22 @@ predict_one(LoadedModel *m, const Spectrogram *spec)
 	model_input_check(&m->in, spec, m->name);
 	if (m->linear)
 		return model_predict_linear(m, spec);
-	/* kept with the model: a fresh buffer per row cost page faults */
-	if (m->input == NULL)
-		m->input = MemoryContextAllocHuge(m->cxt, MODEL_INPUT_SIZE(&m->in) * sizeof(float));
-	model_input_fill(&m->in, spec, m->input, true);
-	model_predict(m, m->input, 1, &out);
+	if (m->scorer == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(m->cxt);
+
+		m->scorer = palloc(sizeof(ClipScorer));
+		scorer_init(m->scorer, m->net, &m->in, m->pool, m->task, m->target_mean, m->target_std,
+					PREDICT_WINDOWS, keep_output, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	extra = model_clip_extra(m, spec);
+	clip = model_clip_input(m, spec, &frames);
+	m->scorer->arg = &out;
+	scorer_add(m->scorer, clip, frames, extra, 0);
+	scorer_flush(m->scorer);
+	if (extra)
+		pfree(extra);
 	return out;
 }
 
@@ -428,7 +508,7 @@ ttsp_predict(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
-	PG_RETURN_FLOAT8(predict_one(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
+	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
 }
 
 /* A column's bytes into the content key (NULLs are refused when decoding). */
@@ -526,6 +606,9 @@ model_from_value(HeapTupleHeader hdr)
 	for (i = 0; i < lengthof(covariate_columns); i++)
 		if (SPI_fnumber(desc, covariate_columns[i]) > 0)
 			key = hash_column(key, &row, desc, covariate_columns[i]);
+	/* 0.3.0's: a row type without it is an older table's (first window) */
+	if (SPI_fnumber(desc, "pool") > 0)
+		key = hash_column(key, &row, desc, "pool");
 	for (i = 0; i < MODEL_CACHE_SIZE && m == NULL; i++)
 		if (model_cache[i] && model_cache[i]->by_value && model_cache[i]->content_key == key)
 		{
@@ -562,7 +645,7 @@ ttsp_predict_model(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
 	m = model_from_value(DatumGetHeapTupleHeader(arg_datum(fcinfo, "model")));
-	PG_RETURN_FLOAT8(predict_one(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
+	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
 }
 
 /* The default model: ttsp.default_model, else the newest one trained. */
@@ -624,14 +707,15 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 	opts.mono = m->in.channels == 1;
 	opts.offset_s = 0;
 	/*
-	 * A CNN sees in.frames frames: decode what they cover, plus n_fft and
-	 * 0.1 s so that neither end padding nor the resampler's flush reaches
-	 * them.  A linear model pools the whole clip.
+	 * A model stored before 0.3.0 sees its first in.frames frames: decode
+	 * what they cover, plus n_fft and 0.1 s so that neither end padding nor
+	 * the resampler's flush reaches them.  Every other model judges the
+	 * whole clip.
 	 */
-	opts.duration_s = m->linear ? -1 :
+	opts.duration_s = m->linear || m->pool != POOL_FIRST ? -1 :
 		((double) m->in.frames * m->in.tmpl->h.hop_length + m->in.tmpl->h.n_fft) /
 		m->in.tmpl->h.sample_rate + 0.1;
 	opts.max_duration_s = ttsp_max_duration;
 	spec = features_from_audio(audio, &opts, &fs);
-	PG_RETURN_FLOAT8(predict_one(m, spec));
+	PG_RETURN_FLOAT8(model_predict_clip(m, spec));
 }

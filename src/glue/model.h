@@ -52,6 +52,63 @@ extern void model_pooled_features(const Spectrogram *spec, double *out);
 /* Standardise values laid out as model_input_fill(..., false) writes them. */
 extern void model_input_standardise(const ModelInput *in, float *x);
 
+/* ---- model_windows.c: the whole clip through a window-sized CNN ---- */
+
+/* How a clip's window outputs become its output. */
+typedef enum ModelPool
+{
+	POOL_FIRST,					/* the first window only: 'first', and models stored before 0.3.0 */
+	POOL_MEAN,					/* the mean of the windows' raw outputs (logits) */
+	POOL_MAX					/* their maximum */
+} ModelPool;
+
+/* 'mean', 'max' or 'first'. */
+extern const char *model_pool_name(ModelPool pool);
+/* 'mean', 'max' or 'first' (ERROR otherwise); NULL is 'first' (an older model). */
+extern ModelPool model_pool_parse(const char *name);
+/* Frames of a clip buffer: the clip's, or a window if it is shorter (then padded). */
+extern int	model_clip_width(const ModelInput *in, int frames);
+/* model_input_fill of the whole clip, [channel][bin][model_clip_width] values. */
+extern void model_clip_fill(const ModelInput *in, const Spectrogram *spec, float *out, bool standardise);
+/* Frames start .. start + in->frames of a clip buffer of width frames into dst. */
+extern void model_window_copy(const ModelInput *in, const float *clip, int width, int start, float *dst);
+
+/* A clip's output (probability or value) and the caller's tag for it. */
+typedef void (*clip_score_fn) (void *arg, double output, int tag);
+
+/*
+ * Scores clips: every window of each (or the first, POOL_FIRST) through
+ * the net in batches of cap windows, pooled per clip, handed to fn.  A
+ * clip's extra inputs go with each of its windows.
+ */
+typedef struct ClipScorer
+{
+	ttsp_cnn   *net;
+	const ModelInput *in;
+	ModelPool	pool;
+	int			task;
+	double		target_mean;
+	double		target_std;
+	int			n_extra;
+	int			cap;
+	float	   *x;				/* cap windows */
+	float	   *extra;			/* cap x n_extra */
+	float	   *out;
+	int			n;				/* windows in the batch */
+	int		   *clip_tag;		/* the clips whose windows they are, in order */
+	int		   *clip_windows;
+	int			n_clips;
+	clip_score_fn fn;
+	void	   *arg;
+} ClipScorer;
+
+extern void scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, int task,
+						double target_mean, double target_std, int batch, clip_score_fn fn, void *arg);
+/* A clip buffer (model_clip_fill, standardised) of frames real frames; fn may run now or later. */
+extern void scorer_add(ClipScorer *s, const float *clip, int frames, const float *extra, int tag);
+/* Score what is pending. */
+extern void scorer_flush(ClipScorer *s);
+
 /* A decoded model, cached per backend. */
 typedef struct LoadedModel
 {
@@ -68,7 +125,11 @@ typedef struct LoadedModel
 	double		target_mean;	/* regression outputs are value * std + mean */
 	double		target_std;
 	ModelInput	in;
-	float	   *input;			/* ttsp_predict's input buffer, NULL until used */
+	float	   *input;			/* ttsp_predict's clip buffer, NULL until used */
+	Size		input_size;		/* its floats */
+	struct ClipScorer *scorer;	/* ttsp_predict's, NULL until used */
+	ModelPool	pool;			/* how a clip's windows are pooled */
+	int			n_pooled;		/* extra inputs that are the clip's pooled features */
 	ttsp_cnn   *net;			/* the CNN, or NULL for a linear model ... */
 	struct ttsp_linear *linear; /* ... which reads the whole clip's pooled features */
 	/* covariates-only models (covariates.h): a linear model or an MLP on them */
@@ -99,8 +160,15 @@ extern void model_pin(LoadedModel *m);
 /* A linear model's prediction (probability or value) for a whole spectrogram. */
 extern double model_predict_linear(LoadedModel *m, const Spectrogram *spec);
 
-/* Predictions (probabilities or values) of a CNN for n inputs of MODEL_INPUT_SIZE each. */
-extern void model_predict(LoadedModel *m, const float *x, int n, double *out);
+/* A model's prediction (probability or value) for a whole clip. */
+extern double model_predict_clip(LoadedModel *m, const Spectrogram *spec);
+/* The clip's extra inputs for m's net (its pooled features), palloc'd; NULL if it has none. */
+extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec);
+/*
+ * The clip (or, for POOL_FIRST, its first window) standardised, in a buffer
+ * kept with m; *frames receives the real frames to hand to scorer_add.
+ */
+extern float *model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames);
 
 /* ---- model_table.c: SQL against ttsp_model (SPI connected) ---- */
 
@@ -124,10 +192,13 @@ extern ModelRowId model_table_find(const char *name, int32 version);
 
 /*
  * The columns a model is decoded from (task, feature_template, frames,
- * norm_mean, norm_std, weights, target_mean, target_std), read by name.
+ * norm_mean, norm_std, weights, target_mean, target_std, and since 0.3.0
+ * pool), read by name.
  */
 extern HeapTuple model_table_fetch(const char *name, int32 version, TupleDesc *desc);
 
+/* ttsp_model has 0.3.0's pool column: models judge whole clips. */
+extern bool model_table_pools(void);
 /* The name of the model trained last, in SPI's memory, or NULL if none. */
 extern char *model_table_newest(void);
 

@@ -79,6 +79,12 @@ table_has_covariates(void)
 	return get_attnum(model_table_oid(), "covariates") != InvalidAttrNumber;
 }
 
+bool
+model_table_pools(void)
+{
+	return get_attnum(model_table_oid(), "pool") != InvalidAttrNumber;
+}
+
 void
 model_table_check_insert(void)
 {
@@ -116,14 +122,17 @@ int32
 model_table_insert(const ModelRecord *rec)
 {
 	int			dims[1] = {rec->n_norm};
-	Datum		args[22];
-	Oid			types[22] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+	Datum		args[23];
+	Oid			types[23] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID,
+		ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID, TEXTOID,
 	TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID, TEXTOID};
 	bool		v0_2 = table_is_0_2();
-	bool		v0_3 = table_has_covariates();
-	char		nulls[22];
+	bool		v0_3 = model_table_pools();
+	/* 0.3.0's too: a table with them has pool */
+	bool		covs = v0_3 && table_has_covariates();
+	int			nargs = covs ? 23 : v0_3 ? 18 : v0_2 ? 17 : 11;
+	char		nulls[23];
 	bool		isnull;
 	char	   *sql;
 
@@ -144,14 +153,18 @@ model_table_insert(const ModelRecord *rec)
 	args[14] = Float8GetDatum(rec->target_std);
 	args[15] = float8_array(rec->validation_loss, rec->epochs);
 	args[16] = Int32GetDatum(rec->best_epoch);
-	/* a linear model has no epochs: no best one */
+	args[17] = CStringGetTextDatum(model_pool_name(rec->pool));
+	/* a linear model has no epochs: no best one; before 0.3.0 the start (0) was none either */
 	memset(nulls, ' ', sizeof(nulls));
-	if (rec->best_epoch < 1)
+	if (rec->best_epoch < (v0_3 ? 0 : 1))
 		nulls[16] = 'n';
+	/* a linear model pools its features itself; a covariates-only model has none */
+	if (rec->best_epoch < 0 || rec->feature_template == NULL)
+		nulls[17] = 'n';
 	/* a covariates-only model has no spectrogram input (covariates.c) */
 	if (rec->feature_template == NULL)
 		nulls[4] = nulls[5] = nulls[6] = nulls[11] = nulls[12] = 'n';
-	covariates_model_args(rec->covariates, rec->source, args + 17, nulls + 17);
+	covariates_model_args(rec->covariates, rec->source, args + 18, nulls + 18);
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
@@ -163,16 +176,17 @@ model_table_insert(const ModelRecord *rec)
 				   "FROM %s.ttsp_model WHERE name = $1 "
 				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
+				   v0_3 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch, pool" :
 				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
-				   v0_3 ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
-				   v0_2 ? ", $12, $13, $14, $15, $16, $17" : "", v0_3 ? ", $18, $19, $20, $21, $22" : "",
-				   ttsp_schema());
-	if (rec->covariates != NULL && !v0_3)
+				   covs ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
+				   v0_3 ? ", $12, $13, $14, $15, $16, $17, $18" : v0_2 ? ", $12, $13, $14, $15, $16, $17" : "",
+				   covs ? ", $19, $20, $21, $22, $23" : "", ttsp_schema());
+	if (rec->covariates != NULL && !covs)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("ttsp_model has no covariate columns"),
 				 errhint("Run ALTER EXTENSION ttsp UPDATE.")));
-	if (SPI_execute_with_args(sql, v0_3 ? 22 : v0_2 ? 17 : 11, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -254,10 +268,8 @@ model_table_fetch(const char *name, int32 version, TupleDesc *desc)
 	char	   *sql;
 
 	if (table_is_0_2())
-		sql = psprintf("SELECT task, feature_template, frames, norm_mean, norm_std, weights, target_mean, target_std%s "
-					   "FROM %s.ttsp_model WHERE name = $1 AND version = $2",
-					   table_has_covariates() ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
-					   ttsp_schema());
+		/* every column: decode_model_row reads the ones this table has by name */
+		sql = psprintf("SELECT * FROM %s.ttsp_model WHERE name = $1 AND version = $2", ttsp_schema());
 	else
 		/* a 0.1.0 table: the template from features, as 0.1.0 did and the update script does */
 		sql = psprintf("SELECT task, (features OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('shape', "

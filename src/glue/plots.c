@@ -262,11 +262,15 @@ ttsp_plot_losses(PG_FUNCTION_ARGS)
 	}
 	if (!arg_isnull(fcinfo, "best_epoch"))
 	{
-		if (best < 1 || best > n_train)
+		/* 0: the starting weights were kept (a wide model's start is the linear baseline) */
+		if (best < 0 || best > n_train)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("best_epoch %d is not an epoch of 1 to %d", best, n_train)));
-		snprintf(mark, sizeof(mark), "best epoch (%d)", best);
+					 errmsg("best_epoch %d is not an epoch of 0 (the start) to %d", best, n_train)));
+		if (best == 0)
+			snprintf(mark, sizeof(mark), "kept: the start (epoch 0)");
+		else
+			snprintf(mark, sizeof(mark), "best epoch (%d)", best);
 		c.mark_x = best;
 		c.mark_label = mark;
 	}

@@ -9,7 +9,9 @@
  * (10 log10 power or 20 log10 magnitude, as is for dB and MFCC, minus the
  * training mean, over the training deviation): the logit for a classifier,
  * the standardised value for a regressor.  A cell in several windows adds
- * up its signed gradients before the magnitude is taken.
+ * up its signed gradients before the magnitude is taken.  A model with a
+ * linear term on the whole clip's pooled features (architecture 'cnn')
+ * adds that term's gradient, which reaches every cell of the clip.
  */
 #include "plots.h"
 
@@ -20,6 +22,7 @@
 #include "utils/builtins.h"
 
 #include "cnn.h"
+#include "linear.h"
 #include "model.h"
 
 #include "args.h"
@@ -32,15 +35,6 @@ PG_FUNCTION_INFO_V1(ttsp_saliency_png);
 /* Windows per forward/backward pass: bounds scratch memory and cancel latency. */
 #define SALIENCY_BATCH 8
 
-/* Copy window w (frames start .. start + in->frames) of x ([cb][total]) into dst ([cb][frames]). */
-static void
-window_copy(const ModelInput *in, const float *x, int total, int start, float *dst)
-{
-	for (int cb = 0; cb < in->channels * in->bins; cb++)
-		memcpy(dst + (Size) cb * in->frames, x + (Size) cb * total + start,
-			   in->frames * sizeof(float));
-}
-
 /* Add the part of window gradient g ([cb][in->frames]) inside the clip into acc ([cb][frames]). */
 static void
 window_add(const ModelInput *in, const float *g, int frames, int start, float *acc)
@@ -52,12 +46,55 @@ window_add(const ModelInput *in, const float *g, int frames, int start, float *a
 			acc[(Size) cb * frames + start + f] += g[(Size) cb * in->frames + f];
 }
 
+/*
+ * Add the linear term's gradient (a wide-and-deep model's extra inputs are
+ * the whole clip's pooled features, so every cell moves them) into acc, in
+ * the standardised input's units: d out / d pooled_j is the head weight
+ * over the extra's scale, and pooling's own gradient is the core's.
+ */
+static void
+add_linear_term(LoadedModel *m, const Spectrogram *spec, float *acc)
+{
+	int			cb = m->in.channels * m->in.bins;
+	int			frames = spec->h.frames;
+	ModelInput	whole = m->in;
+	float	   *logs;
+	double	   *dpooled = palloc(m->n_pooled * sizeof(double));
+	double	   *dx = palloc0((Size) cb * frames * sizeof(double));
+	ttsp_cnn_tensor w,
+				scale;
+	ttsp_error	err;
+	int			i;
+
+	for (i = 0; ttsp_cnn_tensor_get(m->net, i, &w) && strcmp(w.name, "head.weight") != 0; i++)
+		;
+	for (i = 0; ttsp_cnn_tensor_get(m->net, i, &scale) && strcmp(scale.name, "extra.scale") != 0; i++)
+		;
+	for (i = 0; i < m->n_pooled; i++)
+		dpooled[i] = (double) w.data[w.count - m->n_pooled + i] / scale.data[i];
+	/* the clip's own frames, unstandardised: what the pooled features are computed from */
+	whole.frames = frames;
+	logs = MemoryContextAllocHuge(CurrentMemoryContext, (Size) cb * frames * sizeof(float));
+	model_input_fill(&whole, spec, logs, false);
+	ttsp_check(ttsp_pool_features_backward(logs, m->in.channels, m->in.bins, frames, dpooled, dx, &err), &err);
+	/* d out / d standardised value = d out / d log value x the training deviation */
+	for (i = 0; i < cb; i++)
+		for (int f = 0; f < frames; f++)
+			acc[(Size) i * frames + f] += (float) (dx[(Size) i * frames + f] * m->in.std[i]);
+	pfree(logs);
+	pfree(dx);
+	pfree(dpooled);
+}
+
 /* |d(mean window output)/d(input)| of spec, [channel][bin][frame] like spec->data. */
 static float *
 saliency_map(LoadedModel *m, const Spectrogram *spec)
 {
-	ModelInput	whole = m->in;
 	int			window = m->in.frames;
+	int			width = model_clip_width(&m->in, spec->h.frames);
+	int			n_extra = m->n_pooled;
+	float	   *extra,
+			   *eb;
 	int			n_win;
 	int		   *starts;
 	float	   *x,
@@ -75,9 +112,13 @@ saliency_map(LoadedModel *m, const Spectrogram *spec)
 	ttsp_check(ttsp_window_starts(spec->h.frames, window, ttsp_window_hop(window), starts, &n_win, &err), &err);
 
 	/* the whole clip standardised once; a short one padded to a window */
-	whole.frames = Max(spec->h.frames, window);
-	x = MemoryContextAllocHuge(CurrentMemoryContext, MODEL_INPUT_SIZE(&whole) * sizeof(float));
-	model_input_fill(&whole, spec, x, true);
+	x = MemoryContextAllocHuge(CurrentMemoryContext, (Size) m->in.channels * m->in.bins * width * sizeof(float));
+	model_clip_fill(&m->in, spec, x, true);
+	/* a wide-and-deep model's linear term: its extras go with every window (its gradient: add_linear_term) */
+	extra = model_clip_extra(m, spec);
+	eb = palloc((Size) SALIENCY_BATCH * Max(n_extra, 1) * sizeof(float));
+	for (int b = 0; b < SALIENCY_BATCH && n_extra > 0; b++)
+		memcpy(eb + (Size) b * n_extra, extra, n_extra * sizeof(float));
 	xb = MemoryContextAllocHuge(CurrentMemoryContext, SALIENCY_BATCH * MODEL_INPUT_SIZE(&m->in) * sizeof(float));
 	gb = MemoryContextAllocHuge(CurrentMemoryContext, SALIENCY_BATCH * MODEL_INPUT_SIZE(&m->in) * sizeof(float));
 	/* float: a cell lies in at most 3 windows, so little to round */
@@ -92,14 +133,16 @@ saliency_map(LoadedModel *m, const Spectrogram *spec)
 		CHECK_FOR_INTERRUPTS();
 		for (int b = 0; b < nb; b++)
 		{
-			window_copy(&m->in, x, whole.frames, starts[w0 + b], xb + b * MODEL_INPUT_SIZE(&m->in));
+			model_window_copy(&m->in, x, width, starts[w0 + b], xb + b * MODEL_INPUT_SIZE(&m->in));
 			/* d(mean of n_win outputs) / d(output of one) */
 			weights[b] = 1.0f / n_win;
 		}
-		ttsp_check(ttsp_cnn_input_gradient(m->net, xb, NULL, nb, weights, out, gb, &err), &err);
+		ttsp_check(ttsp_cnn_input_gradient(m->net, xb, n_extra > 0 ? eb : NULL, nb, weights, out, gb, &err), &err);
 		for (int b = 0; b < nb; b++)
 			window_add(&m->in, gb + b * MODEL_INPUT_SIZE(&m->in), spec->h.frames, starts[w0 + b], acc);
 	}
+	if (m->n_pooled > 0)
+		add_linear_term(m, spec, acc);
 	for (Size i = 0; i < cells; i++)
 		acc[i] = fabsf(acc[i]);
 	pfree(x);

@@ -639,7 +639,7 @@ tabular_train(TrainOptions *o, Covariates *cov, const char *label, Oid relid, co
 	rec.validation_loss = f->val_loss;
 	rec.test_loss = f->test_loss;
 	rec.epochs = f->epochs;
-	rec.best_epoch = o->mlp ? f->best_epoch : 0;
+	rec.best_epoch = o->mlp ? f->best_epoch : -1;	/* -1: a linear model has no epochs */
 	rec.covariates = &f->cov;
 	rec.source = tab_source_name(relid, text_source);
 	version = model_table_insert(&rec);

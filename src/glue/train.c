@@ -31,27 +31,31 @@
 PG_FUNCTION_INFO_V1(ttsp_train_table);
 PG_FUNCTION_INFO_V1(ttsp_train_query);
 
+/* 2 x channels x bins: 1024 keeps a fit under a second and 8 MB (bench/learn/linear-cost) */
+#define LINEAR_BASELINE_MAX_FEATURES 1024
+
 /* The backend's own memory while training, measured at about 4 MB over ttsp's buffers (scripts/check-train-memory). */
 #define TRAIN_HEADROOM ((Size) 8 * 1024 * 1024)
 
 
-/* A batch of model inputs and their targets, for training or prediction. */
+/* A training batch: windows, their clips' extra inputs and targets. */
 typedef struct Batch
 {
 	float	   *x;
-	float	   *y;				/* standardised targets of a training batch */
-	double	   *label;			/* labels of a prediction batch */
+	float	   *extra;			/* n_extra per window */
+	float	   *y;				/* standardised targets */
 	float	   *out;
 	float	   *dout;
 	int			n;
 } Batch;
 
-/* Streamed epochs: a shuffle buffer over the source order. */
+/* Streamed epochs: a shuffle buffer of drawn windows over the source order. */
 typedef struct Shuffle
 {
 	float	   *rows;
 	double	   *labels;
-	int		   *valid;			/* each row's own frames */
+	int		   *valid;			/* each window's own frames */
+	int		   *row;			/* its source row, for the extras */
 	int			cap;
 	int			n;
 } Shuffle;
@@ -71,8 +75,9 @@ typedef struct Curves
 	double	   *train;
 	double	   *validation;
 	double	   *test;			/* on report_part: recorded, never used for a choice */
+	double		start_validation;	/* the starting weights' (epoch 0) */
 	int			epochs;			/* run; fewer than asked when stopped early */
-	int			best_epoch;		/* 1-based */
+	int			best_epoch;		/* 1-based; 0: the starting weights */
 } Curves;
 
 typedef struct Trainer
@@ -92,6 +97,10 @@ typedef struct Trainer
 	MemoryContextCallback cb;
 	Batch		batch;
 	Shuffle		shuffle;
+	ClipScorer	scorer;			/* validation and test passes: every window, pooled */
+	float	   *row_extra;		/* one row's extras, as floats */
+	int			n_extra;		/* the net's extra inputs: the pooled features, or 0 */
+	int			epoch;			/* 0-based, for the window draws */
 	Predictions preds;
 	double		epoch_loss;		/* sum over the epoch's samples */
 	int			epoch_samples;
@@ -118,7 +127,7 @@ release_trainer(void *arg)
 /* ---- the network ---- */
 
 static ttsp_cnn_config
-network_config(const TrainOptions *o, const ModelInput *in)
+network_config(const TrainOptions *o, const ModelInput *in, int n_extra)
 {
 	ttsp_cnn_config cfg = ttsp_cnn_default_config(in->channels, in->bins, in->frames, o->task);
 	ttsp_error	err;
@@ -127,6 +136,7 @@ network_config(const TrainOptions *o, const ModelInput *in)
 	cfg.n_blocks = o->n_blocks;
 	for (i = 0; i < o->n_blocks; i++)
 		cfg.channels[i] = o->channels[i];
+	cfg.n_extra = n_extra;
 	if (ttsp_cnn_validate_config(&cfg, &err) != TTSP_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -168,6 +178,9 @@ load_parent(Trainer *t)
 					 cfg->channels[i], i + 1, o->channels[i]);
 	if (o->frames > 0 && o->frames != t->parent->in.frames)
 		mismatch("init_model \"%s\" takes %d frames, not %d", o->init_model, t->parent->in.frames, o->frames);
+	if ((cfg->n_extra > 0) != o->wide)
+		mismatch("init_model \"%s\" is a CNN %s a linear term: train it further with architecture => '%s'",
+				 o->init_model, cfg->n_extra > 0 ? "with" : "without", cfg->n_extra > 0 ? "cnn" : "deep");
 }
 
 /* A copy of the parent's network: its weights and BatchNorm statistics. */
@@ -208,6 +221,7 @@ setup_from_first_row(void *arg, const Spectrogram *spec)
 	if (t->parent)
 		model_input_check(&t->parent->in, spec, t->parent->name);
 	t->src.in = &t->in;
+	t->src.first_window = o->pool == POOL_FIRST;
 	ttsp_check(ttsp_augment_check(&o->augment, t->in.bins, t->in.frames, &err), &err);
 	if (o->augment.gain_db > 0 && spec->h.kind == TTSP_KIND_MFCC)
 		ereport(ERROR,
@@ -231,9 +245,20 @@ setup_network(Trainer *t, const Spectrogram *spec)
 	TrainOptions *o = t->opt;
 	Size		budget = (Size) ttsp_train_memory * 1024;
 	Size		row_size = MODEL_INPUT_SIZE(&t->in);
-	ttsp_cnn_config cfg = network_config(o, &t->in);
+	ttsp_cnn_config cfg;
 	ttsp_error	err;
 	Size		fixed;
+	int			n_pooled = (int) ttsp_pooled_count(spec->h.channels, spec->h.bins);
+
+	/* the linear term reads the pooled features; past the baseline's cap there is none */
+	if (o->wide && n_pooled > LINEAR_BASELINE_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("architecture 'cnn' needs at most %d pooled features for its linear term; these spectrograms have %d",
+						LINEAR_BASELINE_MAX_FEATURES, n_pooled),
+				 errhint("Use fewer bins (a mel spectrogram, or a smaller n_fft), or architecture => 'deep' for the CNN alone.")));
+	t->n_extra = o->wide ? n_pooled : 0;
+	cfg = network_config(o, &t->in, t->n_extra);
 
 	/*
 	 * Beside ttsp's buffers the backend needs memory of its own while it
@@ -243,7 +268,7 @@ setup_network(Trainer *t, const Spectrogram *spec)
 	 */
 	fixed = TRAIN_HEADROOM + 2 * VARSIZE(spec) +
 		ttsp_cnn_workspace_bytes(&cfg, o->batch_size) +
-		2 * (Size) o->batch_size * row_size * sizeof(float);
+		3 * (Size) o->batch_size * (row_size + t->n_extra) * sizeof(float);
 	t->net = t->parent ? copy_parent_net(t) : ttsp_cnn_create(&cfg, (uint64) o->seed, &err);
 	if (t->net == NULL)
 		ttsp_report(&err);
@@ -258,12 +283,13 @@ setup_network(Trainer *t, const Spectrogram *spec)
 	if (t->optim == NULL)
 		ttsp_report(&err);
 	ttsp_check(ttsp_cnn_reserve(t->net, o->batch_size, &err), &err);
-	t->src.cache_limit = (budget - fixed) / (row_size * sizeof(float));
+	t->src.cache_limit = (budget - fixed) / sizeof(float);
 	t->batch.x = palloc(o->batch_size * row_size * sizeof(float));
+	t->batch.extra = palloc(o->batch_size * Max(t->n_extra, 1) * sizeof(float));
 	t->batch.y = palloc(o->batch_size * sizeof(float));
-	t->batch.label = palloc(o->batch_size * sizeof(double));
 	t->batch.out = palloc(o->batch_size * sizeof(float));
 	t->batch.dout = palloc(o->batch_size * sizeof(float));
+	t->row_extra = palloc(Max(t->n_extra, 1) * sizeof(float));
 	MemoryContextSwitchTo(old);
 }
 
@@ -424,28 +450,28 @@ typedef struct Stats
 } Stats;
 
 static void
-accumulate_stats(void *arg, float *x, double label, int valid_frames)
+accumulate_stats(void *arg, const float *clip, int frames, double label, int row)
 {
 	Stats	   *st = arg;
 	const ModelInput *in = st->in;
+	int			width = model_clip_width(in, frames);
 	int			cb;
 	int			f;
 
 	(void) label;
-	(void) valid_frames;		/* padding is NaN here, and skipped */
+	(void) row;
+	/* the clip's own frames: padding follows them */
 	for (cb = 0; cb < in->channels * in->bins; cb++)
 	{
-		const float *v = x + (Size) cb * in->frames;
+		const float *v = clip + (Size) cb * width;
 
-		for (f = 0; f < in->frames && !isnan(v[f]); f++)
+		for (f = 0; f < frames; f++)
 		{
 			st->sum[cb] += v[f];
 			st->sumsq[cb] += (double) v[f] * v[f];
 		}
 	}
-	/* padding (NaN) only follows the real frames, the same in every bin */
-	for (f = 0; f < in->frames && !isnan(x[f]); f++)
-		st->count++;
+	st->count += frames;
 }
 
 /* Per-(channel, bin) mean and std of the training split's log values; then standardise. */
@@ -491,6 +517,20 @@ compute_stats(Trainer *t)
 
 /* ---- training ---- */
 
+/* A row's extra inputs (its pooled features) as floats in t->row_extra, or NULL. */
+static const float *
+row_extra(Trainer *t, int row)
+{
+	const double *pooled = t->src.pooled + (Size) row * t->src.n_pooled;
+	int			i;
+
+	if (t->n_extra == 0)
+		return NULL;
+	for (i = 0; i < t->n_extra; i++)
+		t->row_extra[i] = (float) pooled[i];
+	return t->row_extra;
+}
+
 static void
 train_step(Trainer *t)
 {
@@ -501,7 +541,8 @@ train_step(Trainer *t)
 	if (b->n == 0)
 		return;
 	ttsp_set_threads(t->net);
-	ttsp_check(ttsp_cnn_forward(t->net, b->x, b->n, true, b->out, &err), &err);
+	ttsp_check(ttsp_cnn_forward_extra(t->net, b->x, t->n_extra > 0 ? b->extra : NULL, b->n, true, b->out, &err),
+			   &err);
 	ttsp_check(ttsp_loss(t->opt->loss, t->opt->task, b->out, b->y, b->n, &loss, b->dout, &err), &err);
 	ttsp_check(ttsp_cnn_backward(t->net, b->dout, NULL, &err), &err);
 	ttsp_check(ttsp_optimizer_step(t->optim, &err), &err);
@@ -511,14 +552,41 @@ train_step(Trainer *t)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* A training row into the batch, augmented there (the cache keeps the clean input). */
+/*
+ * This epoch's window of a clip into dst; returns its own frames.  The
+ * start is drawn from the row's content hash, the seed and the epoch
+ * alone, so it does not depend on the row order, the cache or threads.
+ */
+static int
+draw_window(Trainer *t, const float *clip, int frames, int row, float *dst)
+{
+	int			window = t->in.frames;
+	int			start = 0;
+
+	if (frames > window)
+	{
+		ttsp_rng	rng;
+
+		ttsp_rng_seed(&rng, t->src.hashes[row] ^
+					  ((uint64) (uint32) t->epoch * UINT64CONST(0xD1B54A32D192ED03)) ^
+					  ((uint64) (uint32) t->opt->seed << 32));
+		start = (int) (ttsp_rng_next(&rng) % (uint64) (frames - window + 1));
+	}
+	model_window_copy(&t->in, clip, model_clip_width(&t->in, frames), start, dst);
+	return Min(window, frames - start);
+}
+
+/* A training window into the batch, augmented there (the cache keeps the clean clip). */
 static void
-add_to_batch(Trainer *t, const float *x, double y, int valid_frames)
+add_to_batch(Trainer *t, const float *x, double y, int valid_frames, int row)
 {
 	Batch	   *b = &t->batch;
 	float	   *slot = b->x + (Size) b->n * t->src.row_size;
 
-	memcpy(slot, x, t->src.row_size * sizeof(float));
+	if (x != slot)
+		memcpy(slot, x, t->src.row_size * sizeof(float));
+	if (t->n_extra > 0)
+		memcpy(b->extra + (Size) b->n * t->n_extra, row_extra(t, row), t->n_extra * sizeof(float));
 	if (t->augment)
 	{
 		ttsp_error	err;
@@ -538,9 +606,9 @@ draw(Trainer *t, int n)
 	return (int) (ttsp_rng_next(&t->rng) % (uint64) n);
 }
 
-/* A streamed row: into the shuffle buffer, or in place of a random one that goes to the batch. */
+/* A streamed clip's window: into the shuffle buffer, or in place of a random one that goes to the batch. */
 static void
-shuffle_row(void *arg, float *x, double label, int valid_frames)
+shuffle_row(void *arg, const float *clip, int frames, double label, int row)
 {
 	Trainer    *t = arg;
 	Shuffle    *sh = &t->shuffle;
@@ -551,11 +619,11 @@ shuffle_row(void *arg, float *x, double label, int valid_frames)
 	else
 	{
 		j = draw(t, sh->cap);
-		add_to_batch(t, sh->rows + (Size) j * t->src.row_size, sh->labels[j], sh->valid[j]);
+		add_to_batch(t, sh->rows + (Size) j * t->src.row_size, sh->labels[j], sh->valid[j], sh->row[j]);
 	}
-	memcpy(sh->rows + (Size) j * t->src.row_size, x, t->src.row_size * sizeof(float));
+	sh->valid[j] = draw_window(t, clip, frames, row, sh->rows + (Size) j * t->src.row_size);
 	sh->labels[j] = label;
-	sh->valid[j] = valid_frames;
+	sh->row[j] = row;
 }
 
 static void
@@ -566,10 +634,12 @@ train_streamed(Trainer *t)
 
 	if (sh->rows == NULL)
 	{
-		sh->cap = (int) Min((Size) t->split.n_train, t->src.cache_limit + t->opt->batch_size);
+		/* windows: as many as the cache budget holds, at least a batch */
+		sh->cap = (int) Min((Size) t->split.n_train, t->src.cache_limit / row_size + t->opt->batch_size);
 		sh->rows = MemoryContextAllocHuge(t->cxt, (Size) sh->cap * row_size * sizeof(float));
 		sh->labels = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(double));
 		sh->valid = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(int));
+		sh->row = MemoryContextAllocHuge(t->cxt, sh->cap * sizeof(int));
 	}
 	sh->n = 0;
 	source_rows(&t->src, &t->split, PART_TRAIN, shuffle_row, t);
@@ -577,20 +647,23 @@ train_streamed(Trainer *t)
 	while (sh->n > 0)
 	{
 		int			j = draw(t, sh->n);
+		int			last = sh->n - 1;
 
-		add_to_batch(t, sh->rows + (Size) j * row_size, sh->labels[j], sh->valid[j]);
-		memcpy(sh->rows + (Size) j * row_size, sh->rows + (Size) (sh->n - 1) * row_size,
-			   row_size * sizeof(float));
-		sh->valid[j] = sh->valid[sh->n - 1];
-		sh->labels[j] = sh->labels[--sh->n];
+		add_to_batch(t, sh->rows + (Size) j * row_size, sh->labels[j], sh->valid[j], sh->row[j]);
+		memcpy(sh->rows + (Size) j * row_size, sh->rows + (Size) last * row_size, row_size * sizeof(float));
+		sh->valid[j] = sh->valid[last];
+		sh->row[j] = sh->row[last];
+		sh->labels[j] = sh->labels[last];
+		sh->n--;
 	}
 }
 
-/* Cached rows: the training split in a fresh random order (Fisher-Yates). */
+/* Cached clips: the training split in a fresh random order (Fisher-Yates), a window of each. */
 static void
 train_cached(Trainer *t)
 {
 	TrainSource *src = &t->src;
+	Batch	   *b = &t->batch;
 	int		   *order = palloc(t->split.n_train * sizeof(int));
 	int			n = 0;
 	int			i;
@@ -607,8 +680,13 @@ train_cached(Trainer *t)
 		order[j] = tmp;
 	}
 	for (i = 0; i < n; i++)
-		add_to_batch(t, src->cache + (Size) order[i] * src->row_size, src->labels[order[i]],
-					 src->valid_frames[order[i]]);
+	{
+		int			r = order[i];
+		float	   *slot = b->x + (Size) b->n * src->row_size;
+		int			valid = draw_window(t, src->cache + src->offsets[r], src->frames[r], r, slot);
+
+		add_to_batch(t, slot, src->labels[r], valid, r);
+	}
 	pfree(order);
 }
 
@@ -627,40 +705,22 @@ train_epoch(Trainer *t)
 /* ---- evaluation during training ---- */
 
 static void
-flush_predictions(Trainer *t)
+keep_prediction(void *arg, double output, int tag)
 {
-	Batch	   *b = &t->batch;
-	Predictions *p = &t->preds;
-	ttsp_error	err;
-	int			i;
-
-	if (b->n == 0)
-		return;
-	ttsp_set_threads(t->net);
-	ttsp_check(ttsp_cnn_predict(t->net, b->x, b->n, b->out, &err), &err);
-	for (i = 0; i < b->n; i++)
-	{
-		p->pred[p->n] = b->out[i] * t->target_std + t->target_mean;
-		p->label[p->n++] = b->label[i];
-	}
-	b->n = 0;
-	CHECK_FOR_INTERRUPTS();
+	((Trainer *) arg)->preds.pred[tag] = output;
 }
 
 static void
-predict_row(void *arg, float *x, double label, int valid_frames)
+predict_row(void *arg, const float *clip, int frames, double label, int row)
 {
 	Trainer    *t = arg;
-	Batch	   *b = &t->batch;
+	Predictions *p = &t->preds;
 
-	(void) valid_frames;
 	/* a source that changed mid-pass could hold more rows of this split */
-	if (t->preds.n + b->n >= t->preds.cap)
+	if (p->n >= p->cap)
 		source_changed(&t->src);
-	memcpy(b->x + (Size) b->n * t->src.row_size, x, t->src.row_size * sizeof(float));
-	b->label[b->n++] = label;
-	if (b->n == t->opt->batch_size)
-		flush_predictions(t);
+	p->label[p->n] = label;
+	scorer_add(&t->scorer, clip, frames, row_extra(t, row), p->n++);
 }
 
 /* Predictions on one part of the split into t->preds. */
@@ -669,8 +729,10 @@ evaluate(Trainer *t, SplitPart part)
 {
 	t->preds.n = 0;
 	t->preds.cap = split_count(&t->split, part);
+	/* the kept epoch's weights replace the net (snapshot_restore) */
+	t->scorer.net = t->net;
 	source_rows(&t->src, &t->split, part, predict_row, t);
-	flush_predictions(t);
+	scorer_flush(&t->scorer);
 }
 
 /* The part final metrics are reported on: test, or training rows without a test split. */
@@ -714,8 +776,6 @@ epoch_metric(const Trainer *t, double *loss)
 
 /* ---- the linear baseline ---- */
 
-/* 2 x channels x bins: 1024 keeps a fit under a second and 8 MB (bench/learn/linear-cost) */
-#define LINEAR_BASELINE_MAX_FEATURES 1024
 
 /* The pooled features and labels of one part of the split. */
 static ttsp_linear_data
@@ -764,6 +824,25 @@ fit_linear_baseline(Trainer *t)
 	t->linear = ttsp_linear_fit_select(t->opt->task, t->in.channels, t->in.bins, 0, &train, &val, NULL, &err);
 	if (t->linear == NULL)
 		ereport(NOTICE, (errmsg("no linear baseline: %s", err.msg)));
+}
+
+/*
+ * The wide-and-deep start: the net's linear term becomes the fitted
+ * baseline and its CNN part's head weights 0, so that training starts from
+ * the baseline's predictions and validation (from epoch 0) keeps them
+ * unless the CNN improves on them (bench/learn/FINDINGS.md).
+ */
+static void
+start_wide(Trainer *t)
+{
+	ttsp_error	err;
+
+	if (t->linear == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("architecture 'cnn' starts from the linear baseline, which could not be fitted"),
+				 errhint("architecture => 'deep' trains the CNN alone.")));
+	ttsp_check(ttsp_linear_start_cnn(t->linear, t->net, t->target_mean, t->target_std, &err), &err);
 }
 
 /* The linear model's predictions (probabilities or values) on the report part, with their labels. */
@@ -821,15 +900,18 @@ architecture_json(const Trainer *t)
 						t->linear->n_features, t->linear->alpha,
 						o->task == TTSP_TASK_CLASSIFICATION ? "sigmoid probability" : "value");
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"network\": \"%d x [Conv2d(k=5, s=2, p=2) -> ReLU -> BatchNorm2d] -> global average pool -> Linear\", "
-					 "\"channels\": [", o->n_blocks);
+	appendStringInfo(&buf, "{\"network\": \"%d x [Conv2d(k=5, s=2, p=2) -> ReLU -> BatchNorm2d] -> global average pool -> Linear%s\", "
+					 "\"architecture\": \"%s\", \"extra_inputs\": %d, \"pool\": %s, \"channels\": [", o->n_blocks,
+					 t->n_extra > 0 ? " (with the whole clip's pooled features beside it)" : "",
+					 t->n_extra > 0 ? "cnn" : "deep", t->n_extra,
+					 psprintf("\"%s\"", model_pool_name(o->pool)));
 	for (i = 0; i < o->n_blocks; i++)
 		appendStringInfo(&buf, "%s%d", i ? ", " : "", o->channels[i]);
 	appendStringInfo(&buf, "], \"input\": [%d, %d, %d], \"frames\": %d, \"parameters\": %zu, "
-					 "\"output\": \"%s\", \"target_mean\": %.17g, \"target_std\": %.17g, \"weights_format\": 1}",
+					 "\"output\": \"%s\", \"target_mean\": %.17g, \"target_std\": %.17g, \"weights_format\": %d}",
 					 t->in.channels, t->in.bins, t->in.frames, t->in.frames, ttsp_cnn_param_count(t->net),
 					 o->task == TTSP_TASK_CLASSIFICATION ? "sigmoid probability" : "value x target_std + target_mean",
-					 t->target_mean, t->target_std);
+					 t->target_mean, t->target_std, t->n_extra > 0 ? 2 : 1);
 	return buf.data;
 }
 
@@ -884,7 +966,8 @@ store_model(Trainer *t, const char *metrics, const Curves *curves)
 	rec.validation_loss = curves->validation;
 	rec.test_loss = curves->test;
 	rec.epochs = curves->epochs;
-	rec.best_epoch = curves->best_epoch;
+	rec.best_epoch = linear ? -1 : curves->best_epoch;
+	rec.pool = linear ? POOL_FIRST : t->opt->pool;
 	return model_table_insert(&rec);
 }
 
@@ -929,6 +1012,13 @@ prepare(Trainer *t)
 	make_split(t);
 	compute_stats(t);
 	fit_linear_baseline(t);
+	if (!t->opt->linear_only)
+	{
+		scorer_init(&t->scorer, t->net, &t->in, t->opt->pool, t->opt->task, t->target_mean, t->target_std,
+					t->opt->batch_size, keep_prediction, t);
+		if (t->n_extra > 0 && t->parent == NULL)
+			start_wide(t);
+	}
 	{
 		int			most = Max(t->split.n_train, Max(t->split.n_val, t->split.n_test));
 
@@ -1010,10 +1100,22 @@ run_epochs(Trainer *t, Curves *c)
 	int			epoch;
 
 	INSTR_TIME_SET_CURRENT(start);
+	/* epoch 0: the weights training starts from compete too (a wide model's are the baseline's) */
+	evaluate(t, PART_VALIDATION);
+	(void) epoch_metric(t, &best_loss);
+	c->start_validation = best_loss;
+	if (isfinite(best_loss))
+	{
+		c->best_epoch = 0;
+		snapshot_take(t, &best);
+	}
+	else
+		best_loss = INFINITY;
 	for (epoch = 0; epoch < o->epochs; epoch++)
 	{
 		double		val_metric;
 
+		t->epoch = epoch;
 		train_epoch(t);
 		/* in the label's units, as the validation and test losses: MSE scales with target_std^2 */
 		c->train[epoch] = t->epoch_loss / Max(t->epoch_samples, 1) *
@@ -1044,9 +1146,14 @@ run_epochs(Trainer *t, Curves *c)
 		snapshot_restore(t, &best);
 	if (best.bytes == NULL)
 		c->best_epoch = c->epochs;
-	ereport(NOTICE,
-			(errmsg("keeping the weights of epoch %d (lowest validation loss %.4f)", c->best_epoch,
-					c->validation[c->best_epoch - 1])));
+	if (c->best_epoch == 0)
+		ereport(NOTICE,
+				(errmsg("keeping the starting weights, epoch 0 (validation loss %.4f): no epoch improved on them%s",
+						best_loss, t->n_extra > 0 && t->parent == NULL ? "; the model predicts as the linear baseline" : "")));
+	else
+		ereport(NOTICE,
+				(errmsg("keeping the weights of epoch %d (lowest validation loss %.4f)", c->best_epoch,
+						c->validation[c->best_epoch - 1])));
 }
 
 /* architecture 'linear': the linear model's own metrics on the report part. */
@@ -1087,6 +1194,8 @@ final_metrics(Trainer *t, const Curves *curves)
 	initStringInfo(&m);
 	appendStringInfo(&m, "{\"split\": \"%s\", \"best_epoch\": %d, \"epochs_run\": %d, ",
 					 t->split.n_test > 0 ? "test" : "train", curves->best_epoch, curves->epochs);
+	if (isfinite(curves->start_validation))
+		appendStringInfo(&m, "\"start_validation_loss\": %.17g, ", curves->start_validation);
 	metrics_append(&m, t->opt->task, t->preds.pred, t->preds.label, t->preds.n);
 	if (t->linear == NULL)
 		appendStringInfoString(&m, ", \"linear_baseline\": null");

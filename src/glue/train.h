@@ -41,6 +41,8 @@ typedef struct TrainOptions
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
 	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
+	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
+	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
 
 /* Every argument but the source; ERROR naming the first bad one. */
@@ -120,22 +122,28 @@ typedef struct TrainSource
 	int			seed;
 	const char *model_name;		/* for error messages */
 	ModelInput *in;				/* set up by on_first_row */
-	Size		row_size;		/* floats per input */
+	Size		row_size;		/* floats per model input (a window) */
+	bool		first_window;	/* the clips are their first window (POOL_FIRST models) */
 	/* per source row, in source order */
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
-	int		   *valid_frames;	/* per row: the clip's own frames in its model input */
+	int		   *frames;			/* per row: the clip's frames (those read: see first_window) */
 	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
 	int			n_pooled;
 	int			n_skipped;		/* rows with a NULL feature or label */
-	/* model inputs, while they fit in cache_limit rows (and are wanted: inputs) */
+	/*
+	 * the clips' log values ([channel][bin][model_clip_width] each), while
+	 * they fit in cache_limit floats (and are wanted: inputs)
+	 */
 	bool		inputs;			/* false: the pooled features are all the model needs */
 	bool		cached;
 	float	   *cache;
-	Size		cache_rows;		/* allocated */
+	Size	   *offsets;		/* per row: where its clip starts in the cache */
+	Size		cache_used;		/* floats */
+	Size		cache_alloc;
 	Size		cache_limit;
 	/* standardised: the cache is, and streamed rows are filled so, from then on */
 	bool		standardised;
@@ -152,17 +160,19 @@ extern void source_load(TrainSource *src, int task);
 extern void source_standardise(TrainSource *src);
 
 /*
- * A model input of the iterated rows: x is only valid during the call;
- * valid_frames of its frames are the clip's own, the rest padding.
+ * A clip of the iterated rows: [channel][bin][model_clip_width(in, frames)]
+ * log values, of which the first frames are the clip's own (the rest is
+ * padding: NaN before standardisation, 0 after); only valid during the
+ * call.  row is its index in source order (into hashes, labels, pooled).
  */
-typedef void (*input_row_fn) (void *arg, float *x, double label, int valid_frames);
+typedef void (*clip_row_fn) (void *arg, const float *clip, int frames, double label, int row);
 
 /*
  * Every row of one part of the split, in source order: from the cache, or
  * read again from the source (which must return the same rows).
  */
 extern void source_rows(TrainSource *src, const Split *split, SplitPart part,
-						input_row_fn fn, void *arg);
+						clip_row_fn fn, void *arg);
 
 /* ERROR: a later pass did not return the rows of the first. */
 extern void source_changed(const TrainSource *src) pg_attribute_noreturn();
@@ -198,7 +208,8 @@ typedef struct ModelRecord
 	const double *validation_loss;
 	const double *test_loss;
 	int			epochs;			/* run */
-	int			best_epoch;		/* whose weights these are */
+	int			best_epoch;		/* whose weights these are: 0 the start, -1 none (linear) */
+	ModelPool	pool;			/* stored NULL for a linear model */
 	const struct Covariates *covariates;	/* NULL: none (covariates.h) */
 	const char *source;			/* the training relation, quoted (NULL: a query) */
 } ModelRecord;

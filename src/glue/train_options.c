@@ -75,6 +75,38 @@ parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
 		bad_option("loss must be 'mse' or, for classification, 'bce'; got '%s'", loss);
 }
 
+/*
+ * 'cnn' (the default): the CNN with a linear term on the whole clip's pooled
+ * features, started from the linear baseline; 'deep': the CNN alone (the
+ * seed's network); 'linear': the linear model alone.  An argument absent
+ * from an older signature takes the default.
+ */
+static void
+parse_architecture(FunctionCallInfo fcinfo, TrainOptions *o)
+{
+	char	   *architecture = arg_text(fcinfo, "architecture");
+	char	   *pool = arg_text(fcinfo, "pool");
+
+	if (architecture == NULL || strcmp(architecture, "cnn") == 0)
+		o->wide = true;
+	else if (strcmp(architecture, "linear") == 0)
+		o->linear_only = true;
+	else if (strcmp(architecture, "mlp") == 0)
+		o->mlp = true;			/* covariates only (covariates.h) */
+	else if (strcmp(architecture, "deep") != 0)
+		bad_option("architecture must be 'cnn', 'deep', 'linear' or 'mlp', got '%s'", architecture);
+	/* NULL (or absent) is 'mean'; POOL_FIRST is only for a table that predates pooling */
+	o->pool = model_pool_parse(pool != NULL ? pool : "mean");
+	if (!model_table_pools())
+	{
+		ereport(NOTICE,
+				(errmsg("ttsp_model predates ttsp 0.3.0: this model reads the first %s of each clip",
+						o->frames > 0 ? "frames" : "5 s"),
+				 errhint("ALTER EXTENSION ttsp UPDATE stores models that judge the whole clip.")));
+		o->pool = POOL_FIRST;
+	}
+}
+
 void
 train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 {
@@ -112,17 +144,6 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
 	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
 	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);
-	{
-		/* absent from 0.1.0's signature: 'cnn' */
-		char	   *architecture = arg_text(fcinfo, "architecture");
-
-		if (architecture != NULL && strcmp(architecture, "linear") == 0)
-			o->linear_only = true;
-		else if (architecture != NULL && strcmp(architecture, "mlp") == 0)
-			o->mlp = true;
-		else if (architecture != NULL && strcmp(architecture, "cnn") != 0)
-			bad_option("architecture must be 'cnn', 'linear' or 'mlp', got '%s'", architecture);
-	}
 	o->init_model = arg_text(fcinfo, "init_model");
 	o->init_version = arg_int32(fcinfo, "init_version", 0);
 	if (!arg_isnull(fcinfo, "init_version") && (o->init_model == NULL || o->init_version < 1))
@@ -131,4 +152,5 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->frames = arg_int32(fcinfo, "frames", 0);
 	if (!arg_isnull(fcinfo, "frames") && (o->frames < 1 || o->frames > TTSP_CNN_MAX_DIM))
 		bad_option("frames must be between 1 and %d, got %d", TTSP_CNN_MAX_DIM, o->frames);
+	parse_architecture(fcinfo, o);
 }

@@ -1,6 +1,6 @@
 /*
  * Reading a training or evaluation source: rows through an SPI cursor, the
- * deterministic split, the in-memory cache of model inputs, and the one
+ * deterministic split, the in-memory cache of whole clips, and the one
  * iterator that later passes use whether the rows are cached or streamed.
  */
 #include "train.h"
@@ -190,13 +190,39 @@ check_label(const LoadState *ls, double label)
 				 errhint("Use task => 'regression' for continuous targets.")));
 }
 
-/* Keep the row's model input while the cache has room; past it, stream instead. */
+/* Frames of spec that training reads: all of them, or only the first window's. */
+static int
+used_frames(const TrainSource *src, const Spectrogram *spec)
+{
+	return src->first_window ? Min(spec->h.frames, src->in->frames) : spec->h.frames;
+}
+
+/* Floats of a clip of frames in the cache (or a pass's buffer). */
+static Size
+clip_floats(const TrainSource *src, int frames)
+{
+	return (Size) src->in->channels * src->in->bins * model_clip_width(src->in, frames);
+}
+
+/* The clip's log values (no standardisation yet) into dst. */
+static void
+fill_clip(const TrainSource *src, const Spectrogram *spec, float *dst, bool standardise)
+{
+	if (src->first_window)
+		model_input_fill(src->in, spec, dst, standardise);
+	else
+		model_clip_fill(src->in, spec, dst, standardise);
+}
+
+/* Keep the row's clip while the cache has room; past it, stream instead. */
 static void
 cache_row(TrainSource *src, const Spectrogram *spec)
 {
+	Size		need = clip_floats(src, used_frames(src, spec));
+
 	if (!src->cached)
 		return;
-	if ((Size) src->n_rows >= src->cache_limit)
+	if (src->cache_used + need > src->cache_limit)
 	{
 		src->cached = false;
 		if (src->cache)
@@ -206,13 +232,15 @@ cache_row(TrainSource *src, const Spectrogram *spec)
 				(errmsg("the training data exceeds ttsp.train_memory; streaming it from the source each epoch")));
 		return;
 	}
-	if ((Size) src->n_rows == src->cache_rows)
+	if (src->cache_used + need > src->cache_alloc)
 	{
-		src->cache_rows = Min(Max(64, src->cache_rows * 2), src->cache_limit);
-		src->cache = src->cache ? repalloc_huge(src->cache, src->cache_rows * src->row_size * sizeof(float))
-			: MemoryContextAllocHuge(src->cxt, src->cache_rows * src->row_size * sizeof(float));
+		src->cache_alloc = Min(Max(src->cache_used + need, src->cache_alloc * 2), src->cache_limit);
+		src->cache = src->cache ? repalloc_huge(src->cache, src->cache_alloc * sizeof(float))
+			: MemoryContextAllocHuge(src->cxt, src->cache_alloc * sizeof(float));
 	}
-	model_input_fill(src->in, spec, src->cache + (Size) src->n_rows * src->row_size, false);
+	src->offsets[src->n_rows] = src->cache_used;
+	fill_clip(src, spec, src->cache + src->cache_used, false);
+	src->cache_used += need;
 }
 
 static void
@@ -241,8 +269,10 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(uint64));
 		src->labels = src->labels ? repalloc_huge(src->labels, src->cap_rows * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(double));
-		src->valid_frames = src->valid_frames ? repalloc_huge(src->valid_frames, src->cap_rows * sizeof(int))
+		src->frames = src->frames ? repalloc_huge(src->frames, src->cap_rows * sizeof(int))
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(int));
+		src->offsets = src->offsets ? repalloc_huge(src->offsets, src->cap_rows * sizeof(Size))
+			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(Size));
 		src->pooled = src->pooled ? repalloc_huge(src->pooled, (Size) src->cap_rows * src->n_pooled * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_pooled * sizeof(double));
 	}
@@ -250,7 +280,7 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	model_pooled_features(spec, src->pooled + (Size) src->n_rows * src->n_pooled);
 	src->hashes[src->n_rows] = hash;
 	src->labels[src->n_rows] = label;
-	src->valid_frames[src->n_rows] = Min(spec->h.frames, src->in->frames);
+	src->frames[src->n_rows] = used_frames(src, spec);
 	src->fingerprint_sum += row_fingerprint(hash, label);
 	cache_row(src, spec);
 	src->n_rows++;
@@ -272,7 +302,12 @@ source_standardise(TrainSource *src)
 
 	if (src->cached)
 		for (i = 0; i < src->n_rows; i++)
-			model_input_standardise(src->in, src->cache + (Size) i * src->row_size);
+		{
+			ModelInput	whole = *src->in;
+
+			whole.frames = model_clip_width(src->in, src->frames[i]);
+			model_input_standardise(&whole, src->cache + src->offsets[i]);
+		}
 	src->standardised = true;
 }
 
@@ -283,9 +318,10 @@ typedef struct Pass
 	TrainSource *src;
 	const Split *split;
 	SplitPart	part;
-	input_row_fn fn;
+	clip_row_fn fn;
 	void	   *arg;
-	float	   *x;				/* a streamed row's model input */
+	float	   *x;				/* a streamed row's clip */
+	Size		x_size;
 	int			rows;
 	uint64		fingerprint_sum;
 } Pass;
@@ -295,6 +331,8 @@ static void
 pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 {
 	Pass	   *p = arg;
+	int			frames;
+	Size		need;
 
 	if (spec == NULL)
 		return;
@@ -304,26 +342,35 @@ pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	p->fingerprint_sum += row_fingerprint(hash, label);
 	if (row_part(p->split, label, hash) != p->part)
 		return;
-	model_input_fill(p->src->in, spec, p->x, p->src->standardised);
-	p->fn(p->arg, p->x, label, Min(spec->h.frames, p->src->in->frames));
+	frames = used_frames(p->src, spec);
+	need = clip_floats(p->src, frames);
+	if (need > p->x_size)
+	{
+		if (p->x)
+			pfree(p->x);
+		p->x = MemoryContextAllocHuge(p->src->cxt, need * sizeof(float));
+		p->x_size = need;
+	}
+	fill_clip(p->src, spec, p->x, p->src->standardised);
+	p->fn(p->arg, p->x, frames, label, p->rows - 1);
 }
 
 void
-source_rows(TrainSource *src, const Split *split, SplitPart part, input_row_fn fn, void *arg)
+source_rows(TrainSource *src, const Split *split, SplitPart part, clip_row_fn fn, void *arg)
 {
-	Pass		p = {src, split, part, fn, arg, NULL, 0, 0};
+	Pass		p = {src, split, part, fn, arg, NULL, 0, 0, 0};
 	int			i;
 
 	if (src->cached)
 	{
 		for (i = 0; i < src->n_rows; i++)
 			if (row_part(split, src->labels[i], src->hashes[i]) == part)
-				fn(arg, src->cache + (Size) i * src->row_size, src->labels[i], src->valid_frames[i]);
+				fn(arg, src->cache + src->offsets[i], src->frames[i], src->labels[i], i);
 		return;
 	}
-	p.x = palloc(src->row_size * sizeof(float));
 	source_scan(src->query, src->seed, pass_row, &p);
 	if (p.rows != src->n_rows || p.fingerprint_sum != src->fingerprint_sum)
 		source_changed(src);
-	pfree(p.x);
+	if (p.x)
+		pfree(p.x);
 }

@@ -1,4 +1,4 @@
-/* Shared by the CNN unit tests: parameters away from their initial values. */
+/* Shared by the CNN unit tests: parameters away from their initial values, and loading bytes. */
 #ifndef TTSP_TEST_CNN_PARAMS_H
 #define TTSP_TEST_CNN_PARAMS_H
 
@@ -35,6 +35,17 @@ perturb_params(ttsp_cnn *net, uint64_t seed)
 			t.data[k] = (float) (scale ? 0.5 + u : 0.4 * (u - 0.5));
 		}
 	}
+}
+
+/* What ttsp_cnn_deserialize makes of bytes: TTSP_OK or its error code. */
+static inline ttsp_status
+cnn_load_status(const uint8_t *buf, size_t len)
+{
+	ttsp_error	err = {0};
+	ttsp_cnn   *net = ttsp_cnn_deserialize(buf, len, &err);
+
+	ttsp_cnn_destroy(net);
+	return net != NULL ? TTSP_OK : err.code;
 }
 
 #endif

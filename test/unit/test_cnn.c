@@ -907,16 +907,6 @@ put_le32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static ttsp_status
-load_status(const uint8_t *buf, size_t len)
-{
-	ttsp_error	err = {0};
-	ttsp_cnn   *net = ttsp_cnn_deserialize(buf, len, &err);
-
-	ttsp_cnn_destroy(net);
-	return net != NULL ? TTSP_OK : err.code;
-}
-
 static void
 test_serialization(void)
 {
@@ -973,17 +963,17 @@ test_serialization(void)
 	ttsp_cnn_destroy(copy);
 
 	for (size_t l = 0; l < len; l++)
-		wrong += load_status(buf, l) != TTSP_ECORRUPT;
+		wrong += cnn_load_status(buf, l) != TTSP_ECORRUPT;
 	ok(wrong == 0, "every truncation (0..%zu bytes) is ECORRUPT", len - 1);
 	wrong = 0;
 	for (size_t i = 0; i < len; i++)
 	{
 		memcpy(bad, buf, len);
 		bad[i] ^= (uint8_t) (1 + i % 255);
-		wrong += load_status(bad, len) != TTSP_ECORRUPT;
+		wrong += cnn_load_status(bad, len) != TTSP_ECORRUPT;
 	}
 	ok(wrong == 0, "every single altered byte is ECORRUPT");
-	ok(load_status(NULL, 0) == TTSP_ECORRUPT, "NULL buffer is ECORRUPT");
+	ok(cnn_load_status(NULL, 0) == TTSP_ECORRUPT, "NULL buffer is ECORRUPT");
 
 	for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++)
 	{

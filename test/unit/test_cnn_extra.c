@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "cnn_params.h"
 #include "linear.h"
 #include "rng.h"
 #include "tap.h"
@@ -174,16 +175,6 @@ test_gradient(void)
 	free(extra);
 }
 
-static ttsp_status
-load_status(const uint8_t *buf, size_t len)
-{
-	ttsp_error	err = {0};
-	ttsp_cnn   *net = ttsp_cnn_deserialize(buf, len, &err);
-
-	ttsp_cnn_destroy(net);
-	return net != NULL ? TTSP_OK : err.code;
-}
-
 static void
 test_format(void)
 {
@@ -215,12 +206,12 @@ test_format(void)
 	   memcmp(out, out2, sizeof(out)) == 0, "round trip: bit-identical outputs, scaling included");
 	ttsp_cnn_destroy(copy);
 	for (size_t l = 0; l < len; l++)
-		wrong += load_status(buf, l) != TTSP_ECORRUPT;
+		wrong += cnn_load_status(buf, l) != TTSP_ECORRUPT;
 	for (size_t i = 0; i < len; i++)
 	{
 		memcpy(bad, buf, len);
 		bad[i] ^= (uint8_t) (1 + i % 255);
-		wrong += load_status(bad, len) != TTSP_ECORRUPT;
+		wrong += cnn_load_status(bad, len) != TTSP_ECORRUPT;
 	}
 	ok(wrong == 0, "every truncation and every altered byte is ECORRUPT");
 	ttsp_cnn_destroy(net);

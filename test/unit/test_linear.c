@@ -50,6 +50,43 @@ test_pool(void)
 	   "pooled count is 0 outside the shape limits");
 }
 
+/* The pooling's gradient against central differences of a weighted sum of the pooled features. */
+static void
+test_pool_backward(void)
+{
+	const record *x = find("pool", "x");
+	float		buf[42];
+	double		w[12],
+				dx[42] = {0},
+				out[12],
+				worst = 0;
+
+	for (int i = 0; i < 42; i++)
+		buf[i] = (float) x->v[i];
+	for (int j = 0; j < 12; j++)
+		w[j] = 0.3 * j - 1.7;
+	ok(ttsp_pool_features_backward(buf, 2, 3, 7, w, dx, NULL) == TTSP_OK, "pooling's gradient runs");
+	for (int i = 0; i < 42; i++)
+	{
+		float		keep = buf[i];
+		double		up = 0,
+					down = 0;
+		const float h = 1e-2f;
+
+		buf[i] = keep + h;
+		ttsp_pool_features(buf, 2, 3, 7, out, NULL);
+		for (int j = 0; j < 12; j++)
+			up += w[j] * out[j];
+		buf[i] = keep - h;
+		ttsp_pool_features(buf, 2, 3, 7, out, NULL);
+		for (int j = 0; j < 12; j++)
+			down += w[j] * out[j];
+		buf[i] = keep;
+		worst = fmax(worst, fabs((up - down) / (2 * (double) h) - dx[i]) / fmax(fabs(dx[i]), 1e-2));
+	}
+	ok(worst < 1e-2, "pooling's gradient matches central differences (rel. error %.1e)", worst);
+}
+
 static ttsp_linear_data
 rows(const char *task, const char *part)
 {
@@ -351,6 +388,7 @@ main(void)
 	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)", GOLDEN_PATH))
 		return done_testing();
 	test_pool();
+	test_pool_backward();
 	test_fits(TTSP_TASK_CLASSIFICATION);
 	test_fits(TTSP_TASK_REGRESSION);
 	test_fit_errors();

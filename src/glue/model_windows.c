@@ -1,0 +1,199 @@
+/*
+ * A CNN sees a window of `frames` frames; a clip is judged on all of it.
+ * Prediction, ttsp_evaluate and the validation passes of ttsp_train slide
+ * the window over the whole clip (src/core/windows.h: a hop of half a
+ * window, the last window flush with the clip's end) and pool the windows'
+ * raw outputs, so that a 60 s sound is judged on 60 s.  Windows go through
+ * the net in batches, so memory is bounded by the batch, never by the
+ * clip's activations.  Models stored before 0.3.0 read the first window
+ * only, as they did.
+ */
+#include "model.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "floats.h"
+#include "ttsp_glue.h"
+#include "windows.h"
+
+const char *
+model_pool_name(ModelPool pool)
+{
+	return pool == POOL_MEAN ? "mean" : pool == POOL_MAX ? "max" : "first";
+}
+
+ModelPool
+model_pool_parse(const char *name)
+{
+	if (name == NULL || strcmp(name, "first") == 0)
+		return POOL_FIRST;
+	if (strcmp(name, "mean") == 0)
+		return POOL_MEAN;
+	if (strcmp(name, "max") == 0)
+		return POOL_MAX;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("pool must be 'mean', 'max' or 'first', got '%s'", name)));
+	return POOL_FIRST;
+}
+
+int
+model_clip_width(const ModelInput *in, int frames)
+{
+	return Max(frames, in->frames);
+}
+
+void
+model_clip_fill(const ModelInput *in, const Spectrogram *spec, float *out, bool standardise)
+{
+	ModelInput	whole = *in;
+
+	whole.frames = model_clip_width(in, spec->h.frames);
+	model_input_fill(&whole, spec, out, standardise);
+}
+
+void
+model_window_copy(const ModelInput *in, const float *clip, int width, int start, float *dst)
+{
+	for (int cb = 0; cb < in->channels * in->bins; cb++)
+		memcpy(dst + (Size) cb * in->frames, clip + (Size) cb * width + start,
+			   in->frames * sizeof(float));
+}
+
+void
+scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, int task,
+			double target_mean, double target_std, int batch, clip_score_fn fn, void *arg)
+{
+	int			n_extra = ttsp_cnn_get_config(net)->n_extra;
+
+	memset(s, 0, sizeof(*s));
+	s->net = net;
+	s->in = in;
+	s->pool = pool;
+	s->task = task;
+	s->target_mean = target_mean;
+	s->target_std = target_std;
+	s->cap = batch;
+	s->n_extra = n_extra;
+	s->x = MemoryContextAllocHuge(CurrentMemoryContext, (Size) batch * MODEL_INPUT_SIZE(in) * sizeof(float));
+	s->extra = palloc((Size) batch * Max(n_extra, 1) * sizeof(float));
+	s->out = palloc(batch * sizeof(float));
+	s->clip_tag = palloc(batch * sizeof(int));
+	s->clip_windows = palloc(batch * sizeof(int));
+	s->fn = fn;
+	s->arg = arg;
+}
+
+/* The final output of a clip from its pooled raw output: as ttsp_cnn_predict's, then scaled. */
+static double
+clip_output(const ClipScorer *s, double raw)
+{
+	float		p = s->task == TTSP_TASK_CLASSIFICATION ? (float) ttsp_sigmoid(raw) : (float) raw;
+
+	return p * s->target_std + s->target_mean;
+}
+
+static void
+pool_into(const ClipScorer *s, double *acc, float v, bool first)
+{
+	if (first)
+		*acc = v;
+	else if (s->pool == POOL_MAX)
+		*acc = Max(*acc, v);
+	else
+		*acc += v;
+}
+
+/* Run the windows in the batch through the net. */
+static void
+forward_batch(ClipScorer *s)
+{
+	ttsp_error	err;
+
+	ttsp_set_threads(s->net);
+	ttsp_check(ttsp_cnn_forward_extra(s->net, s->x, s->n_extra > 0 ? s->extra : NULL, s->n, false,
+									  s->out, &err), &err);
+	CHECK_FOR_INTERRUPTS();
+}
+
+void
+scorer_flush(ClipScorer *s)
+{
+	int			w = 0;
+
+	if (s->n == 0)
+		return;
+	forward_batch(s);
+	for (int c = 0; c < s->n_clips; c++)
+	{
+		double		acc = 0;
+
+		for (int i = 0; i < s->clip_windows[c]; i++)
+			pool_into(s, &acc, s->out[w + i], i == 0);
+		if (s->pool == POOL_MEAN)
+			acc /= s->clip_windows[c];
+		w += s->clip_windows[c];
+		s->fn(s->arg, clip_output(s, acc), s->clip_tag[c]);
+	}
+	s->n = 0;
+	s->n_clips = 0;
+}
+
+/* Window start and extras into batch slot n. */
+static void
+add_window(ClipScorer *s, const float *clip, int width, int start, const float *extra)
+{
+	model_window_copy(s->in, clip, width, start, s->x + (Size) s->n * MODEL_INPUT_SIZE(s->in));
+	if (s->n_extra > 0)
+		memcpy(s->extra + (Size) s->n * s->n_extra, extra, s->n_extra * sizeof(float));
+	s->n++;
+}
+
+void
+scorer_add(ClipScorer *s, const float *clip, int frames, const float *extra, int tag)
+{
+	int			window = s->in->frames;
+	int			width = model_clip_width(s->in, frames);
+	int			n_win = 1;
+	int		   *starts;
+	ttsp_error	err;
+
+	if (s->pool != POOL_FIRST)
+		ttsp_check(ttsp_window_starts(frames, window, ttsp_window_hop(window), NULL, &n_win, &err), &err);
+	starts = palloc(n_win * sizeof(int));
+	starts[0] = 0;
+	if (s->pool != POOL_FIRST)
+		ttsp_check(ttsp_window_starts(frames, window, ttsp_window_hop(window), starts, &n_win, &err), &err);
+	if (s->n + n_win > s->cap)
+		scorer_flush(s);
+	if (n_win <= s->cap)
+	{
+		for (int i = 0; i < n_win; i++)
+			add_window(s, clip, width, starts[i], extra);
+		s->clip_tag[s->n_clips] = tag;
+		s->clip_windows[s->n_clips++] = n_win;
+		if (s->n == s->cap)
+			scorer_flush(s);
+	}
+	else
+	{
+		/* a clip of more windows than a batch: its own batches, pooled as they go */
+		double		acc = 0;
+
+		for (int w0 = 0; w0 < n_win; w0 += s->cap)
+		{
+			for (int i = w0; i < Min(n_win, w0 + s->cap); i++)
+				add_window(s, clip, width, starts[i], extra);
+			forward_batch(s);
+			for (int i = 0; i < s->n; i++)
+				pool_into(s, &acc, s->out[i], w0 + i == 0);
+			s->n = 0;
+		}
+		if (s->pool == POOL_MEAN)
+			acc /= n_win;
+		s->fn(s->arg, clip_output(s, acc), tag);
+	}
+	pfree(starts);
+}
