@@ -2,7 +2,7 @@
 -- music_id form, ttsp_evaluate, cross-validation and every bad input.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(36);
+SELECT plan(43);
 
 \set step :datadir 'demo-prepare.sql'
 \i :step
@@ -85,6 +85,18 @@ SELECT ok((SELECT bool_and((f->'majority_baseline'->>'r2')::float8 <= 0) FROM js
 	ttsp_cross_validate('sound_covariates', NULL, 'log_plays', task => 'regression', covariates => '{videos}', folds => 3)->'folds') f),
 	'regression folds: the training mean as the baseline, R2 at most 0 on held-out rows');
 
+-- the row form of a spectrogram model reads the row's one spectrogram column
+CREATE TABLE specs AS SELECT i, i % 2 = 0 AS label, ttsp_make_spectrogram(
+	array_fill((1 + i % 2 + (i % 7) * 0.3)::real, ARRAY[3, 8]), 'power', 8000, 4) AS spec
+FROM generate_series(1, 40) i;
+SELECT ok(ttsp_train('sp', 'specs', 'spec', 'label', architecture => 'linear') IS NOT NULL, 'a linear spectrogram model');
+SELECT is(count(*), 40::bigint, 'ttsp_predict(name, row) of a spectrogram model is ttsp_predict(name, row.spec)')
+FROM specs s WHERE ttsp_predict('sp', s) = ttsp_predict('sp', s.spec);
+SELECT throws_ok($$ SELECT ttsp_predict('sp', x) FROM (SELECT spec AS a, spec AS b FROM specs) x $$, '42702',
+	'the input row has 2 spectrogram columns; model "sp" reads one', 'two spectrogram columns are ambiguous');
+SELECT throws_ok($$ SELECT ttsp_predict('sp', x) FROM (SELECT 1 AS a) x $$, '42703',
+	'the input row has no spectrogram column for model "sp"', 'a row without a spectrogram');
+
 -- bad input
 SELECT throws_ok($$ SELECT ttsp_train('bad', 'sound_covariates', NULL, 'popular', covariates => '{title}') $$, '42804',
 	'covariate "title" is of type text; covariates must be numeric or boolean columns', 'a text covariate');
@@ -102,8 +114,16 @@ SELECT throws_ok($$ SELECT ttsp_cross_validate('sound_covariates', NULL, 'popula
 	'folds must be at least 2, got 1', 'one fold');
 SELECT throws_ok($$ SELECT ttsp_cross_validate('sound_covariates', NULL, 'popular', covariates => '{videos}', folds => 228) $$, '22023',
 	'folds 228 is more than the 227 rows of the minority class', 'more folds than minority rows');
+-- a stored source is a name to resolve, never SQL to run: ttsp_model's writers are not its readers
+UPDATE ttsp_model SET source = 'sound_covariates; DROP TABLE sound_covariates' WHERE name = 'cov';
+SELECT throws_ok($$ SELECT ttsp_predict(music_id) FROM sound_covariates LIMIT 1 $$, '42602', NULL,
+	'a forged source is an invalid name, not a statement');
+SELECT is(count(*), 907::bigint, 'and the table is still there') FROM sound_covariates;
 SELECT throws_ok($$ SELECT ttsp_train('bad', 'sound_covariates', NULL, 'popular', architecture => 'mlp') $$, '22023',
 	'architecture ''mlp'' needs covariates, and features => NULL', 'an MLP without covariates');
+
+SELECT throws_ok($$ SELECT ttsp_train('bad', 'sound_covariates', NULL, 'popular', architecture => 'deep', covariates => '{videos}') $$,
+	'22023', 'architecture ''deep'' needs a spectrogram feature; covariates alone take ''linear'' or ''mlp''', 'a CNN without a spectrogram');
 
 SELECT * FROM finish();
 ROLLBACK;

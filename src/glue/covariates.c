@@ -276,6 +276,11 @@ train_covariates(FunctionCallInfo fcinfo, TrainOptions *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("init_model applies to a CNN, not to a covariates-only model")));
+	/* 'cnn', the default, is the linear model here; 'deep' is a CNN alone */
+	if (!o->linear_only && !o->mlp && !o->wide)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("architecture 'deep' needs a spectrogram feature; covariates alone take 'linear' or 'mlp'")));
 	return c;
 }
 

@@ -21,6 +21,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/typcache.h"
 #include "utils/varlena.h"
 
 #include "args.h"
@@ -913,8 +914,8 @@ cross_validate(FunctionCallInfo fcinfo, Oid relid, const char *text_source)
 
 	train_parse_options(fcinfo, &o);
 	label = train_required_text(fcinfo, "label");
-	cov = covariates_arg(fcinfo, label);
-	if (cov == NULL || !arg_isnull(fcinfo, "features"))
+	cov = train_covariates(fcinfo, &o);
+	if (cov == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ttsp_cross_validate fits covariates-only models: give covariates and features => NULL")));
@@ -1023,21 +1024,70 @@ tabular_predict(LoadedModel *m, const double *raw, const bool *isnull)
 	return out;
 }
 
+/*
+ * A spectrogram model's prediction from a row: the row's one column of type
+ * spectrogram (ttsp_model does not record the training column's name).
+ * NULL (*is_null) when that column is NULL.
+ */
+static double
+predict_spectrogram_record(LoadedModel *m, HeapTupleHeader rec, bool *is_null)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
+	Oid			spec_type = ttsp_spectrogram_type();
+	HeapTupleData row;
+	int			found = 0,
+				att = 0,
+				i;
+	Datum		d;
+	double		out = 0;
+
+	for (i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && TupleDescAttr(desc, i)->atttypid == spec_type)
+		{
+			found++;
+			att = i + 1;
+		}
+	if (found != 1)
+		ereport(ERROR,
+				(errcode(found == 0 ? ERRCODE_UNDEFINED_COLUMN : ERRCODE_AMBIGUOUS_COLUMN),
+				 found == 0 ? errmsg("the input row has no spectrogram column for model \"%s\"", m->name)
+				 : errmsg("the input row has %d spectrogram columns; model \"%s\" reads one", found, m->name),
+				 errhint("Pass the spectrogram itself: ttsp_predict('%s', s.spec).", m->name)));
+	row.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&row.t_self);
+	row.t_tableOid = InvalidOid;
+	row.t_data = rec;
+	d = heap_getattr(&row, att, desc, is_null);
+	if (!*is_null)
+		out = model_predict_clip(m, DatumGetSpectrogramP(d));
+	ReleaseTupleDesc(desc);
+	return out;
+}
+
 static double
 predict_record(LoadedModel *m, HeapTupleHeader rec)
 {
 	double	   *raw;
 	bool	   *isnull;
 
-	if (m->cov == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" reads a spectrogram, not covariates", m->name),
-				 errhint("Pass its spectrogram: ttsp_predict('%s', s.spec).", m->name)));
 	raw = palloc(m->cov->n * sizeof(double));
 	isnull = palloc(m->cov->n * sizeof(bool));
 	covariates_from_record(m->cov, rec, m->name, raw, isnull);
 	return tabular_predict(m, raw, isnull);
+}
+
+/* The row forms' result: a covariate model's, or a spectrogram model's from the row's spectrogram. */
+static Datum
+predict_row_datum(FunctionCallInfo fcinfo, LoadedModel *m)
+{
+	HeapTupleHeader rec = DatumGetHeapTupleHeader(arg_datum(fcinfo, "input"));
+	bool		is_null = false;
+	double		out;
+
+	out = m->cov != NULL ? predict_record(m, rec) : predict_spectrogram_record(m, rec, &is_null);
+	if (is_null)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(out);
 }
 
 /* ttsp_predict(model_name, input record, version) */
@@ -1049,7 +1099,7 @@ ttsp_predict_row(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "input"))
 		PG_RETURN_NULL();
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
-	PG_RETURN_FLOAT8(predict_record(m, DatumGetHeapTupleHeader(arg_datum(fcinfo, "input"))));
+	return predict_row_datum(fcinfo, m);
 }
 
 /* ttsp_predict(model record, input record): no SPI */
@@ -1058,7 +1108,7 @@ ttsp_predict_model_row(PG_FUNCTION_ARGS)
 {
 	LoadedModel *m = model_from_value(DatumGetHeapTupleHeader(arg_datum(fcinfo, "model")));
 
-	PG_RETURN_FLOAT8(predict_record(m, DatumGetHeapTupleHeader(arg_datum(fcinfo, "input"))));
+	return predict_row_datum(fcinfo, m);
 }
 
 Datum
@@ -1098,6 +1148,7 @@ tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
 	Oid			type = INT8OID;
 	double		out = 0;
 	bool		isnull;
+	const char *rel;
 
 	if (!OidIsValid(relid) || get_attnum(relid, "music_id") == InvalidAttrNumber)
 		ereport(ERROR,
@@ -1107,13 +1158,15 @@ tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
 						: !OidIsValid(relid) ? psprintf("its training table %s no longer exists", m->source)
 						: psprintf("its training table %s has no column music_id", m->source)),
 				 errhint("Pass the row instead: SELECT ttsp_predict('%s', s) FROM sounds s.", m->name)));
+	/* the stored name is only ever resolved, never spliced: ttsp_model's writers are not its readers */
+	rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* the table's row type, named fields: a column may share any alias's name, ROW(t.*) cannot */
 	if (SPI_execute_with_args(psprintf("SELECT ROW(ttsp_src.*)::%s FROM %s AS ttsp_src "
 									   "WHERE ttsp_src.music_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
-									   m->source, m->source), 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up music_id in %s", m->source);
+									   rel, rel), 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up music_id in %s", rel);
 	*found = SPI_processed == 1;
 	if (*found)
 	{
