@@ -33,7 +33,8 @@ COMMENT ON COLUMN ttsp_model.covariate_missing IS 'Per covariate, whether a miss
 COMMENT ON COLUMN ttsp_model.source IS 'The training table, quoted, where ttsp_predict(music_id) looks a covariate model''s row up (NULL: trained on a query)';
 
 -- ttsp_train gains pool and covariates; architecture 'cnn' is now the CNN with a
--- linear term ('deep': the CNN alone).
+-- linear term ('deep': the CNN alone); augmentation is on by default (NULL:
+-- sized from the input).
 DROP FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 DROP FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text);
 CREATE FUNCTION ttsp_train(
@@ -56,9 +57,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
@@ -87,9 +88,9 @@ CREATE FUNCTION ttsp_train(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL)
@@ -134,9 +135,9 @@ CREATE FUNCTION ttsp_cross_validate(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,
@@ -165,9 +166,9 @@ CREATE FUNCTION ttsp_cross_validate(
 	init_model text DEFAULT NULL,
 	init_version integer DEFAULT NULL,
 	weight_decay double precision DEFAULT NULL,
-	time_mask_param integer DEFAULT 0,
-	freq_mask_param integer DEFAULT 0,
-	gain_db double precision DEFAULT 0,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	covariates text[] DEFAULT NULL,

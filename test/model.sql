@@ -1,7 +1,7 @@
 -- ttsp_train, ttsp_predict, ttsp_evaluate and the model table.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(71);
+SELECT plan(72);
 
 -- 160 half-second clips of four fixtures: noise and chirp are "popular".
 CREATE TABLE sounds AS
@@ -166,7 +166,9 @@ BEGIN
 	EXCEPTION WHEN program_limit_exceeded THEN
 		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
 	END;
-	PERFORM set_config('ttsp.train_memory', (substring(msg FROM 'needs (\d+) kB')::int + 1) || 'kB', true);
+	-- the network, plus the first 1024 rows' bookkeeping: hash, label, frames and cache
+	-- offset (28 bytes) and twice their 2 x 65 pooled features in float8 (2080 bytes): 2108 kB
+	PERFORM set_config('ttsp.train_memory', (substring(msg FROM 'needs (\d+) kB')::int + 2108 + 1) || 'kB', true);
 END $$;
 SELECT lives_ok($$ SELECT ttsp_train('tight', 'sounds', 'spec', 'popular', epochs => 1, frames => 4000, channels => '{4}') $$,
 	'training with room for the network and no cached row');
@@ -217,7 +219,7 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', init_mod
 
 -- AdamW and augmentation (masks and gain on training batches, from their own seeded stream).
 SELECT ttsp_train('aug_plain', 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
-	patience => NULL) IS NOT NULL AS trained;
+	patience => NULL, time_mask_param => 0, freq_mask_param => 0, gain_db => 0) IS NOT NULL AS trained;
 CREATE TEMP TABLE aug AS
 SELECT i, ttsp_train('aug' || i, 'sounds', 'spec', 'popular', optimizer => 'adamw', epochs => 1, frames => 40,
 	time_mask_param => 8, freq_mask_param => 6, gain_db => 6, patience => NULL) AS m
@@ -231,6 +233,9 @@ FROM ttsp_model a, ttsp_model b, (SELECT weights FROM ttsp_model WHERE name = 'a
 WHERE a.name = 'aug1' AND b.name = 'aug2';
 SELECT throws_like($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', frames => 40, time_mask_param => 41) $$,
 	'%time_mask_param%', 'a time mask wider than the input');
+SELECT is((hyperparameters->>'time_mask_param', hyperparameters->>'freq_mask_param', hyperparameters->>'gain_db'),
+	('4'::text, '10'::text, '6'::text), 'by default, masks of a tenth of the 40 frames and a sixth of the 65 bins, and a 6 dB gain')
+FROM ttsp_model WHERE name = 'pop' AND version = 1;
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', weight_decay => -1) $$,
 	'22023', 'weight_decay must be a non-negative number, got -1', 'a negative weight_decay');
 

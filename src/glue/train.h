@@ -39,6 +39,9 @@ typedef struct TrainOptions
 	int			seed;
 	int			frames;			/* 0: about 5 s */
 	ttsp_augment_config augment;	/* on training batches; all 0: none */
+	bool		auto_time_mask; /* NULL arguments: sized from the input (train.c) */
+	bool		auto_freq_mask;
+	bool		auto_gain;
 	bool		linear_only;	/* architecture 'linear': the linear model alone */
 	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
@@ -153,6 +156,8 @@ typedef struct TrainSource
 	MemoryContext cxt;			/* lives as long as the training */
 } TrainSource;
 
+/* Floats of the budget (cache_limit) that the per-row arrays take; the cache gets the rest. */
+extern Size source_rows_floats(const TrainSource *src);
 /* The first pass: shapes, labels and hashes, and the cache while it fits. */
 extern void source_load(TrainSource *src, int task);
 

@@ -76,6 +76,17 @@ parse_optimiser(FunctionCallInfo fcinfo, TrainOptions *o)
 }
 
 /*
+ * An augmentation argument given as NULL (0.3.0's default) is on, at a
+ * size chosen from the input; absent (an older signature, whose default
+ * was 0) or a number, it is that number.
+ */
+static bool
+augment_auto(FunctionCallInfo fcinfo, const char *name)
+{
+	return arg_position(fcinfo, name) >= 0 && arg_isnull(fcinfo, name);
+}
+
+/*
  * 'cnn' (the default): the CNN with a linear term on the whole clip's pooled
  * features, started from the linear baseline; 'deep': the CNN alone (the
  * seed's network); 'linear': the linear model alone.  An argument absent
@@ -141,6 +152,10 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->patience = arg_position(fcinfo, "patience") < 0 ? 5 : arg_int32(fcinfo, "patience", 0);
 	if (!arg_isnull(fcinfo, "patience") && o->patience < 1)
 		bad_option("patience must be at least 1 (or NULL for no early stopping), got %d", o->patience);
+	/* NULL: on, scaled to the input once the first row gives its shape (train.c) */
+	o->auto_time_mask = augment_auto(fcinfo, "time_mask_param");
+	o->auto_freq_mask = augment_auto(fcinfo, "freq_mask_param");
+	o->auto_gain = augment_auto(fcinfo, "gain_db");
 	o->augment.time_mask_param = arg_int32(fcinfo, "time_mask_param", 0);
 	o->augment.freq_mask_param = arg_int32(fcinfo, "freq_mask_param", 0);
 	o->augment.gain_db = arg_float8(fcinfo, "gain_db", 0);

@@ -214,6 +214,20 @@ fill_clip(const TrainSource *src, const Spectrogram *spec, float *dst, bool stan
 		model_clip_fill(src->in, spec, dst, standardise);
 }
 
+/*
+ * Floats of the budget that the per-row arrays take at their capacity: hash,
+ * label, frames, cache offset and the pooled features, which the linear
+ * fit copies once more.  They come first; the cache gets what is left.
+ */
+Size
+source_rows_floats(const TrainSource *src)
+{
+	Size		row_bytes = 2 * sizeof(double) + sizeof(int) + sizeof(Size) +
+		2 * (Size) src->n_pooled * sizeof(double);
+
+	return (Size) src->cap_rows * row_bytes / sizeof(float);
+}
+
 /* Keep the row's clip while the cache has room; past it, stream instead. */
 static void
 cache_row(TrainSource *src, const Spectrogram *spec)
@@ -222,7 +236,7 @@ cache_row(TrainSource *src, const Spectrogram *spec)
 
 	if (!src->cached)
 		return;
-	if (src->cache_used + need > src->cache_limit)
+	if (src->cache_used + need + source_rows_floats(src) > src->cache_limit)
 	{
 		src->cached = false;
 		if (src->cache)
@@ -275,6 +289,12 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(Size));
 		src->pooled = src->pooled ? repalloc_huge(src->pooled, (Size) src->cap_rows * src->n_pooled * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_pooled * sizeof(double));
+		if (source_rows_floats(src) > src->cache_limit)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%d rows' pooled features and bookkeeping need %zu kB, more than ttsp.train_memory leaves beside the network (%zu kB)",
+							src->cap_rows, source_rows_floats(src) * sizeof(float) / 1024, src->cache_limit * sizeof(float) / 1024),
+					 errhint("Raise ttsp.train_memory, or use fewer bins (the pooled features are 2 x channels x bins per row).")));
 	}
 	/* the linear baseline sees the whole clip, whatever frames the CNN takes */
 	model_pooled_features(spec, src->pooled + (Size) src->n_rows * src->n_pooled);
