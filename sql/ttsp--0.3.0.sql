@@ -273,21 +273,28 @@ CREATE TABLE ttsp_model (
 	task text NOT NULL CHECK (task IN ('classification', 'regression')),
 	architecture jsonb NOT NULL,
 	hyperparameters jsonb NOT NULL,
-	features jsonb NOT NULL,
-	norm_mean real[] NOT NULL,
-	norm_std real[] NOT NULL,
+	features jsonb,
+	norm_mean real[],
+	norm_std real[],
 	weights bytea NOT NULL,
 	metrics jsonb NOT NULL,
 	train_loss double precision[] NOT NULL,
 	test_loss double precision[] NOT NULL,
-	feature_template spectrogram NOT NULL,
-	frames integer NOT NULL CHECK (frames > 0),
+	feature_template spectrogram,
+	frames integer CHECK (frames > 0),
 	target_mean double precision NOT NULL,
 	target_std double precision NOT NULL,
 	validation_loss double precision[],
 	best_epoch integer CONSTRAINT ttsp_model_best_epoch_check CHECK (best_epoch >= 0),
 	pool text CHECK (pool IN ('mean', 'max', 'first')),
-	PRIMARY KEY (name, version)
+	covariates text[],
+	covariate_mean double precision[],
+	covariate_scale double precision[],
+	covariate_missing boolean[],
+	source text,
+	PRIMARY KEY (name, version),
+	CONSTRAINT ttsp_model_inputs_check CHECK (covariates IS NOT NULL OR (features IS NOT NULL
+		AND norm_mean IS NOT NULL AND norm_std IS NOT NULL AND feature_template IS NOT NULL AND frames IS NOT NULL))
 );
 COMMENT ON TABLE ttsp_model IS 'Models trained by ttsp_train (CNN or linear): architecture, feature parameters, standardisation, weights and metrics';
 COMMENT ON COLUMN ttsp_model.features IS 'Parameters of the training features (ttsp_params of the first row), for reading';
@@ -298,6 +305,11 @@ COMMENT ON COLUMN ttsp_model.target_std IS 'See target_mean';
 COMMENT ON COLUMN ttsp_model.validation_loss IS 'Per-epoch loss on the validation split (NULL for models trained before 0.2.0, which had none)';
 COMMENT ON COLUMN ttsp_model.best_epoch IS 'The epoch whose weights these are: the lowest validation loss, 0 for the starting weights (NULL for a linear model, and before 0.2.0: the last)';
 COMMENT ON COLUMN ttsp_model.pool IS 'How a CNN pools the outputs of the windows it slides over a clip: mean or max of the logits, or first: the first window only (NULL: first, for models stored before 0.3.0; and for linear models, which pool their features)';
+COMMENT ON COLUMN ttsp_model.covariates IS 'Numeric or boolean columns the model reads by name (NULL: none); a covariates-only model has no spectrogram columns';
+COMMENT ON COLUMN ttsp_model.covariate_mean IS 'Per covariate, the training split''s mean: a NULL becomes it, and inputs are (value - mean) / scale';
+COMMENT ON COLUMN ttsp_model.covariate_scale IS 'Per covariate, the training split''s standard deviation (ddof 0; 1 for a constant)';
+COMMENT ON COLUMN ttsp_model.covariate_missing IS 'Per covariate, whether a missing-indicator input (1 for NULL) follows it: it was NULL in some training row';
+COMMENT ON COLUMN ttsp_model.source IS 'The training table, quoted, where ttsp_predict(music_id) looks a covariate model''s row up (NULL: trained on a query)';
 SELECT pg_catalog.pg_extension_config_dump('ttsp_model', '');
 -- Everyone may predict (read models); training (INSERT) is granted explicitly.
 REVOKE ALL ON ttsp_model FROM PUBLIC;
@@ -329,11 +341,12 @@ CREATE FUNCTION ttsp_train(
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
-	rounds_per_epoch integer DEFAULT 1)
+	rounds_per_epoch integer DEFAULT 1,
+	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
-	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on a table''s spectrogram column and label column, keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 CREATE FUNCTION ttsp_train(
 	model_name text,
@@ -361,11 +374,12 @@ CREATE FUNCTION ttsp_train(
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
 	strategy text DEFAULT 'local',
-	rounds_per_epoch integer DEFAULT 1)
+	rounds_per_epoch integer DEFAULT 1,
+	covariates text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_train_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer) IS
-	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch); stores a new model version, returns test metrics';
+COMMENT ON FUNCTION ttsp_train(text, text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer, text[]) IS
+	'Train a model (by default the CNN beside a linear term, started from the linear baseline, on random windows of whole clips) on the rows of a query (use query => ...), keeping the epoch with the lowest validation loss (init_model: continuing from a stored model; strategy ''averaged'': rounds_per_epoch rounds of ttsp_train_round per epoch), or with features NULL a linear model or MLP on numeric or boolean covariates; stores a new model version, returns test metrics';
 
 -- Data-parallel training by model averaging (FedAvg): ttsp_train(strategy => 'averaged') runs
 -- one of these per round.  The bytea state lets parallel query and Citus push it down.
@@ -530,3 +544,82 @@ RETURNS bytea
 AS 'MODULE_PATHNAME', 'ttsp_saliency_png' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ttsp_saliency_png(text, spectrogram, integer, double precision, text) IS
 	'PNG of the spectrogram in grey with the model''s saliency over it in red to yellow';
+
+
+-- issue 12: covariates (numeric or boolean columns read by name), row-wise
+-- prediction and cross-validation of covariates-only models.
+
+-- The row form: the model's covariate columns, by name, from any row value.
+CREATE FUNCTION ttsp_predict(model_name text, input record, version integer DEFAULT NULL)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_row' LANGUAGE C STABLE PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION ttsp_predict(text, record, integer) IS
+	'Probability or value of a covariate model for a row that has its covariate columns (SELECT ttsp_predict(''m'', s) FROM sounds s)';
+
+CREATE FUNCTION ttsp_predict(model record, input record)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ttsp_predict_model_row' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION ttsp_predict(record, record) IS
+	'Probability or value of a covariate model passed as a ttsp_model row, for a row that has its covariate columns; no SPI';
+
+CREATE FUNCTION ttsp_cross_validate(
+	source regclass,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5,
+	init_model text DEFAULT NULL,
+	init_version integer DEFAULT NULL,
+	weight_decay double precision DEFAULT NULL,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
+	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
+	covariates text[] DEFAULT NULL,
+	folds integer DEFAULT 5)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_cross_validate_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
+	'Stratified k-fold cross-validation (folds by content hash) of a covariates-only model, with the linear and majority baselines per fold, their means and standard deviations; stores nothing';
+
+CREATE FUNCTION ttsp_cross_validate(
+	query text,
+	features text,
+	label text,
+	task text DEFAULT 'classification',
+	epochs integer DEFAULT 10,
+	batch_size integer DEFAULT 32,
+	learning_rate double precision DEFAULT NULL,
+	optimizer text DEFAULT 'adam',
+	loss text DEFAULT NULL,
+	channels integer[] DEFAULT '{8,16,32,64}',
+	test_size double precision DEFAULT 0.25,
+	seed integer DEFAULT 12,
+	frames integer DEFAULT NULL,
+	validation_size double precision DEFAULT 0.2,
+	patience integer DEFAULT 5,
+	init_model text DEFAULT NULL,
+	init_version integer DEFAULT NULL,
+	weight_decay double precision DEFAULT NULL,
+	time_mask_param integer DEFAULT NULL,
+	freq_mask_param integer DEFAULT NULL,
+	gain_db double precision DEFAULT NULL,
+	architecture text DEFAULT 'cnn',
+	pool text DEFAULT 'mean',
+	covariates text[] DEFAULT NULL,
+	folds integer DEFAULT 5)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ttsp_cross_validate_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
+	'ttsp_cross_validate on the rows of a query (a plain table name is read as a table); stores nothing';

@@ -253,7 +253,7 @@ SELECT is((ttsp_evaluate('lin', 'sounds', 'spec', 'popular')->>'accuracy')::floa
 SELECT is(count(*), 160::bigint, 'and so does the model-as-value form, bit for bit')
 FROM sounds s JOIN ttsp_latest_model m ON m.name = 'lin' WHERE ttsp_predict(m.model, s.spec) = ttsp_predict('lin', s.spec);
 SELECT throws_ok($$ SELECT ttsp_train('x', 'sounds', 'spec', 'popular', architecture => 'transformer') $$,
-	'22023', 'architecture must be ''cnn'', ''deep'' or ''linear'', got ''transformer''', 'an unknown architecture');
+	'22023', 'architecture must be ''cnn'', ''deep'', ''linear'' or ''mlp'', got ''transformer''', 'an unknown architecture');
 SELECT throws_ok($$ SELECT ttsp_saliency('lin', spec) FROM sounds LIMIT 1 $$,
 	'22023', 'model "lin" is linear: saliency needs a CNN', 'saliency of a linear model');
 

@@ -92,8 +92,8 @@ FROM ttsp_model a, ttsp_model b WHERE a.name = 'up' AND a.version = 1 AND b.name
 
 SELECT set_eq('SELECT pg_temp.ttsp_catalog()', 'SELECT entry FROM fresh',
 	'the updated extension is what CREATE EXTENSION ttsp gives: members, definitions, privileges, comments, columns');
-SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 40::bigint,
-	'and that comparison covers all 40 functions (an aggregate is one) of the install script');
+SELECT is((SELECT count(*) FROM fresh WHERE entry LIKE 'function %'), 44::bigint,
+	'and that comparison covers all 44 functions (an aggregate is one) of the install script');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -96,10 +96,23 @@ ttsp_pool_features_backward(const float *x, int channels, int bins, int frames,
 
 /* ---- allocation and checks ---- */
 
+/*
+ * Pooled features of a channels x bins shape, where 0 x 0 (no spectrogram:
+ * a covariates-only model) has none; false for any other shape out of range.
+ */
+static bool
+pooled_part(long channels, long bins, size_t *pooled)
+{
+	*pooled = channels == 0 && bins == 0 ? 0
+		: channels <= TTSP_LINEAR_MAX_DIM && bins <= TTSP_LINEAR_MAX_DIM
+		? ttsp_pooled_count((int) channels, (int) bins) : 0;
+	return *pooled > 0 || (channels == 0 && bins == 0);
+}
+
 static ttsp_linear *
 linear_alloc(int task, int channels, int bins, int n_extra, ttsp_error *err)
 {
-	size_t		pooled = ttsp_pooled_count(channels, bins);
+	size_t		pooled;
 	ttsp_linear *m;
 	size_t		p;
 
@@ -108,11 +121,12 @@ linear_alloc(int task, int channels, int bins, int n_extra, ttsp_error *err)
 		ttsp_fail(err, TTSP_EINVAL, "unknown task %d", task);
 		return NULL;
 	}
-	if (pooled == 0 || n_extra < 0 || pooled + (size_t) n_extra > TTSP_LINEAR_MAX_FEATURES)
+	if (!pooled_part(channels, bins, &pooled) || n_extra < 0 || pooled + (size_t) n_extra == 0 ||
+		pooled + (size_t) n_extra > TTSP_LINEAR_MAX_FEATURES)
 	{
 		ttsp_fail(err, TTSP_EINVAL,
 				  "a linear model of %d channels, %d bins and %d extra features is outside "
-				  "1..%d channels and bins and %d features", channels, bins, n_extra,
+				  "1..%d channels and bins (or 0 x 0 with extra features) and 1..%d features", channels, bins, n_extra,
 				  TTSP_LINEAR_MAX_DIM, TTSP_LINEAR_MAX_FEATURES);
 		return NULL;
 	}
@@ -756,10 +770,9 @@ ttsp_linear_deserialize(const uint8_t *buf, size_t len, ttsp_error *err)
 	channels = ttsp_get_u32(p + 8);
 	bins = ttsp_get_u32(p + 12);
 	n_extra = ttsp_get_u32(p + 16);
-	pooled = channels <= TTSP_LINEAR_MAX_DIM && bins <= TTSP_LINEAR_MAX_DIM
-		? ttsp_pooled_count((int) channels, (int) bins) : 0;
-	if ((task != TTSP_TASK_CLASSIFICATION && task != TTSP_TASK_REGRESSION) || pooled == 0 ||
-		n_extra > TTSP_LINEAR_MAX_FEATURES || pooled + n_extra > TTSP_LINEAR_MAX_FEATURES)
+	if ((task != TTSP_TASK_CLASSIFICATION && task != TTSP_TASK_REGRESSION) ||
+		!pooled_part(channels, bins, &pooled) || n_extra > TTSP_LINEAR_MAX_FEATURES ||
+		pooled + n_extra == 0 || pooled + n_extra > TTSP_LINEAR_MAX_FEATURES)
 	{
 		ttsp_fail(err, TTSP_ECORRUPT, "linear model: bad header (task %u, %u channels, %u bins, %u extra)",
 				  task, channels, bins, n_extra);

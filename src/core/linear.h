@@ -6,9 +6,10 @@
  *	                   features, the mean over the frames, then for each the
  *	                   standard deviation (ddof 0): 2 * c * b values, in
  *	                   that order (all means, then all deviations)
- *	 extra features    n_extra numeric covariates appended after them (0
- *	                   today; the layout, the format and the fit already
- *	                   carry them, so a later release can add columns)
+ *	 extra features    n_extra numeric covariates appended after them
+ *	                   (columns of the source beside the spectrogram).
+ *	                   A covariates-only model has channels = bins = 0:
+ *	                   no pooled features, n_extra >= 1 extra ones
  *
  * Features are standardised with the training rows' mean and deviation
  * (ddof 0; a constant feature keeps scale 1), as sklearn's StandardScaler.
@@ -146,7 +147,7 @@ ttsp_status ttsp_linear_start_cnn(const ttsp_linear *m, ttsp_cnn *net, double ta
  *	 "TTSPLIN\0"  u32 version  u32 task  u32 channels  u32 bins  u32 n_extra
  *	 f64 alpha  f64 intercept  f64 mean[p]  f64 scale[p]  f64 coef[p]
  *	 u64 FNV-1a-64 of all preceding bytes
- * with p = 2 * channels * bins + n_extra.
+ * with p = 2 * channels * bins + n_extra >= 1 (channels = bins = 0: covariates only).
  */
 size_t		ttsp_linear_serialized_size(const ttsp_linear *m);
 

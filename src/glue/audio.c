@@ -181,6 +181,16 @@ ttsp_load_mp3(PG_FUNCTION_ARGS)
 	return decode_to_record(fcinfo, PG_GETARG_BYTEA_PP(0));
 }
 
+void
+ttsp_check_read_server_files(void)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read audio files from ttsp.audio_dir"),
+				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may read server files.")));
+}
+
 bytea *
 ttsp_read_music_file(int64 music_id)
 {
@@ -190,11 +200,7 @@ ttsp_read_music_file(int64 music_id)
 	bytea	   *buf;
 	size_t		nread;
 
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read audio files from ttsp.audio_dir"),
-				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may read server files.")));
+	ttsp_check_read_server_files();
 	if (music_id < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

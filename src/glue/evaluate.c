@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
+#include "covariates.h"
 #include "metrics.h"
 #include "ttsp_glue.h"
 
@@ -159,12 +160,15 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 
 	arg_require(fcinfo, "model_name");
 	arg_require(fcinfo, "source");
-	arg_require(fcinfo, "features");
 	arg_require(fcinfo, "label");
 	name = arg_text(fcinfo, "model_name");
+	e.m = model_lookup(name, model_version_arg(fcinfo));
+	/* a covariates-only model reads its own columns by name; features may be NULL */
+	if (e.m->cov != NULL)
+		return tabular_evaluate(e.m, DatumGetObjectId(arg_datum(fcinfo, "source")), arg_text(fcinfo, "label"));
+	arg_require(fcinfo, "features");
 	query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
 								  arg_text(fcinfo, "features"), arg_text(fcinfo, "label"));
-	e.m = model_lookup(name, model_version_arg(fcinfo));
 	/* the source query may look up models too: keep this one loaded */
 	model_pin(e.m);
 	if (e.m->net)

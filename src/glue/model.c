@@ -20,8 +20,10 @@
 #include "utils/typcache.h"
 
 #include "args.h"
+#include "covariates.h"
 #include "feature_spec.h"
 #include "linear.h"
+#include "mlp.h"
 #include "logscale.h"
 #include "ttsp_glue.h"
 
@@ -136,6 +138,8 @@ release_net(void *arg)
 	m->net = NULL;
 	ttsp_linear_destroy(m->linear);
 	m->linear = NULL;
+	ttsp_mlp_destroy(m->mlp);
+	m->mlp = NULL;
 }
 
 bool
@@ -211,10 +215,10 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp model", ALLOCSET_SMALL_SIZES);
 	LoadedModel *m = MemoryContextAllocZero(cxt, sizeof(LoadedModel));
 	MemoryContext old;
-	bytea	   *weights = DatumGetByteaPP(model_column(row, desc, "weights"));
-	Spectrogram *tmpl = DatumGetSpectrogramP(model_column(row, desc, "feature_template"));
-	char	   *task = TextDatumGetCString(model_column(row, desc, "task"));
-	int			n_norm = tmpl->h.channels * tmpl->h.bins;
+	bytea	   *weights;
+	Spectrogram *tmpl;
+	char	   *task;
+	int			n_norm;
 	const ttsp_cnn_config *cfg;
 	ttsp_error	err;
 
@@ -225,6 +229,15 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	old = MemoryContextSwitchTo(cxt);
 	m->name = pstrdup(name);
 	m->version = version;
+	if (tabular_decode(m, row, desc))
+	{
+		MemoryContextSwitchTo(old);
+		return m;
+	}
+	weights = DatumGetByteaPP(model_column(row, desc, "weights"));
+	tmpl = DatumGetSpectrogramP(model_column(row, desc, "feature_template"));
+	task = TextDatumGetCString(model_column(row, desc, "task"));
+	n_norm = tmpl->h.channels * tmpl->h.bins;
 	if (strcmp(task, "regression") == 0)
 		m->task = TTSP_TASK_REGRESSION;
 	else if (strcmp(task, "classification") == 0)
@@ -506,6 +519,11 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec)
 	float	   *clip;
 	int			frames;
 
+	if (m->cov != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" reads covariates, not a spectrogram", m->name),
+				 errhint("Pass the row: SELECT ttsp_predict('%s', s) FROM sounds s.", m->name)));
 	model_input_check(&m->in, spec, m->name);
 	if (m->linear)
 		return model_predict_linear(m, spec);
@@ -609,11 +627,14 @@ check_value_columns(TupleDesc desc)
  * hash of every column that decoding reads, so that any change to the
  * value is a different model.
  */
-static LoadedModel *
+LoadedModel *
 model_from_value(HeapTupleHeader hdr)
 {
 	static const char *const columns[] = {"task", "feature_template", "frames", "norm_mean", "norm_std",
 	"weights", "target_mean", "target_std"};
+	/* 0.3.0's: a row type from before the update has none of them */
+	static const char *const covariate_columns[] = {"covariates", "covariate_mean", "covariate_scale",
+	"covariate_missing"};
 	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(hdr), HeapTupleHeaderGetTypMod(hdr));
 	HeapTupleData row;
 	LoadedModel *m = NULL;
@@ -629,6 +650,9 @@ model_from_value(HeapTupleHeader hdr)
 	row.t_data = hdr;
 	for (i = 0; i < lengthof(columns); i++)
 		key = hash_column(key, &row, desc, columns[i]);
+	for (i = 0; i < lengthof(covariate_columns); i++)
+		if (SPI_fnumber(desc, covariate_columns[i]) > 0)
+			key = hash_column(key, &row, desc, covariate_columns[i]);
 	/* 0.3.0's: a row type without it is an older table's (first window) */
 	if (SPI_fnumber(desc, "pool") > 0)
 		key = hash_column(key, &row, desc, "pool");
@@ -711,8 +735,19 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 
 	if (arg_isnull(fcinfo, "music_id"))
 		PG_RETURN_NULL();
-	audio = ttsp_read_music_file(DatumGetInt64(arg_datum(fcinfo, "music_id")));
+	/* the same rule for every model, covariate models included: checked first */
+	ttsp_check_read_server_files();
 	m = model_lookup(default_model_name(), model_version_arg(fcinfo));
+	if (m->cov != NULL)
+	{
+		bool		found;
+		double		p = tabular_predict_music_id(m, DatumGetInt64(arg_datum(fcinfo, "music_id")), &found);
+
+		if (!found)
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT8(p);
+	}
+	audio = ttsp_read_music_file(DatumGetInt64(arg_datum(fcinfo, "music_id")));
 	ttsp_features_from_header(&m->in.tmpl->h, &fs);
 	ttsp_check(ttsp_stft_params_check(&fs.stft, &err), &err);
 	opts.sample_rate = m->in.tmpl->h.sample_rate;

@@ -146,6 +146,10 @@ typedef struct LoadedModel
 	int			n_pooled;		/* extra inputs that are the clip's pooled features */
 	ttsp_cnn   *net;			/* the CNN, or NULL for a linear model ... */
 	struct ttsp_linear *linear; /* ... which reads the whole clip's pooled features */
+	/* covariates-only models (covariates.h): a linear model or an MLP on them */
+	struct Covariates *cov;
+	struct ttsp_mlp *mlp;
+	char	   *source;			/* training relation, for ttsp_predict(music_id) (NULL: a query) */
 } LoadedModel;
 
 /* The weights are a linear model's (architecture 'linear'): its byte format's magic. */
@@ -160,6 +164,9 @@ extern LoadedModel *model_lookup(const char *name, int32 version);
 
 /* The argument "version": 0 (the latest) when NULL, else at least 1. */
 extern int32 model_version_arg(FunctionCallInfo fcinfo);
+
+/* A model passed as a ttsp_model row value: decoded without SPI, cached by content. */
+extern LoadedModel *model_from_value(HeapTupleHeader hdr);
 
 /* Keep m out of eviction until the current memory context is reset. */
 extern void model_pin(LoadedModel *m);

@@ -23,6 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "covariates.h"
 #include "ttsp_glue.h"
 
 Oid
@@ -71,6 +72,13 @@ table_is_0_2(void)
 	return get_attnum(model_table_oid(), "feature_template") != InvalidAttrNumber;
 }
 
+/* Whether ttsp_model has 0.3.0's covariate columns. */
+static bool
+table_has_covariates(void)
+{
+	return get_attnum(model_table_oid(), "covariates") != InvalidAttrNumber;
+}
+
 bool
 model_table_pools(void)
 {
@@ -114,14 +122,17 @@ int32
 model_table_insert(const ModelRecord *rec)
 {
 	int			dims[1] = {rec->n_norm};
-	Datum		args[18];
-	Oid			types[18] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
+	Datum		args[23];
+	Oid			types[23] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, FLOAT4ARRAYOID,
 		FLOAT4ARRAYOID, BYTEAOID, JSONBOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID, TEXTOID};
+		ttsp_spectrogram_type(), INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4OID, TEXTOID,
+	TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID, TEXTOID};
 	bool		v0_2 = table_is_0_2();
 	bool		v0_3 = model_table_pools();
-	int			nargs = v0_3 ? 18 : v0_2 ? 17 : 11;
-	char		nulls[18];
+	/* 0.3.0's too: a table with them has pool */
+	bool		covs = v0_3 && table_has_covariates();
+	int			nargs = covs ? 23 : v0_3 ? 18 : v0_2 ? 17 : 11;
+	char		nulls[23];
 	bool		isnull;
 	char	   *sql;
 
@@ -130,8 +141,8 @@ model_table_insert(const ModelRecord *rec)
 	args[2] = jsonb_datum(rec->architecture);
 	args[3] = jsonb_datum(rec->hyperparameters);
 	args[4] = rec->features;
-	args[5] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_mean));
-	args[6] = PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_std));
+	args[5] = rec->feature_template ? PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_mean)) : (Datum) 0;
+	args[6] = rec->feature_template ? PointerGetDatum(ttsp_float4_array(1, dims, rec->norm_std)) : (Datum) 0;
 	args[7] = PointerGetDatum(rec->weights);
 	args[8] = jsonb_datum(rec->metrics);
 	args[9] = float8_array(rec->train_loss, rec->epochs);
@@ -147,24 +158,34 @@ model_table_insert(const ModelRecord *rec)
 	memset(nulls, ' ', sizeof(nulls));
 	if (rec->best_epoch < (v0_3 ? 0 : 1))
 		nulls[16] = 'n';
-	/* a linear model pools its features itself */
-	if (rec->best_epoch < 0)
+	/* a linear model pools its features itself; a covariates-only model has none */
+	if (rec->best_epoch < 0 || rec->feature_template == NULL)
 		nulls[17] = 'n';
+	/* a covariates-only model has no spectrogram input (covariates.c) */
+	if (rec->feature_template == NULL)
+		nulls[4] = nulls[5] = nulls[6] = nulls[11] = nulls[12] = 'n';
+	covariates_model_args(rec->covariates, rec->source, args + 18, nulls + 18);
 
 	/* one writer per name at a time (needs no privilege beyond INSERT) */
 	sql = psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, pg_catalog.hashtext($1))", (int32) ttsp_schema_oid());
 	if (SPI_execute_with_args(sql, 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the model name");
 	sql = psprintf("INSERT INTO %s.ttsp_model (name, version, task, architecture, hyperparameters, features, "
-				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss%s) "
-				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11%s "
+				   "norm_mean, norm_std, weights, metrics, train_loss, test_loss%s%s) "
+				   "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11%s%s "
 				   "FROM %s.ttsp_model WHERE name = $1 "
 				   /* REPEATABLE READ cannot see a version stored meanwhile: 40001, not a key error */
 				   "ON CONFLICT DO NOTHING RETURNING version", ttsp_schema(),
 				   v0_3 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch, pool" :
 				   v0_2 ? ", feature_template, frames, target_mean, target_std, validation_loss, best_epoch" : "",
+				   covs ? ", covariates, covariate_mean, covariate_scale, covariate_missing, source" : "",
 				   v0_3 ? ", $12, $13, $14, $15, $16, $17, $18" : v0_2 ? ", $12, $13, $14, $15, $16, $17" : "",
-				   ttsp_schema());
+				   covs ? ", $19, $20, $21, $22, $23" : "", ttsp_schema());
+	if (rec->covariates != NULL && !covs)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ttsp_model has no covariate columns"),
+				 errhint("Run ALTER EXTENSION ttsp UPDATE.")));
 	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the model");
 	if (SPI_processed != 1)

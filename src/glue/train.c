@@ -22,6 +22,7 @@
 
 #include "args.h"
 #include "augment.h"
+#include "covariates.h"
 #include "linear.h"
 #include "metrics.h"
 #include "rng.h"
@@ -360,8 +361,8 @@ target_scale(Trainer *t)
 }
 
 /* Per class, the largest hash of the rows that the stratified split puts in its part of size. */
-static void
-carve(const uint64 *hashes, const int *classes, int n, double size, bool has[2], uint64 max_hash[2])
+void
+split_carve(const uint64 *hashes, const int *classes, int n, double size, bool has[2], uint64 max_hash[2])
 {
 	bool	   *in_part = palloc(Max(n, 1) * sizeof(bool));
 	ttsp_error	err;
@@ -433,7 +434,7 @@ make_split(Trainer *t)
 	split->task = t->opt->task;
 	for (i = 0; i < src->n_rows; i++)
 		classes[i] = label_class(split->task, src->labels[i]);
-	carve(src->hashes, classes, src->n_rows, t->opt->test_size, split->has_test, split->test_max_hash);
+	split_carve(src->hashes, classes, src->n_rows, t->opt->test_size, split->has_test, split->test_max_hash);
 	/* validation: carved the same way out of what the test split leaves */
 	for (i = 0; i < src->n_rows; i++)
 		if (row_part(split, src->labels[i], src->hashes[i]) != PART_TEST)
@@ -441,7 +442,7 @@ make_split(Trainer *t)
 			rest_hashes[n_rest] = src->hashes[i];
 			rest_classes[n_rest++] = classes[i];
 		}
-	carve(rest_hashes, rest_classes, n_rest, t->opt->validation_size, split->has_val, split->val_max_hash);
+	split_carve(rest_hashes, rest_classes, n_rest, t->opt->validation_size, split->has_val, split->val_max_hash);
 	for (i = 0; i < src->n_rows; i++)
 		switch (row_part(split, src->labels[i], src->hashes[i]))
 		{
@@ -1312,9 +1313,13 @@ Datum
 ttsp_train_table(PG_FUNCTION_ARGS)
 {
 	TrainOptions o = {0};
+	Covariates *cov;
 
 	train_parse_options(fcinfo, &o);
 	arg_require(fcinfo, "source");
+	if ((cov = train_covariates(fcinfo, &o)) != NULL)
+		return tabular_train(&o, cov, train_required_text(fcinfo, "label"),
+							 DatumGetObjectId(arg_datum(fcinfo, "source")), NULL);
 	o.query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
 									train_required_text(fcinfo, "features"), train_required_text(fcinfo, "label"));
 	return train(&o);
@@ -1329,8 +1334,12 @@ Datum
 ttsp_train_query(PG_FUNCTION_ARGS)
 {
 	TrainOptions o = {0};
+	Covariates *cov;
 
 	train_parse_options(fcinfo, &o);
+	if ((cov = train_covariates(fcinfo, &o)) != NULL)
+		return tabular_train(&o, cov, train_required_text(fcinfo, "label"), InvalidOid,
+							 train_required_text(fcinfo, "query"));
 	o.query = source_text_query(train_required_text(fcinfo, "query"), train_required_text(fcinfo, "features"),
 								train_required_text(fcinfo, "label"));
 	return train(&o);

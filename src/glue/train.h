@@ -48,6 +48,7 @@ typedef struct TrainOptions
 	bool		averaged;		/* strategy 'averaged': rounds of ttsp_train_round */
 	int			rounds_per_epoch;
 	bool		average_moments;	/* ttsp.averaged_moments when training started */
+	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
 	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
@@ -118,6 +119,9 @@ extern SplitPart row_part(const Split *split, double label, uint64 hash);
  * the same windows whatever the row order.
  */
 extern int	train_window_start(uint64 hash, int epoch, int seed, int frames, int window);
+/* Per class, the largest hash of the rows that the stratified split puts in its part of size (train.c). */
+extern void split_carve(const uint64 *hashes, const int *classes, int n, double size, bool has[2],
+						uint64 max_hash[2]);
 
 /* Rows in a part. */
 extern int	split_count(const Split *split, SplitPart part);
@@ -223,6 +227,8 @@ typedef struct ModelRecord
 	int			epochs;			/* run */
 	int			best_epoch;		/* whose weights these are: 0 the start, -1 none (linear) */
 	ModelPool	pool;			/* stored NULL for a linear model */
+	const struct Covariates *covariates;	/* NULL: none (covariates.h) */
+	const char *source;			/* the training relation, quoted (NULL: a query) */
 } ModelRecord;
 
 /* ERROR unless the current user may INSERT into ttsp_model: checked before the work. */

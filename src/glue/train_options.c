@@ -103,8 +103,10 @@ parse_architecture(FunctionCallInfo fcinfo, TrainOptions *o)
 		o->wide = true;
 	else if (strcmp(architecture, "linear") == 0)
 		o->linear_only = true;
+	else if (strcmp(architecture, "mlp") == 0)
+		o->mlp = true;			/* covariates only (covariates.h) */
 	else if (strcmp(architecture, "deep") != 0)
-		bad_option("architecture must be 'cnn', 'deep' or 'linear', got '%s'", architecture);
+		bad_option("architecture must be 'cnn', 'deep', 'linear' or 'mlp', got '%s'", architecture);
 	/* NULL (or absent) is 'mean'; POOL_FIRST is only for a table that predates pooling */
 	o->pool = model_pool_parse(pool != NULL ? pool : "mean");
 	if (!model_table_pools())
@@ -148,7 +150,9 @@ train_parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 {
 	char	   *task = train_required_text(fcinfo, "task");
 
-	o->model_name = train_required_text(fcinfo, "model_name");
+	/* ttsp_cross_validate stores nothing: it has no model_name */
+	o->model_name = arg_position(fcinfo, "model_name") < 0 ? "cross-validation"
+		: train_required_text(fcinfo, "model_name");
 	if (o->model_name[0] == '\0' || pg_mbstrlen(o->model_name) > 200)
 		bad_option("model_name must have 1 to 200 characters");
 	if (strcmp(task, "classification") == 0)

@@ -17,6 +17,7 @@
 #include "utils/regproc.h"
 #include "utils/varlena.h"
 
+#include "covariates.h"
 #include "linear.h"
 #include "rng.h"
 #include "ttsp_glue.h"
@@ -26,27 +27,11 @@
 static double
 label_value(Datum d, Oid type)
 {
-	switch (type)
-	{
-		case BOOLOID:
-			return DatumGetBool(d) ? 1 : 0;
-		case INT2OID:
-			return DatumGetInt16(d);
-		case INT4OID:
-			return DatumGetInt32(d);
-		case INT8OID:
-			return (double) DatumGetInt64(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case FLOAT8OID:
-			return DatumGetFloat8(d);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("label column must be boolean or numeric, not %s", format_type_be(type))));
-	}
+	if (!covariate_type_ok(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("label column must be boolean or numeric, not %s", format_type_be(type))));
+	return covariate_value(d, type);
 }
 
 void

@@ -51,6 +51,9 @@ extern void glue_decoder_close(GlueDecoder *gd);
 /* Decode options from the arguments sample_rate, mono, offset_s and duration_s (NULLs take the defaults). */
 extern void glue_decode_opts(ttsp_decode_opts *opts, FunctionCallInfo fcinfo);
 
+/* ERROR 42501 unless the user has pg_read_server_files' privileges. */
+extern void ttsp_check_read_server_files(void);
+
 /* <ttsp.audio_dir>/<music_id>.mp3, after the privilege check. */
 extern bytea *ttsp_read_music_file(int64 music_id);
 

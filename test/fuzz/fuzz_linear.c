@@ -116,6 +116,8 @@ main(int argc, char **argv)
 	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 2, 3, 2);
 	write_seed(argv[1], TTSP_TASK_REGRESSION, 1, 4, 0);
 	write_seed(argv[1], TTSP_TASK_REGRESSION, 1, 2, 3);
+	/* covariates only: no pooled features */
+	write_seed(argv[1], TTSP_TASK_CLASSIFICATION, 0, 0, 4);
 	return 0;
 }
 

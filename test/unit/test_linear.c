@@ -21,83 +21,10 @@
 
 #include "bytes.h"
 #include "linear.h"
+#include "golden.h"
 #include "tap.h"
 
 #define GOLDEN_PATH "test/golden/linear_golden.txt"
-#define MAX_RECORDS 128
-
-typedef struct record
-{
-	char		key[64];
-	double	   *v;
-	size_t		n;
-} record;
-
-static record records[MAX_RECORDS];
-static int	n_records;
-
-static int
-load_golden(const char *path)
-{
-	FILE	   *f = fopen(path, "r");
-	char	   *line = NULL;
-	size_t		cap = 0;
-
-	if (f == NULL)
-		return 0;
-	while (getline(&line, &cap, f) > 0 && n_records < MAX_RECORDS)
-	{
-		char		sec[32],
-					name[32];
-		int			off;
-		record	   *r = &records[n_records];
-		char	   *p;
-
-		if (line[0] == '#' || sscanf(line, "%31s %31s %zu%n", sec, name, &r->n, &off) != 3)
-			continue;
-		snprintf(r->key, sizeof(r->key), "%s %s", sec, name);
-		r->v = malloc(sizeof(double) * r->n);
-		p = line + off;
-		for (size_t i = 0; i < r->n; i++)
-			r->v[i] = strtod(p, &p);
-		n_records++;
-	}
-	free(line);
-	fclose(f);
-	return n_records > 0;
-}
-
-static const record *
-find(const char *sec, const char *name)
-{
-	char		key[64];
-
-	snprintf(key, sizeof(key), "%s %s", sec, name);
-	for (int i = 0; i < n_records; i++)
-		if (strcmp(records[i].key, key) == 0)
-			return &records[i];
-	fprintf(stderr, "golden record \"%s\" missing\n", key);
-	exit(1);
-}
-
-/* max |got - want| / max |want| */
-static double
-rel_error(const double *got, const double *want, size_t n)
-{
-	double		top = 0,
-				worst = 0;
-
-	for (size_t i = 0; i < n; i++)
-		top = fmax(top, fabs(want[i]));
-	for (size_t i = 0; i < n; i++)
-	{
-		double		e = fabs(got[i] - want[i]) / fmax(top, 1e-300);
-
-		if (!(e <= worst))
-			worst = isnan(e) ? INFINITY : e;
-	}
-	return worst;
-}
 
 static void
 test_pool(void)
@@ -412,6 +339,49 @@ test_bytes(void)
 	free(again);
 }
 
+/*
+ * Covariates only (0 x 0 pooled, n_extra features): the same matrix as the
+ * golden rows, so the same weights bit for bit as the pooled fit that is
+ * checked against sklearn above; round trip; shapes that stay invalid.
+ */
+static void
+test_covariates_only(void)
+{
+	ttsp_linear_data tr = rows("classification", "train");
+	ttsp_linear_data val = rows("classification", "val");
+	ttsp_linear *pooled = ttsp_linear_fit_select(TTSP_TASK_CLASSIFICATION, 2, 2, 2, &tr, &val, NULL, NULL);
+	ttsp_error	err;
+	ttsp_linear *cov = ttsp_linear_fit_select(TTSP_TASK_CLASSIFICATION, 0, 0, 10, &tr, &val, NULL, &err);
+	size_t		len;
+	uint8_t    *b;
+	ttsp_linear *r = NULL;
+	double		o1[30],
+				o2[30];
+
+	ok(cov != NULL && cov->n_features == 10 && pooled != NULL, "0 x 0 with 10 extra features fits");
+	ok(cov && pooled && cov->alpha == pooled->alpha && cov->intercept == pooled->intercept &&
+	   memcmp(cov->coef, pooled->coef, 10 * sizeof(double)) == 0,
+	   "with the pooled fit's penalty and weights, bit for bit");
+	len = ttsp_linear_serialized_size(cov);
+	b = malloc(len);
+	ok(ttsp_linear_serialize(cov, b, len, &err) == TTSP_OK && (r = ttsp_linear_deserialize(b, len, &err)) != NULL &&
+	   r->channels == 0 && r->bins == 0 && r->n_extra == 10 &&
+	   ttsp_linear_predict(cov, val.x, 30, o1, NULL) == TTSP_OK && ttsp_linear_predict(r, val.x, 30, o2, NULL) == TTSP_OK &&
+	   memcmp(o1, o2, sizeof(o1)) == 0, "round trip of a covariates-only model, same predictions");
+	ttsp_linear_destroy(r);
+	/* 0 x 0 with no extra features, or 0 x 1, has no feature at all or no shape */
+	ttsp_put_u32(b + 28 - 4, 0);	/* n_extra */
+	ttsp_put_u64(b + len - 8, ttsp_fnv1a64(b, len - 8));
+	ok(ttsp_linear_deserialize(b, len, &err) == NULL && err.code == TTSP_ECORRUPT, "0 x 0 without extras: %s", err.msg);
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 0, 0, 0, &tr, 1.0, &err) == NULL && err.code == TTSP_EINVAL,
+	   "fitting no features: %s", err.msg);
+	ok(ttsp_linear_fit(TTSP_TASK_CLASSIFICATION, 0, 5, 10, &tr, 1.0, &err) == NULL && err.code == TTSP_EINVAL,
+	   "0 channels of 5 bins: %s", err.msg);
+	free(b);
+	ttsp_linear_destroy(cov);
+	ttsp_linear_destroy(pooled);
+}
+
 int
 main(void)
 {
@@ -423,5 +393,6 @@ main(void)
 	test_fits(TTSP_TASK_REGRESSION);
 	test_fit_errors();
 	test_bytes();
+	test_covariates_only();
 	return done_testing();
 }
