@@ -204,3 +204,7 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
 	'ttsp_cross_validate on the rows of a query (a plain table name is read as a table); stores nothing';
+
+-- They read the source table, which may be a temporary one: not in parallel workers.
+ALTER FUNCTION ttsp_evaluate(text, regclass, text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION ttsp_roc_png(text, regclass, text, text, integer) PARALLEL RESTRICTED;

@@ -439,7 +439,7 @@ GRANT SELECT ON ttsp_latest_model TO PUBLIC;
 
 CREATE FUNCTION ttsp_evaluate(model_name text, source regclass, features text, label text, version integer DEFAULT NULL)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ttsp_evaluate' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ttsp_evaluate(text, regclass, text, text, integer) IS
 	'Metrics of a model on every row of a table (with the majority or mean baseline)';
 
@@ -487,7 +487,7 @@ COMMENT ON FUNCTION ttsp_plot_roc(double precision[], boolean[], text, integer, 
 CREATE FUNCTION ttsp_roc_png(model_name text, source regclass, features text, label text,
 	version integer DEFAULT NULL)
 RETURNS bytea
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $$
 DECLARE
 	task text;

@@ -3,7 +3,7 @@
 -- event that a model reading only the first window cannot see.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(14);
+SELECT plan(15);
 
 -- Synthetic power spectrograms (8 bins, 200 frames): noise everywhere, and
 -- in class 1 a loud bin 6 in the last 40 frames only.  A window is 40 frames.
@@ -74,6 +74,14 @@ SELECT is(count(*), 24::bigint, 'ttsp_evaluate pools the same windows: its MSE i
 FROM late l, (SELECT (ttsp_evaluate('late_max', 'late', 'spec', 'id')->>'mse')::float8 AS mse) e,
 	(SELECT avg((ttsp_predict('late_max', spec) - id) ^ 2) AS mse FROM late) p
 WHERE abs(e.mse - p.mse) < 1e-9 * p.mse;
+
+-- ttsp_evaluate and ttsp_roc_png read their source, which may be a temporary
+-- table: PARALLEL RESTRICTED, so forced parallel mode keeps them in the leader.
+CREATE TEMP TABLE late_tmp AS SELECT * FROM late;
+SET LOCAL force_parallel_mode = on;
+SELECT lives_ok($$ SELECT ttsp_evaluate('late_max', 'late_tmp', 'spec', 'id'), ttsp_roc_png('late', 'late_tmp', 'spec', 'event') $$,
+	'ttsp_evaluate and ttsp_roc_png on a temporary table under force_parallel_mode');
+RESET force_parallel_mode;
 
 -- A clip shorter than a window is padded, and judged on its one window.
 SELECT ok(ttsp_predict('late_mean', pg_temp.window_of(spec, 0)) IS NOT NULL
