@@ -268,16 +268,24 @@ train_covariates(FunctionCallInfo fcinfo, TrainOptions *o)
 		return NULL;
 	}
 	if (!arg_isnull(fcinfo, "features"))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("covariates beside a spectrogram feature are not supported yet"),
-				 errhint("Train on the covariates alone with features => NULL.")));
+	{
+		/* beside a spectrogram: they join the network's head and the linear model */
+		if (o->mlp)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("architecture 'mlp' reads covariates alone: give features => NULL")));
+		if (o->averaged)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("strategy 'averaged' does not read covariates yet"),
+					 errhint("Use strategy => 'local'.")));
+	}
 	if (o->init_model != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("init_model applies to a CNN, not to a covariates-only model")));
-	/* 'cnn', the default, is the linear model here; 'deep' is a CNN alone */
-	if (!o->linear_only && !o->mlp && !o->wide)
+	/* covariates alone: 'cnn', the default, is the linear model; 'deep' is a CNN alone */
+	if (arg_isnull(fcinfo, "features") && !o->linear_only && !o->mlp && !o->wide)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("architecture 'deep' needs a spectrogram feature; covariates alone take 'linear' or 'mlp'")));

@@ -95,16 +95,22 @@ eval_output(void *arg, double output, int tag)
 }
 
 static void
-eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovariates *cov)
 {
 	Evaluator  *e = arg;
 	float	   *extra;
 	float	   *clip;
 	int			frames;
+	double	   *inputs = NULL;
 
 	(void) hash;
 	if (spec == NULL)
 		return;
+	if (cov != NULL)
+	{
+		inputs = palloc(e->m->cov->n_inputs * sizeof(double));
+		covariates_encode(e->m->cov, cov->raw, cov->isnull, inputs);
+	}
 	model_input_check(&e->m->in, spec, e->m->name);
 	if (e->n == e->cap)
 	{
@@ -119,11 +125,11 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	if (e->m->linear)
 	{
 		/* the whole clip's pooled features, one row at a time */
-		e->pred[e->n++] = model_predict_linear(e->m, spec);
+		e->pred[e->n++] = model_predict_linear(e->m, spec, inputs);
 		return;
 	}
 	/* the scorer copies the clip's windows into its batch: the buffer is reused */
-	extra = model_clip_extra(e->m, spec);
+	extra = model_clip_extra(e->m, spec, inputs);
 	clip = model_clip_input(e->m, spec, &frames);
 	scorer_add(&e->scorer, clip, frames, extra, e->n++);
 	if (extra)
@@ -164,11 +170,11 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 	name = arg_text(fcinfo, "model_name");
 	e.m = model_lookup(name, model_version_arg(fcinfo));
 	/* a covariates-only model reads its own columns by name; features may be NULL */
-	if (e.m->cov != NULL)
+	if (model_covariates_only(e.m))
 		return tabular_evaluate(e.m, DatumGetObjectId(arg_datum(fcinfo, "source")), arg_text(fcinfo, "label"));
 	arg_require(fcinfo, "features");
 	query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
-								  arg_text(fcinfo, "features"), arg_text(fcinfo, "label"));
+								  arg_text(fcinfo, "features"), arg_text(fcinfo, "label"), e.m->cov);
 	/* the source query may look up models too: keep this one loaded */
 	model_pin(e.m);
 	if (e.m->net)
@@ -181,7 +187,7 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	/* grow the result arrays in the caller's context, not SPI's */
 	MemoryContextSwitchTo(caller);
-	source_scan(query, 0, eval_row, &e);
+	source_scan(query, 0, e.m->cov ? e.m->cov->n : 0, eval_row, &e);
 	if (e.m->net)
 		scorer_flush(&e.scorer);
 	SPI_finish();

@@ -221,6 +221,7 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	int			n_norm;
 	const ttsp_cnn_config *cfg;
 	ttsp_error	err;
+	int			n_cov;
 
 	m->cxt = cxt;
 	m->cb.func = release_net;
@@ -271,8 +272,11 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("weights of model \"%s\" version %d are unreadable: %s", name, version, err.msg)));
+		old = MemoryContextSwitchTo(cxt);
+		m->cov = covariates_from_model_row(row, desc, name);
+		MemoryContextSwitchTo(old);
 		if (m->linear->task != m->task || m->linear->channels != m->in.channels ||
-			m->linear->bins != m->in.bins || m->linear->n_extra != 0)
+			m->linear->bins != m->in.bins || m->linear->n_extra != (m->cov ? m->cov->n_inputs : 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("weights of model \"%s\" version %d do not match its task and input shape", name, version)));
@@ -289,13 +293,20 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("weights of model \"%s\" version %d do not match its task and input shape", name, version)));
-	/* extra inputs are the whole clip's pooled features (a wide-and-deep model) */
-	m->n_pooled = cfg->n_extra > 0 ? (int) ttsp_pooled_count(m->in.channels, m->in.bins) : 0;
-	if (cfg->n_extra != m->n_pooled)
+	/*
+	 * extra inputs are the whole clip's pooled features (a wide-and-deep
+	 * model), then the covariates' inputs
+	 */
+	old = MemoryContextSwitchTo(cxt);
+	m->cov = covariates_from_model_row(row, desc, name);
+	MemoryContextSwitchTo(old);
+	n_cov = m->cov ? m->cov->n_inputs : 0;
+	m->n_pooled = cfg->n_extra > n_cov ? (int) ttsp_pooled_count(m->in.channels, m->in.bins) : 0;
+	if (cfg->n_extra != m->n_pooled + n_cov)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("weights of model \"%s\" version %d have %d extra inputs, not the %d pooled features of its input",
-						name, version, cfg->n_extra, m->n_pooled)));
+				 errmsg("weights of model \"%s\" version %d have %d extra inputs, not the %d pooled features of its input and %d covariate inputs",
+						name, version, cfg->n_extra, m->n_pooled, n_cov)));
 	m->pool = model_pool_column(row, desc);
 	return m;
 }
@@ -448,33 +459,56 @@ model_pin(LoadedModel *m)
 }
 
 double
-model_predict_linear(LoadedModel *m, const Spectrogram *spec)
+model_predict_linear(LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
 {
-	double	   *x = palloc(ttsp_pooled_count(m->in.channels, m->in.bins) * sizeof(double));
+	size_t		n_pooled = ttsp_pooled_count(m->in.channels, m->in.bins);
+	int			n_cov = model_require_covariates(m, cov_inputs);
+	double	   *x = palloc((n_pooled + n_cov) * sizeof(double));
 	double		out;
 	ttsp_error	err;
 
 	model_pooled_features(spec, x);
+	if (n_cov > 0)
+		memcpy(x + n_pooled, cov_inputs, n_cov * sizeof(double));
 	/* a regressor's value is in label units: it was fitted on the labels themselves */
 	ttsp_check(ttsp_linear_predict_output(m->linear, x, 1, &out, &err), &err);
 	pfree(x);
 	return out;
 }
 
-float *
-model_clip_extra(const LoadedModel *m, const Spectrogram *spec)
+int
+model_require_covariates(const LoadedModel *m, const double *cov_inputs)
 {
+	if (m->cov == NULL)
+		return 0;
+	if (cov_inputs == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" reads covariates beside the spectrogram", m->name),
+				 errhint("Pass the whole row: SELECT ttsp_predict('%s', s) FROM sounds s.", m->name)));
+	return m->cov->n_inputs;
+}
+
+float *
+model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
+{
+	int			n_cov = model_require_covariates(m, cov_inputs);
 	double	   *pooled;
 	float	   *extra;
 
-	if (m->n_pooled == 0)
+	if (m->n_pooled + n_cov == 0)
 		return NULL;
-	pooled = palloc(m->n_pooled * sizeof(double));
-	extra = palloc(m->n_pooled * sizeof(float));
-	model_pooled_features(spec, pooled);
-	for (int i = 0; i < m->n_pooled; i++)
-		extra[i] = (float) pooled[i];
-	pfree(pooled);
+	extra = palloc((m->n_pooled + n_cov) * sizeof(float));
+	if (m->n_pooled > 0)
+	{
+		pooled = palloc(m->n_pooled * sizeof(double));
+		model_pooled_features(spec, pooled);
+		for (int i = 0; i < m->n_pooled; i++)
+			extra[i] = (float) pooled[i];
+		pfree(pooled);
+	}
+	for (int i = 0; i < n_cov; i++)
+		extra[m->n_pooled + i] = (float) cov_inputs[i];
 	return extra;
 }
 
@@ -512,21 +546,21 @@ keep_output(void *arg, double output, int tag)
 #define PREDICT_WINDOWS 16
 
 double
-model_predict_clip(LoadedModel *m, const Spectrogram *spec)
+model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
 {
 	double		out = NAN;
 	float	   *extra;
 	float	   *clip;
 	int			frames;
 
-	if (m->cov != NULL)
+	if (model_covariates_only(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" reads covariates, not a spectrogram", m->name),
 				 errhint("Pass the row: SELECT ttsp_predict('%s', s) FROM sounds s.", m->name)));
 	model_input_check(&m->in, spec, m->name);
 	if (m->linear)
-		return model_predict_linear(m, spec);
+		return model_predict_linear(m, spec, cov_inputs);
 	if (m->scorer == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(m->cxt);
@@ -536,7 +570,7 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec)
 					PREDICT_WINDOWS, keep_output, NULL);
 		MemoryContextSwitchTo(old);
 	}
-	extra = model_clip_extra(m, spec);
+	extra = model_clip_extra(m, spec, cov_inputs);
 	clip = model_clip_input(m, spec, &frames);
 	m->scorer->arg = &out;
 	scorer_add(m->scorer, clip, frames, extra, 0);
@@ -555,7 +589,7 @@ ttsp_predict(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
-	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
+	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec")), NULL));
 }
 
 /* A column's bytes into the content key (NULLs are refused when decoding). */
@@ -692,7 +726,7 @@ ttsp_predict_model(PG_FUNCTION_ARGS)
 	if (arg_isnull(fcinfo, "model") || arg_isnull(fcinfo, "spec"))
 		PG_RETURN_NULL();
 	m = model_from_value(DatumGetHeapTupleHeader(arg_datum(fcinfo, "model")));
-	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec"))));
+	PG_RETURN_FLOAT8(model_predict_clip(m, DatumGetSpectrogramP(arg_datum(fcinfo, "spec")), NULL));
 }
 
 /* The default model: ttsp.default_model, else the newest one trained. */
@@ -738,7 +772,7 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 	/* the same rule for every model, covariate models included: checked first */
 	ttsp_check_read_server_files();
 	m = model_lookup(default_model_name(), model_version_arg(fcinfo));
-	if (m->cov != NULL)
+	if (model_covariates_only(m))
 	{
 		bool		found;
 		double		p = tabular_predict_music_id(m, DatumGetInt64(arg_datum(fcinfo, "music_id")), &found);
@@ -764,5 +798,5 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 		m->in.tmpl->h.sample_rate + 0.1;
 	opts.max_duration_s = ttsp_max_duration;
 	spec = features_from_audio(audio, &opts, &fs);
-	PG_RETURN_FLOAT8(model_predict_clip(m, spec));
+	PG_RETURN_FLOAT8(model_predict_clip(m, spec, NULL));
 }

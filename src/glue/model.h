@@ -171,13 +171,24 @@ extern LoadedModel *model_from_value(HeapTupleHeader hdr);
 /* Keep m out of eviction until the current memory context is reset. */
 extern void model_pin(LoadedModel *m);
 
-/* A linear model's prediction (probability or value) for a whole spectrogram. */
-extern double model_predict_linear(LoadedModel *m, const Spectrogram *spec);
+/*
+ * A linear model's prediction (probability or value) for a whole spectrogram;
+ * cov_inputs: its covariates' model inputs, NULL for a model without any.
+ */
+extern double model_predict_linear(LoadedModel *m, const Spectrogram *spec, const double *cov_inputs);
 
-/* A model's prediction (probability or value) for a whole clip. */
-extern double model_predict_clip(LoadedModel *m, const Spectrogram *spec);
-/* The clip's extra inputs for m's net (its pooled features), palloc'd; NULL if it has none. */
-extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec);
+/* A model's prediction (probability or value) for a whole clip (cov_inputs: as model_predict_linear). */
+extern double model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_inputs);
+/*
+ * A model with covariates beside its spectrogram needs their inputs
+ * (covariates_encode): ERROR pointing to the row form without them.
+ * Returns how many there are (0 for a model without covariates).
+ */
+extern int	model_require_covariates(const LoadedModel *m, const double *cov_inputs);
+/* A model on covariates alone (no spectrogram): tabular.c's. */
+#define model_covariates_only(m) ((m)->cov != NULL && (m)->in.tmpl == NULL)
+/* The clip's extra inputs for m's net (its pooled features, then cov_inputs), palloc'd; NULL if it has none. */
+extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs);
 /*
  * The clip (or, for POOL_FIRST, its first window) standardised, in a buffer
  * kept with m; *frames receives the real frames to hand to scorer_add.

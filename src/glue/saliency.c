@@ -115,7 +115,7 @@ saliency_map(LoadedModel *m, const Spectrogram *spec)
 	x = MemoryContextAllocHuge(CurrentMemoryContext, (Size) m->in.channels * m->in.bins * width * sizeof(float));
 	model_clip_fill(&m->in, spec, x, true);
 	/* a wide-and-deep model's linear term: its extras go with every window (its gradient: add_linear_term) */
-	extra = model_clip_extra(m, spec);
+	extra = model_clip_extra(m, spec, NULL);
 	eb = palloc((Size) SALIENCY_BATCH * Max(n_extra, 1) * sizeof(float));
 	for (int b = 0; b < SALIENCY_BATCH && n_extra > 0; b++)
 		memcpy(eb + (Size) b * n_extra, extra, n_extra * sizeof(float));
@@ -160,6 +160,10 @@ saliency_args(FunctionCallInfo fcinfo, Spectrogram **spec)
 	if (arg_isnull(fcinfo, "model_name") || arg_isnull(fcinfo, "spec"))
 		return NULL;
 	m = model_lookup(arg_text(fcinfo, "model_name"), model_version_arg(fcinfo));
+	if (m->cov != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" reads covariates: saliency is for models on the spectrogram alone", m->name)));
 	if (m->net == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

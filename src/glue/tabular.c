@@ -973,6 +973,9 @@ tabular_decode(LoadedModel *m, HeapTuple row, TupleDesc desc)
 
 	if (c == NULL)
 		return false;
+	att = SPI_fnumber(desc, "feature_template");
+	if (att > 0 && !heap_attisnull(row, att, desc))
+		return false;			/* covariates beside a spectrogram: decode_model_row's */
 	m->cov = c;
 	task = TextDatumGetCString(heap_getattr(row, SPI_fnumber(desc, "task"), desc, &isnull));
 	m->task = strcmp(task, "regression") == 0 ? TTSP_TASK_REGRESSION : TTSP_TASK_CLASSIFICATION;
@@ -1059,7 +1062,21 @@ predict_spectrogram_record(LoadedModel *m, HeapTupleHeader rec, bool *is_null)
 	row.t_data = rec;
 	d = heap_getattr(&row, att, desc, is_null);
 	if (!*is_null)
-		out = model_predict_clip(m, DatumGetSpectrogramP(d));
+	{
+		double	   *inputs = NULL;
+
+		/* covariates beside the spectrogram: read from the same row by name */
+		if (m->cov != NULL)
+		{
+			double	   *raw = palloc(m->cov->n * sizeof(double));
+			bool	   *isnull = palloc(m->cov->n * sizeof(bool));
+
+			covariates_from_record(m->cov, rec, m->name, raw, isnull);
+			inputs = palloc(m->cov->n_inputs * sizeof(double));
+			covariates_encode(m->cov, raw, isnull, inputs);
+		}
+		out = model_predict_clip(m, DatumGetSpectrogramP(d), inputs);
+	}
 	ReleaseTupleDesc(desc);
 	return out;
 }
@@ -1084,7 +1101,7 @@ predict_row_datum(FunctionCallInfo fcinfo, LoadedModel *m)
 	bool		is_null = false;
 	double		out;
 
-	out = m->cov != NULL ? predict_record(m, rec) : predict_spectrogram_record(m, rec, &is_null);
+	out = model_covariates_only(m) ? predict_record(m, rec) : predict_spectrogram_record(m, rec, &is_null);
 	if (is_null)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(out);

@@ -100,7 +100,8 @@ typedef struct Trainer
 	Shuffle		shuffle;
 	ClipScorer	scorer;			/* validation and test passes: every window, pooled */
 	float	   *row_extra;		/* one row's extras, as floats */
-	int			n_extra;		/* the net's extra inputs: the pooled features, or 0 */
+	int			n_extra;		/* the net's extra inputs: the pooled features (or none), then covariates */
+	double	   *cov_inputs;		/* per row, the covariates' n_inputs model inputs (covariates.h) */
 	int			epoch;			/* 0-based, for the window draws */
 	Predictions preds;
 	double		epoch_loss;		/* sum over the epoch's samples */
@@ -281,7 +282,8 @@ setup_network(Trainer *t, const Spectrogram *spec)
 				 errmsg("architecture 'cnn' needs at most %d pooled features for its linear term; these spectrograms have %d",
 						LINEAR_BASELINE_MAX_FEATURES, n_pooled),
 				 errhint("Use fewer bins (a mel spectrogram, or a smaller n_fft), or architecture => 'deep' for the CNN alone.")));
-	t->n_extra = o->wide ? n_pooled : 0;
+	/* covariates join both: every one with its missing indicator (fit_covariates) */
+	t->n_extra = (o->wide ? n_pooled : 0) + (o->cov ? 2 * o->cov->n : 0);
 	cfg = network_config(o, &t->in, t->n_extra);
 
 	/*
@@ -541,18 +543,56 @@ compute_stats(Trainer *t)
 
 /* ---- training ---- */
 
-/* A row's extra inputs (its pooled features) as floats in t->row_extra, or NULL. */
+/* Model inputs of a row's covariates, or NULL without any. */
+static const double *
+row_cov_inputs(const Trainer *t, int row)
+{
+	return t->opt->cov ? t->cov_inputs + (Size) row * t->opt->cov->n_inputs : NULL;
+}
+
+/* A row's extra inputs (its pooled features for a wide net, then its covariates) as floats, or NULL. */
 static const float *
 row_extra(Trainer *t, int row)
 {
 	const double *pooled = t->src.pooled + (Size) row * t->src.n_pooled;
+	const double *cov = row_cov_inputs(t, row);
+	int			n_cov = t->opt->cov ? t->opt->cov->n_inputs : 0;
+	int			n_pool = t->n_extra - n_cov;
 	int			i;
 
 	if (t->n_extra == 0)
 		return NULL;
-	for (i = 0; i < t->n_extra; i++)
+	for (i = 0; i < n_pool; i++)
 		t->row_extra[i] = (float) pooled[i];
+	for (i = 0; i < n_cov; i++)
+		t->row_extra[n_pool + i] = (float) cov[i];
 	return t->row_extra;
+}
+
+/*
+ * The covariates' statistics on the training split, then every row's model
+ * inputs.  Beside a spectrogram each covariate gets its missing indicator,
+ * NULLs seen in training or not, so that the network's width is known when
+ * it is built (on the first row).
+ */
+static void
+fit_covariates(Trainer *t)
+{
+	Covariates *c = t->opt->cov;
+	bool	   *use = palloc(t->src.n_rows * sizeof(bool));
+	int			i;
+
+	for (i = 0; i < t->src.n_rows; i++)
+		use[i] = row_part(&t->split, t->src.labels[i], t->src.hashes[i]) == PART_TRAIN;
+	covariates_fit(c, t->src.cov_raw, t->src.cov_null, use, t->src.n_rows);
+	for (i = 0; i < c->n; i++)
+		c->missing[i] = true;
+	c->n_inputs = 2 * c->n;
+	t->cov_inputs = MemoryContextAllocHuge(t->cxt, (Size) t->src.n_rows * c->n_inputs * sizeof(double));
+	for (i = 0; i < t->src.n_rows; i++)
+		covariates_encode(c, t->src.cov_raw + (Size) i * c->n, t->src.cov_null + (Size) i * c->n,
+						  t->cov_inputs + (Size) i * c->n_inputs);
+	pfree(use);
 }
 
 static void
@@ -798,13 +838,22 @@ epoch_metric(const Trainer *t, double *loss)
 /* ---- the linear baseline ---- */
 
 
-/* The pooled features and labels of one part of the split. */
+/* The linear model's features beside the pooled ones: the covariates' inputs. */
+static int
+linear_extra(const Trainer *t)
+{
+	return t->opt->cov ? t->opt->cov->n_inputs : 0;
+}
+
+/* The pooled features (then the covariates' inputs) and labels of one part of the split. */
 static ttsp_linear_data
 linear_rows(const Trainer *t, SplitPart part)
 {
 	const TrainSource *src = &t->src;
 	int			n = split_count(&t->split, part);
-	double	   *x = palloc(Max(n, 1) * (Size) src->n_pooled * sizeof(double));
+	int			n_cov = linear_extra(t);
+	int			p = src->n_pooled + n_cov;
+	double	   *x = palloc(Max(n, 1) * (Size) p * sizeof(double));
 	double	   *y = palloc(Max(n, 1) * sizeof(double));
 	ttsp_linear_data d = {x, y, 0};
 	int			i;
@@ -812,8 +861,9 @@ linear_rows(const Trainer *t, SplitPart part)
 	for (i = 0; i < src->n_rows; i++)
 		if (row_part(&t->split, src->labels[i], src->hashes[i]) == part)
 		{
-			memcpy(x + (Size) d.n * src->n_pooled, src->pooled + (Size) i * src->n_pooled,
-				   src->n_pooled * sizeof(double));
+			memcpy(x + (Size) d.n * p, src->pooled + (Size) i * src->n_pooled, src->n_pooled * sizeof(double));
+			if (n_cov > 0)
+				memcpy(x + (Size) d.n * p + src->n_pooled, row_cov_inputs(t, i), n_cov * sizeof(double));
 			y[d.n++] = src->labels[i];
 		}
 	return d;
@@ -849,7 +899,8 @@ fit_linear_baseline(Trainer *t)
 	}
 	train = linear_rows(t, PART_TRAIN);
 	val = linear_rows(t, PART_VALIDATION);
-	t->linear = ttsp_linear_fit_select(t->opt->task, t->in.channels, t->in.bins, 0, &train, &val, NULL, &err);
+	t->linear = ttsp_linear_fit_select(t->opt->task, t->in.channels, t->in.bins, linear_extra(t), &train, &val,
+									   NULL, &err);
 	/* the copies are counted in the budget (train_source.c) only while they exist */
 	linear_rows_free(&train);
 	linear_rows_free(&val);
@@ -1001,6 +1052,7 @@ store_model(Trainer *t, const char *metrics, const Curves *curves)
 	rec.test_loss = curves->test;
 	rec.epochs = curves->epochs;
 	rec.best_epoch = linear ? -1 : curves->best_epoch;
+	rec.covariates = t->opt->cov;
 	rec.pool = linear ? POOL_FIRST : t->opt->pool;
 	return model_table_insert(&rec);
 }
@@ -1026,6 +1078,7 @@ trainer_create(TrainOptions *o, MemoryContext cxt)
 	t->src.hook_arg = t;
 	t->src.cxt = cxt;
 	t->src.inputs = !o->linear_only;
+	t->src.n_cov = o->cov ? o->cov->n : 0;
 	return t;
 }
 
@@ -1044,13 +1097,15 @@ prepare(Trainer *t)
 	if (t->opt->task == TTSP_TASK_CLASSIFICATION)
 		check_classes(t);
 	make_split(t);
+	if (t->opt->cov)
+		fit_covariates(t);
 	compute_stats(t);
 	fit_linear_baseline(t);
 	if (!t->opt->linear_only)
 	{
 		scorer_init(&t->scorer, t->net, &t->in, t->opt->pool, t->opt->task, t->target_mean, t->target_std,
 					t->opt->batch_size, keep_prediction, t);
-		if (t->n_extra > 0 && t->parent == NULL)
+		if (t->opt->wide && t->parent == NULL)
 			start_wide(t);
 	}
 	{
@@ -1317,11 +1372,13 @@ ttsp_train_table(PG_FUNCTION_ARGS)
 
 	train_parse_options(fcinfo, &o);
 	arg_require(fcinfo, "source");
-	if ((cov = train_covariates(fcinfo, &o)) != NULL)
+	if ((cov = train_covariates(fcinfo, &o)) != NULL && arg_isnull(fcinfo, "features"))
 		return tabular_train(&o, cov, train_required_text(fcinfo, "label"),
 							 DatumGetObjectId(arg_datum(fcinfo, "source")), NULL);
+	o.cov = cov;
 	o.query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
-									train_required_text(fcinfo, "features"), train_required_text(fcinfo, "label"));
+									train_required_text(fcinfo, "features"), train_required_text(fcinfo, "label"),
+									cov);
 	return train(&o);
 }
 
@@ -1337,10 +1394,11 @@ ttsp_train_query(PG_FUNCTION_ARGS)
 	Covariates *cov;
 
 	train_parse_options(fcinfo, &o);
-	if ((cov = train_covariates(fcinfo, &o)) != NULL)
+	if ((cov = train_covariates(fcinfo, &o)) != NULL && arg_isnull(fcinfo, "features"))
 		return tabular_train(&o, cov, train_required_text(fcinfo, "label"), InvalidOid,
 							 train_required_text(fcinfo, "query"));
+	o.cov = cov;
 	o.query = source_text_query(train_required_text(fcinfo, "query"), train_required_text(fcinfo, "features"),
-								train_required_text(fcinfo, "label"));
+								train_required_text(fcinfo, "label"), cov);
 	return train(&o);
 }

@@ -50,6 +50,7 @@ typedef struct TrainOptions
 	bool		average_moments;	/* ttsp.averaged_moments when training started */
 	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
+	struct Covariates *cov;		/* covariates beside the spectrogram (NULL: none) */
 	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
 
@@ -61,24 +62,39 @@ extern char *train_required_text(FunctionCallInfo fcinfo, const char *name);
 
 /* ---- train_source.c ---- */
 
-/* One row of a source: its spectrogram and label (NULL spec: a NULL in either). */
-typedef void (*spec_row_fn) (void *arg, Spectrogram *spec, double label, uint64 hash);
+struct Covariates;
+
+/* A row's covariates as read: n raw values and NULL flags. */
+typedef struct RowCovariates
+{
+	double	   *raw;
+	bool	   *isnull;
+} RowCovariates;
+
+/*
+ * One row of a source: its spectrogram and label (NULL spec: a NULL in
+ * either), and its covariates (NULL without any).
+ */
+typedef void (*spec_row_fn) (void *arg, Spectrogram *spec, double label, uint64 hash,
+							 const RowCovariates *cov);
 
 /*
  * Run query (SELECT features, label) through an SPI cursor and call fn for
  * every row; hash is the spectrogram's content hash under seed.  Rows are
  * detoasted in a context reset after each one.  SPI must be connected.
  */
-extern void source_scan(const char *query, int seed, spec_row_fn fn, void *arg);
+extern void source_scan(const char *query, int seed, int n_cov, spec_row_fn fn, void *arg);
 
 /* SELECT features, label FROM the relation, every name quoted. */
-extern char *source_relation_query(Oid relid, const char *features, const char *label);
+extern char *source_relation_query(Oid relid, const char *features, const char *label,
+								   const struct Covariates *cov);
 
 /*
  * The query of a text source: a plain (possibly schema-qualified, quoted)
  * name is read as a table, anything else as a query.
  */
-extern char *source_text_query(const char *source, const char *features, const char *label);
+extern char *source_text_query(const char *source, const char *features, const char *label,
+							   const struct Covariates *cov);
 
 /* Class of a label: 1 for a positive classification label, else 0. */
 extern int	label_class(int task, double label);
@@ -148,6 +164,9 @@ typedef struct TrainSource
 	int		   *frames;			/* per row: the clip's frames (those read: see first_window) */
 	double	   *pooled;			/* n_pooled per row: the whole clip's pooled features */
 	int			n_pooled;
+	int			n_cov;			/* covariates per row, as read (NULL flags beside) */
+	double	   *cov_raw;
+	bool	   *cov_null;
 	int			n_skipped;		/* rows with a NULL feature or label */
 	/*
 	 * the clips' log values ([channel][bin][model_clip_width] each), while

@@ -34,13 +34,31 @@ label_value(Datum d, Oid type)
 	return covariate_value(d, type);
 }
 
+/* A row's covariates (columns 3 on) into cov; ERROR 42804 naming one that is not boolean or numeric. */
+static void
+read_covariates(HeapTuple tup, TupleDesc desc, RowCovariates *cov, int n_cov)
+{
+	for (int j = 0; j < n_cov; j++)
+	{
+		Oid			type = SPI_gettypeid(desc, 3 + j);
+		Datum		d;
+		bool		isnull;
+
+		covariate_check_type(type, SPI_fname(desc, 3 + j), NULL);
+		d = SPI_getbinval(tup, desc, 3 + j, &isnull);
+		cov->isnull[j] = isnull;
+		cov->raw[j] = isnull ? 0 : covariate_value(d, type);
+	}
+}
+
 void
-source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
+source_scan(const char *query, int seed, int n_cov, spec_row_fn fn, void *arg)
 {
 	MemoryContext rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp rows", ALLOCSET_DEFAULT_SIZES);
 	Oid			spec_type = ttsp_spectrogram_type();
 	Portal		portal;
 	SPIPlanPtr	plan;
+	RowCovariates cov = {palloc(Max(n_cov, 1) * sizeof(double)), palloc(Max(n_cov, 1) * sizeof(bool))};
 
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
@@ -56,7 +74,7 @@ source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
 		if (SPI_processed == 0)
 			break;
 		desc = SPI_tuptable->tupdesc;
-		if (desc->natts != 2 || SPI_gettypeid(desc, 1) != spec_type)
+		if (desc->natts != 2 + n_cov || SPI_gettypeid(desc, 1) != spec_type)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("features column must be of type spectrogram, not %s",
@@ -70,7 +88,7 @@ source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
 			Datum		l = SPI_getbinval(SPI_tuptable->vals[i], desc, 2, &null_label);
 
 			if (null_spec || null_label)
-				fn(arg, NULL, 0, 0);
+				fn(arg, NULL, 0, 0, NULL);
 			else
 			{
 				Spectrogram *spec = DatumGetSpectrogramP(d);
@@ -78,7 +96,14 @@ source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
 				uint64		hash = hash_bytes_extended((const unsigned char *) spec,
 													   VARSIZE(spec), (uint64) seed);
 
-				fn(arg, spec, label, hash);
+				if (n_cov > 0)
+				{
+					/* the row's content is its covariates too: rows that differ only there split apart */
+					read_covariates(SPI_tuptable->vals[i], desc, &cov, n_cov);
+					hash = hash_bytes_extended((const unsigned char *) cov.raw, n_cov * sizeof(double), hash);
+					hash = hash_bytes_extended((const unsigned char *) cov.isnull, n_cov * sizeof(bool), hash);
+				}
+				fn(arg, spec, label, hash, n_cov > 0 ? &cov : NULL);
 			}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rows_cxt);
@@ -90,8 +115,20 @@ source_scan(const char *query, int seed, spec_row_fn fn, void *arg)
 	MemoryContextDelete(rows_cxt);
 }
 
+/* ", q.c1, q.c2" of the covariates' names, quoted, with prefix before each. */
+static char *
+covariate_list(const Covariates *cov, const char *prefix)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (int j = 0; cov != NULL && j < cov->n; j++)
+		appendStringInfo(&b, ", %s%s", prefix, quote_identifier(cov->names[j]));
+	return b.data;
+}
+
 char *
-source_relation_query(Oid relid, const char *features, const char *label)
+source_relation_query(Oid relid, const char *features, const char *label, const Covariates *cov)
 {
 	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
 	char	   *rel = get_rel_name(relid);
@@ -100,12 +137,12 @@ source_relation_query(Oid relid, const char *features, const char *label)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	return psprintf("SELECT %s, %s FROM %s", quote_identifier(features), quote_identifier(label),
-					quote_qualified_identifier(nsp, rel));
+	return psprintf("SELECT %s, %s%s FROM %s", quote_identifier(features), quote_identifier(label),
+					covariate_list(cov, ""), quote_qualified_identifier(nsp, rel));
 }
 
 char *
-source_text_query(const char *source, const char *features, const char *label)
+source_text_query(const char *source, const char *features, const char *label, const Covariates *cov)
 {
 	List	   *names;
 
@@ -114,10 +151,10 @@ source_text_query(const char *source, const char *features, const char *label)
 	{
 		RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(source));
 
-		return source_relation_query(RangeVarGetRelid(rv, AccessShareLock, false), features, label);
+		return source_relation_query(RangeVarGetRelid(rv, AccessShareLock, false), features, label, cov);
 	}
-	return psprintf("SELECT q.%s, q.%s FROM (%s) AS q", quote_identifier(features),
-					quote_identifier(label), source);
+	return psprintf("SELECT q.%s, q.%s%s FROM (%s) AS q", quote_identifier(features),
+					quote_identifier(label), covariate_list(cov, "q."), source);
 }
 
 /* ---- the split ---- */
@@ -236,7 +273,8 @@ Size
 source_rows_floats(const TrainSource *src)
 {
 	Size		row_bytes = 2 * sizeof(double) + sizeof(int) + sizeof(Size) +
-		2 * (Size) src->n_pooled * sizeof(double);
+		2 * (Size) src->n_pooled * sizeof(double) +
+		(Size) src->n_cov * (2 * sizeof(double) + sizeof(bool));
 
 	return (Size) src->cap_rows * row_bytes / sizeof(float);
 }
@@ -271,7 +309,7 @@ cache_row(TrainSource *src, const Spectrogram *spec)
 }
 
 static void
-load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+load_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovariates *cov)
 {
 	LoadState  *ls = arg;
 	TrainSource *src = ls->src;
@@ -302,6 +340,13 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 			: MemoryContextAllocHuge(src->cxt, src->cap_rows * sizeof(Size));
 		src->pooled = src->pooled ? repalloc_huge(src->pooled, (Size) src->cap_rows * src->n_pooled * sizeof(double))
 			: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_pooled * sizeof(double));
+		if (src->n_cov > 0)
+		{
+			src->cov_raw = src->cov_raw ? repalloc_huge(src->cov_raw, (Size) src->cap_rows * src->n_cov * sizeof(double))
+				: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_cov * sizeof(double));
+			src->cov_null = src->cov_null ? repalloc_huge(src->cov_null, (Size) src->cap_rows * src->n_cov * sizeof(bool))
+				: MemoryContextAllocHuge(src->cxt, (Size) src->cap_rows * src->n_cov * sizeof(bool));
+		}
 		if (source_rows_floats(src) > src->cache_limit)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -311,6 +356,11 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash)
 	}
 	/* the linear baseline sees the whole clip, whatever frames the CNN takes */
 	model_pooled_features(spec, src->pooled + (Size) src->n_rows * src->n_pooled);
+	if (src->n_cov > 0)
+	{
+		memcpy(src->cov_raw + (Size) src->n_rows * src->n_cov, cov->raw, src->n_cov * sizeof(double));
+		memcpy(src->cov_null + (Size) src->n_rows * src->n_cov, cov->isnull, src->n_cov * sizeof(bool));
+	}
 	src->hashes[src->n_rows] = hash;
 	src->labels[src->n_rows] = label;
 	src->frames[src->n_rows] = used_frames(src, spec);
@@ -325,7 +375,7 @@ source_load(TrainSource *src, int task)
 	LoadState	ls = {src, task};
 
 	src->cached = src->inputs;
-	source_scan(src->query, src->seed, load_row, &ls);
+	source_scan(src->query, src->seed, src->n_cov, load_row, &ls);
 }
 
 void
@@ -361,12 +411,13 @@ typedef struct Pass
 
 /* A streamed row: checked against the first pass, then handed on if in the part. */
 static void
-pass_row(void *arg, Spectrogram *spec, double label, uint64 hash)
+pass_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovariates *cov)
 {
 	Pass	   *p = arg;
 	int			frames;
 	Size		need;
 
+	(void) cov;					/* the first pass kept them */
 	if (spec == NULL)
 		return;
 	model_input_check(p->src->in, spec, p->src->model_name);
@@ -401,7 +452,8 @@ source_rows(TrainSource *src, const Split *split, SplitPart part, clip_row_fn fn
 				fn(arg, src->cache + src->offsets[i], src->frames[i], src->labels[i], i);
 		return;
 	}
-	source_scan(src->query, src->seed, pass_row, &p);
+	/* the covariates were kept by the first pass */
+	source_scan(src->query, src->seed, src->n_cov, pass_row, &p);
 	if (p.rows != src->n_rows || p.fingerprint_sum != src->fingerprint_sum)
 		source_changed(src);
 	if (p.x)
