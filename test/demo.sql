@@ -3,7 +3,7 @@
 \getenv abs_srcdir PG_ABS_SRCDIR
 \getenv abs_builddir PG_ABS_BUILDDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(14);
+SELECT plan(16);
 
 \set step :datadir 'demo-prepare.sql'
 \i :step
@@ -39,8 +39,12 @@ SELECT is(count(*), 40::bigint, 'the design card''s ttsp_predict(music_id) score
 FROM (SELECT music_title, music_author, ttsp_predict(music_id) AS p FROM sounds ORDER BY 3 DESC) x WHERE p BETWEEN 0 AND 1;
 \set step :datadir 'demo-covariates.sql'
 \i :step
-SELECT is(count(*), 3::bigint, 'three cross-validated covariate models, each with both baselines')
+SELECT is(count(*), 2::bigint, 'two cross-validated covariate models, each with both baselines')
 FROM demo_cv WHERE cv->'mean' ?& ARRAY['model', 'linear_baseline', 'majority_baseline'];
+SELECT ok(metrics ?& ARRAY['accuracy', 'roc_auc', 'linear_baseline'], 'the combined model: covariates beside the audio CNN')
+FROM demo_combined;
+SELECT is(count(*), 40::bigint, 'which scores every sound from its row')
+FROM sounds_with_covariates s WHERE ttsp_predict('popular_combined', s) BETWEEN 0 AND 1;
 SELECT is(count(*), 40::bigint, 'the stored covariate model scores every sound from its row')
 FROM sound_covariates s WHERE ttsp_predict('popular_meta', s) BETWEEN 0 AND 1;
 SELECT is(substr(ttsp_loss_curve_png('popular'), 2, 3), '\x504e47'::bytea, 'loss curve PNG');
