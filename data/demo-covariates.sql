@@ -12,8 +12,8 @@ SELECT 'covariates, MLP (REAL labels)', ttsp_cross_validate('sound_covariates', 
 	covariates => '{verified_share,mean_duration,original_sound,videos}')
 ;
 -- The combined model: the covariates beside the SYNTHETIC audio, in the
--- CNN's head and in its linear baseline (the same split as the models
--- above it, so its test metrics sit beside theirs).
+-- CNN's head and in its linear baseline.  Its split hashes the covariates
+-- too, so its test rows are not quite the audio CNN's.
 CREATE VIEW sounds_with_covariates AS
 SELECT s.music_id, s.spec, s.popular, c.verified_share, c.mean_duration, c.original_sound, c.videos
 FROM sounds s JOIN sound_covariates c USING (music_id);
