@@ -167,12 +167,14 @@ CREATE FUNCTION ttsp_cross_validate(
 	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
+	strategy text DEFAULT 'local',
+	rounds_per_epoch integer DEFAULT 1,
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_table' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
-	'Stratified k-fold cross-validation (folds by content hash) of a covariates-only model, with the linear and majority baselines per fold, their means and standard deviations; stores nothing';
+COMMENT ON FUNCTION ttsp_cross_validate(regclass, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer, text[], integer) IS
+	'Stratified k-fold cross-validation (folds by content hash) of the model ttsp_train would fit (on a spectrogram, covariates or both), with the linear and majority baselines per fold, their means and standard deviations; stores nothing';
 
 CREATE FUNCTION ttsp_cross_validate(
 	query text,
@@ -198,11 +200,13 @@ CREATE FUNCTION ttsp_cross_validate(
 	gain_db double precision DEFAULT NULL,
 	architecture text DEFAULT 'cnn',
 	pool text DEFAULT 'mean',
+	strategy text DEFAULT 'local',
+	rounds_per_epoch integer DEFAULT 1,
 	covariates text[] DEFAULT NULL,
 	folds integer DEFAULT 5)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ttsp_cross_validate_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text[], integer) IS
+COMMENT ON FUNCTION ttsp_cross_validate(text, text, text, text, integer, integer, double precision, text, text, integer[], double precision, integer, integer, double precision, integer, text, integer, double precision, integer, integer, double precision, text, text, text, integer, text[], integer) IS
 	'ttsp_cross_validate on the rows of a query (a plain table name is read as a table); stores nothing';
 
 -- They read the source table, which may be a temporary one: not in parallel workers.

@@ -4,7 +4,7 @@
 -- covariate, so only a model that reads the covariates can be right.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(12);
+SELECT plan(16);
 
 SELECT setseed(0.75);
 CREATE TABLE clips AS
@@ -48,6 +48,19 @@ SELECT throws_ok($$ SELECT ttsp_train('x', 'clips', 'spec', 'up', covariates => 
 	'0A000', 'strategy ''averaged'' does not read covariates yet', 'averaged with covariates');
 SELECT throws_ok($$ SELECT ttsp_saliency('mix', spec) FROM clips LIMIT 1 $$, '0A000',
 	'model "mix" reads covariates: saliency is for models on the spectrogram alone', 'saliency of a covariate model');
+
+-- Cross-validation of a spectrogram model: ttsp_train's trainer per fold, nothing stored.
+CREATE TEMP TABLE cv AS
+SELECT ttsp_cross_validate('clips', 'spec', 'up', covariates => '{x,flag}', folds => 4, epochs => 2, frames => 40,
+	channels => '{4}') AS cv;
+SELECT is((SELECT sum((f->>'n_test')::int) FROM cv, jsonb_array_elements(cv->'folds') f), 64::bigint,
+	'4 folds whose test parts cover the 64 rows once');
+SELECT ok((cv->'mean'->'model'->>'accuracy')::float8 >= 0.9 AND cv->'mean' ?& ARRAY['linear_baseline', 'majority_baseline']
+	AND (cv->'mean'->'majority_baseline'->>'accuracy')::float8 <= 0.6 AND cv->'std'->'model' ? 'roc_auc',
+	'mean and std over the folds, with the linear and majority baselines') FROM cv;
+SELECT is((SELECT count(*) FROM ttsp_model WHERE name = 'cross-validation'), 0::bigint, 'cross-validation stores nothing');
+SELECT throws_ok($$ SELECT ttsp_cross_validate('clips', 'spec', 'up', folds => 40, architecture => 'linear') $$, '22023',
+	'folds 40 is more than the 32 rows of the minority class', 'more folds than the minority class has rows');
 
 SELECT * FROM finish();
 ROLLBACK;

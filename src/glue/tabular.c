@@ -898,6 +898,91 @@ run_fold(const TabData *d, const TrainOptions *o, const Covariates *cov, const i
 	MemoryContextDelete(cxt);
 }
 
+/* One spectrogram model's fold: train_fold, then the three predictors' metrics and a NOTICE. */
+static void
+spectrogram_fold(TrainOptions *o, int f, int k, StringInfo b, double (*v)[MAX_SCORES])
+{
+	FoldResult	r;
+	double	   *out;
+	int			p,
+				i;
+
+	CHECK_FOR_INTERRUPTS();
+	train_fold(o, f, k, &r);
+	out = palloc(Max(r.n_test, 1) * sizeof(double));
+	appendStringInfo(b, "%s{\"fold\": %d, \"n_train\": %d, \"n_validation\": %d, \"n_test\": %d",
+					 f ? ", " : "", f + 1, r.n_train, r.n_val, r.n_test);
+	for (p = 0; p < N_PREDICTORS; p++)
+	{
+		const double *pred = p == P_MODEL ? r.model : p == P_LINEAR ? r.linear : out;
+
+		appendStringInfo(b, ", \"%s\": ", predictor_names[p]);
+		if (pred == NULL)
+		{
+			/* no linear baseline (too many pooled features): its scores are undefined */
+			for (i = 0; i < MAX_SCORES; i++)
+				v[p][i] = NAN;
+			appendStringInfoString(b, "null");
+			continue;
+		}
+		if (p == P_MAJORITY)
+			for (i = 0; i < r.n_test; i++)
+				out[i] = r.prior;
+		scores_of(o->task, pred, r.label, r.n_test, v[p]);
+		appendStringInfoChar(b, '{');
+		metrics_append(b, o->task, pred, r.label, r.n_test);
+		if (p == P_MODEL && r.best_epoch >= 0)
+			appendStringInfo(b, ", \"best_epoch\": %d", r.best_epoch);
+		if (p != P_MAJORITY && isfinite(r.alpha))
+			appendStringInfo(b, ", \"alpha\": %.17g", r.alpha);
+		appendStringInfoChar(b, '}');
+	}
+	appendStringInfoChar(b, '}');
+	ereport(NOTICE,
+			(errmsg("fold %d/%d: %s %.4f (linear baseline %.4f, majority %.4f) on %d test rows",
+					f + 1, k, o->task == TTSP_TASK_CLASSIFICATION ? "ROC-AUC" : "MSE",
+					v[P_MODEL][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
+					v[P_LINEAR][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
+					v[P_MAJORITY][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0], r.n_test)));
+}
+
+/*
+ * Cross-validation of a model on a spectrogram (with or without
+ * covariates): ttsp_train's trainer once per fold, storing nothing.  The
+ * folds are dealt by the spectrogram's (and covariates') content hash, as
+ * ttsp_train splits.
+ */
+static Datum
+spectrogram_cross_validate(FunctionCallInfo fcinfo, TrainOptions *o, Covariates *cov, Oid relid,
+						   const char *text_source, const char *label, int k)
+{
+	const char *features = train_required_text(fcinfo, "features");
+	double		(*v)[N_PREDICTORS][MAX_SCORES];
+	StringInfoData b;
+	int			f;
+
+	if (k < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be at least 2, got %d", k)));
+	o->model_name = "cross-validation";
+	o->cov = cov;
+	o->query = OidIsValid(relid) ? source_relation_query(relid, features, label, cov)
+		: source_text_query(text_source, features, label, cov);
+	v = palloc0(k * sizeof(*v));
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"architecture\": \"%s\", \"features\": %s, \"covariates\": %s, \"k\": %d, \"seed\": %d, \"folds\": [",
+					 o->linear_only ? "linear" : o->wide ? "cnn" : "deep", json_quote(features),
+					 cov ? names_json(cov) : "null", k, o->seed);
+	for (f = 0; f < k; f++)
+		spectrogram_fold(o, f, k, &b, v[f]);
+	appendStringInfoChar(&b, ']');
+	append_summary(&b, "mean", o->task, v, k, false);
+	append_summary(&b, "std", o->task, v, k, true);
+	appendStringInfoChar(&b, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}
+
 static Datum
 cross_validate(FunctionCallInfo fcinfo, Oid relid, const char *text_source)
 {
@@ -915,10 +1000,12 @@ cross_validate(FunctionCallInfo fcinfo, Oid relid, const char *text_source)
 	train_parse_options(fcinfo, &o);
 	label = train_required_text(fcinfo, "label");
 	cov = train_covariates(fcinfo, &o);
+	if (!arg_isnull(fcinfo, "features"))
+		return spectrogram_cross_validate(fcinfo, &o, cov, relid, text_source, label, k);
 	if (cov == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ttsp_cross_validate fits covariates-only models: give covariates and features => NULL")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttsp_cross_validate needs a features column, covariates, or both")));
 	if (!o.linear_only && !o.mlp)
 		o.linear_only = true;	/* 'cnn', the default, has no covariates-only form: the linear model */
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -111,6 +111,8 @@ typedef struct Trainer
 	ttsp_rng	augment_rng;	/* its own stream: the shuffle order does not depend on it */
 	Datum		features_json;	/* ttsp_params() of the first row */
 	MemoryContext cxt;			/* lives for the whole training */
+	int			fold;			/* cross-validation: the test fold, of n_folds (0: none) */
+	int			n_folds;
 } Trainer;
 
 static void
@@ -380,6 +382,51 @@ split_carve(const uint64 *hashes, const int *classes, int n, double size, bool h
 	pfree(in_part);
 }
 
+static int
+cmp_hash(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a,
+				y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Fold f of k as the test part: per class, the rows in hash order, the r-th
+ * of n_c in fold r * k / n_c (ttsp_cross_validate's rule for covariate
+ * models too), kept as that fold's smallest and largest hash.
+ */
+static void
+carve_fold(const uint64 *hashes, const int *classes, int n, int f, int k, Split *split)
+{
+	uint64	   *h = palloc(Max(n, 1) * sizeof(uint64));
+
+	for (int c = 0; c < 2; c++)
+	{
+		int			n_c = 0;
+
+		for (int i = 0; i < n; i++)
+			if (classes[i] == c)
+				h[n_c++] = hashes[i];
+		if (n_c > 0 && n_c < k)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("folds %d is more than the %d rows of the %s", k, n_c,
+							split->task == TTSP_TASK_CLASSIFICATION ? "minority class" : "source"),
+					 errhint("Every fold needs rows of each class in its test part: use at most %d folds.", n_c)));
+		qsort(h, n_c, sizeof(uint64), cmp_hash);
+		for (int r = 0; r < n_c; r++)
+			if ((int) ((int64) r * k / n_c) == f)
+			{
+				if (!split->has_test[c])
+					split->test_min_hash[c] = h[r];
+				split->has_test[c] = true;
+				split->test_max_hash[c] = h[r];
+			}
+	}
+	pfree(h);
+}
+
 /* Fewest rows (per class for a classifier) that leave all three splits non-empty. */
 static int
 min_rows(double test_size, double validation_size)
@@ -410,7 +457,7 @@ check_split(const Trainer *t, const int train_per_class[2])
 				 errmsg("test_size %g and validation_size %g leave no %s rows to train on", o->test_size,
 						o->validation_size, train_per_class[1] == 0 ? "positive" : "negative"),
 				 errhint("Lower test_size or validation_size, or add rows of that class.")));
-	if (split->n_train == 0 || split->n_val == 0 || (o->test_size > 0 && split->n_test == 0))
+	if (split->n_train == 0 || split->n_val == 0 || ((o->test_size > 0 || t->n_folds > 0) && split->n_test == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%d rows are too few for three splits at test_size %g and validation_size %g: "
@@ -436,7 +483,10 @@ make_split(Trainer *t)
 	split->task = t->opt->task;
 	for (i = 0; i < src->n_rows; i++)
 		classes[i] = label_class(split->task, src->labels[i]);
-	split_carve(src->hashes, classes, src->n_rows, t->opt->test_size, split->has_test, split->test_max_hash);
+	if (t->n_folds > 0)
+		carve_fold(src->hashes, classes, src->n_rows, t->fold, t->n_folds, split);
+	else
+		split_carve(src->hashes, classes, src->n_rows, t->opt->test_size, split->has_test, split->test_max_hash);
 	/* validation: carved the same way out of what the test split leaves */
 	for (i = 0; i < src->n_rows; i++)
 		if (row_part(split, src->labels[i], src->hashes[i]) != PART_TEST)
@@ -1361,6 +1411,63 @@ train(TrainOptions *o)
 	malloc_trim(0);
 #endif
 	return result;
+}
+
+void
+train_fold(TrainOptions *o, int f, int k, FoldResult *r)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(caller, "ttsp fold", ALLOCSET_DEFAULT_SIZES);
+	Trainer    *t = trainer_create(o, cxt);
+	Curves		curves = {0};
+	ttsp_linear_data rows;
+	double	   *lin = NULL;
+	int			i;
+
+	t->fold = f;
+	t->n_folds = k;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare(t);
+	if (!o->linear_only)
+	{
+		curves.train = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+		curves.validation = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+		curves.test = MemoryContextAlloc(cxt, o->epochs * sizeof(double));
+		if (o->averaged)
+			t->averaged = averaged_start(o, &t->split, &t->in, t->target_mean, t->target_std);
+		run_epochs(t, &curves);
+		evaluate(t, PART_TEST);
+	}
+	if (t->linear)
+		lin = linear_report(t, &rows);	/* test rows in source order, as evaluate's */
+	SPI_finish();
+
+	MemoryContextSwitchTo(caller);
+	r->n_train = t->split.n_train;
+	r->n_val = t->split.n_val;
+	r->n_test = t->split.n_test;
+	r->model = palloc(Max(r->n_test, 1) * sizeof(double));
+	r->label = palloc(Max(r->n_test, 1) * sizeof(double));
+	r->linear = lin ? palloc(Max(r->n_test, 1) * sizeof(double)) : NULL;
+	if (o->linear_only && lin == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("architecture 'linear' could not fit its model in fold %d", f + 1)));
+	for (i = 0; i < r->n_test; i++)
+	{
+		r->model[i] = o->linear_only ? lin[i] : t->preds.pred[i];
+		r->label[i] = o->linear_only ? rows.y[i] : t->preds.label[i];
+		if (lin)
+			r->linear[i] = lin[i];
+	}
+	r->prior = 0;
+	for (i = 0; i < t->src.n_rows; i++)
+		if (row_part(&t->split, t->src.labels[i], t->src.hashes[i]) == PART_TRAIN)
+			r->prior += t->src.labels[i] / t->split.n_train;
+	r->best_epoch = o->linear_only ? -1 : curves.best_epoch;
+	r->alpha = t->linear ? t->linear->alpha : NAN;
+	MemoryContextDelete(cxt);
 }
 
 /* ttsp_train(model_name, source regclass, features, label, ...) */

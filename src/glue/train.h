@@ -118,6 +118,7 @@ typedef struct Split
 {
 	int			task;
 	bool		has_test[2];
+	uint64		test_min_hash[2];	/* 0 but for a cross-validation fold */
 	uint64		test_max_hash[2];
 	bool		has_val[2];
 	uint64		val_max_hash[2];
@@ -212,6 +213,30 @@ extern void source_rows(TrainSource *src, const Split *split, SplitPart part,
 
 /* ERROR: a later pass did not return the rows of the first. */
 extern void source_changed(const TrainSource *src) pg_attribute_noreturn();
+
+/* ---- train.c: cross-validation of spectrogram models (tabular.c drives it) ---- */
+
+/* A fold's test predictions: the model's, the linear baseline's, and the labels. */
+typedef struct FoldResult
+{
+	int			n_train;
+	int			n_val;
+	int			n_test;
+	double	   *model;			/* n_test predictions each */
+	double	   *linear;			/* NULL when there is no linear baseline */
+	double	   *label;
+	double		prior;			/* mean training label: the majority baseline's prediction */
+	int			best_epoch;		/* -1 for a linear model */
+	double		alpha;			/* the linear baseline's penalty */
+} FoldResult;
+
+/*
+ * Train on o's source with fold f of k (stratified by content hash: per
+ * class, the rows in hash order, the r-th of n_c in fold r * k / n_c) as
+ * the test part and validation_size of the rest as validation, storing
+ * nothing; the results in the caller's memory.
+ */
+extern void train_fold(TrainOptions *o, int f, int k, FoldResult *r);
 
 /* ---- evaluate.c ---- */
 

@@ -170,7 +170,7 @@ row_part(const Split *split, double label, uint64 hash)
 {
 	int			c = label_class(split->task, label);
 
-	if (split->has_test[c] && hash <= split->test_max_hash[c])
+	if (split->has_test[c] && hash >= split->test_min_hash[c] && hash <= split->test_max_hash[c])
 		return PART_TEST;
 	if (split->has_val[c] && hash <= split->val_max_hash[c])
 		return PART_VALIDATION;
