@@ -3,7 +3,7 @@
 \getenv abs_srcdir PG_ABS_SRCDIR
 \getenv abs_builddir PG_ABS_BUILDDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(16);
+SELECT plan(17);
 
 \set step :datadir 'demo-prepare.sql'
 \i :step
@@ -45,6 +45,10 @@ SELECT ok(metrics ?& ARRAY['accuracy', 'roc_auc', 'linear_baseline'], 'the combi
 FROM demo_combined;
 SELECT is(count(*), 40::bigint, 'which scores every sound from its row')
 FROM sounds_with_covariates s WHERE ttsp_predict('popular_combined', s) BETWEEN 0 AND 1;
+SET ttsp.default_model = 'popular_combined';
+SELECT is(count(*), 40::bigint, 'and ttsp_predict(music_id) gives the same: the audio from its file, the covariates from the training table''s row')
+FROM sounds_with_covariates s WHERE ttsp_predict(s.music_id) = ttsp_predict('popular_combined', s);
+SET ttsp.default_model = 'popular';
 SELECT is(count(*), 40::bigint, 'the stored covariate model scores every sound from its row')
 FROM sound_covariates s WHERE ttsp_predict('popular_meta', s) BETWEEN 0 AND 1;
 SELECT is(substr(ttsp_loss_curve_png('popular'), 2, 3), '\x504e47'::bytea, 'loss curve PNG');

@@ -85,4 +85,14 @@ extern Datum tabular_evaluate(LoadedModel *m, Oid relid, const char *label);
  */
 extern double tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found);
 
+/*
+ * The covariates' model inputs of the row with that music_id in the
+ * training table of a model with covariates beside its spectrogram (NULL
+ * when there is none).
+ */
+extern double *tabular_music_id_inputs(LoadedModel *m, int64 music_id);
+
+/* A relation source's quoted, schema-qualified name (NULL for a query). */
+extern char *tab_source_name(Oid relid, const char *text_source);
+
 #endif

@@ -182,6 +182,20 @@ model_column(HeapTuple row, TupleDesc desc, const char *column)
 	return d;
 }
 
+/* The "source" column (0.3.0): a relation source's name, or NULL. */
+static char *
+model_source_column(HeapTuple row, TupleDesc desc)
+{
+	int			att = SPI_fnumber(desc, "source");
+	bool		isnull;
+	Datum		d;
+
+	if (att <= 0)
+		return NULL;
+	d = heap_getattr(row, att, desc, &isnull);
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
 /* The "pool" column: absent (a 0.2.0 table) or NULL for a model that reads its first window. */
 static ModelPool
 model_pool_column(HeapTuple row, TupleDesc desc)
@@ -299,6 +313,7 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	 */
 	old = MemoryContextSwitchTo(cxt);
 	m->cov = covariates_from_model_row(row, desc, name);
+	m->source = model_source_column(row, desc);
 	MemoryContextSwitchTo(old);
 	n_cov = m->cov ? m->cov->n_inputs : 0;
 	m->n_pooled = cfg->n_extra > n_cov ? (int) ttsp_pooled_count(m->in.channels, m->in.bins) : 0;
@@ -798,5 +813,14 @@ ttsp_predict_id(PG_FUNCTION_ARGS)
 		m->in.tmpl->h.sample_rate + 0.1;
 	opts.max_duration_s = ttsp_max_duration;
 	spec = features_from_audio(audio, &opts, &fs);
+	if (m->cov != NULL)
+	{
+		/* covariates beside the audio: the training table's row with this music_id */
+		double	   *inputs = tabular_music_id_inputs(m, DatumGetInt64(arg_datum(fcinfo, "music_id")));
+
+		if (inputs == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT8(model_predict_clip(m, spec, inputs));
+	}
 	PG_RETURN_FLOAT8(model_predict_clip(m, spec, NULL));
 }

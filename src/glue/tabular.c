@@ -85,7 +85,7 @@ tab_query(Oid relid, const char *text_source, const char *label, const Covariate
 }
 
 /* The relation a model can look its rows up in (NULL for a query source). */
-static char *
+char *
 tab_source_name(Oid relid, const char *text_source)
 {
 	List	   *names;
@@ -1243,14 +1243,20 @@ tabular_evaluate(LoadedModel *m, Oid relid, const char *label)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
 }
 
-double
-tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
+/*
+ * The row of the model's training table whose music_id is given, in the
+ * caller's memory (NULL when there is none); ERROR when the model has no
+ * such table.
+ */
+static HeapTupleHeader
+music_id_row(LoadedModel *m, int64 music_id)
 {
 	Oid			relid = m->source ? RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->source)),
 													 AccessShareLock, true) : InvalidOid;
 	Datum		arg = Int64GetDatum(music_id);
 	Oid			type = INT8OID;
-	double		out = 0;
+	HeapTupleHeader out = NULL;
+	MemoryContext caller = CurrentMemoryContext;
 	bool		isnull;
 	const char *rel;
 
@@ -1271,13 +1277,41 @@ tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
 									   "WHERE ttsp_src.music_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
 									   rel, rel), 1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up music_id in %s", rel);
-	*found = SPI_processed == 1;
-	if (*found)
+	if (SPI_processed == 1)
 	{
 		Datum		row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
 
-		out = predict_record(m, DatumGetHeapTupleHeader(row));
+		out = DatumGetHeapTupleHeaderCopy(row);
+		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	return out;
+}
+
+double
+tabular_predict_music_id(LoadedModel *m, int64 music_id, bool *found)
+{
+	HeapTupleHeader row = music_id_row(m, music_id);
+
+	*found = row != NULL;
+	return row != NULL ? predict_record(m, row) : 0;
+}
+
+double *
+tabular_music_id_inputs(LoadedModel *m, int64 music_id)
+{
+	HeapTupleHeader row = music_id_row(m, music_id);
+	double	   *raw,
+			   *inputs;
+	bool	   *isnull;
+
+	if (row == NULL)
+		return NULL;
+	raw = palloc(m->cov->n * sizeof(double));
+	isnull = palloc(m->cov->n * sizeof(bool));
+	covariates_from_record(m->cov, row, m->name, raw, isnull);
+	inputs = palloc(m->cov->n_inputs * sizeof(double));
+	covariates_encode(m->cov, raw, isnull, inputs);
+	return inputs;
 }

@@ -1103,6 +1103,7 @@ store_model(Trainer *t, const char *metrics, const Curves *curves)
 	rec.epochs = curves->epochs;
 	rec.best_epoch = linear ? -1 : curves->best_epoch;
 	rec.covariates = t->opt->cov;
+	rec.source = t->opt->cov ? t->opt->source_name : NULL;
 	rec.pool = linear ? POOL_FIRST : t->opt->pool;
 	return model_table_insert(&rec);
 }
@@ -1483,6 +1484,7 @@ ttsp_train_table(PG_FUNCTION_ARGS)
 		return tabular_train(&o, cov, train_required_text(fcinfo, "label"),
 							 DatumGetObjectId(arg_datum(fcinfo, "source")), NULL);
 	o.cov = cov;
+	o.source_name = tab_source_name(DatumGetObjectId(arg_datum(fcinfo, "source")), NULL);
 	o.query = source_relation_query(DatumGetObjectId(arg_datum(fcinfo, "source")),
 									train_required_text(fcinfo, "features"), train_required_text(fcinfo, "label"),
 									cov);
@@ -1505,6 +1507,7 @@ ttsp_train_query(PG_FUNCTION_ARGS)
 		return tabular_train(&o, cov, train_required_text(fcinfo, "label"), InvalidOid,
 							 train_required_text(fcinfo, "query"));
 	o.cov = cov;
+	o.source_name = tab_source_name(InvalidOid, train_required_text(fcinfo, "query"));
 	o.query = source_text_query(train_required_text(fcinfo, "query"), train_required_text(fcinfo, "features"),
 								train_required_text(fcinfo, "label"), cov);
 	return train(&o);

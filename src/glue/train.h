@@ -51,6 +51,7 @@ typedef struct TrainOptions
 	bool		mlp;			/* architecture 'mlp': covariates only (covariates.h) */
 	bool		wide;			/* architecture 'cnn': with a linear term on the whole clip */
 	struct Covariates *cov;		/* covariates beside the spectrogram (NULL: none) */
+	char	   *source_name;	/* a relation source's name, for ttsp_predict(music_id) (NULL: a query) */
 	ModelPool	pool;			/* how prediction pools a clip's windows */
 } TrainOptions;
 
