@@ -99,8 +99,6 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 {
 	Evaluator  *e = arg;
 	float	   *extra;
-	float	   *clip;
-	int			frames;
 	double	   *inputs = NULL;
 
 	(void) hash;
@@ -130,8 +128,7 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 	}
 	/* the scorer copies the clip's windows into its batch: the buffer is reused */
 	extra = model_clip_extra(e->m, spec, inputs);
-	clip = model_clip_input(e->m, spec, &frames);
-	scorer_add(&e->scorer, clip, frames, extra, e->n++);
+	scorer_add_spec(&e->scorer, e->m, spec, extra, e->n++);
 	if (extra)
 		pfree(extra);
 }

@@ -565,8 +565,6 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_in
 {
 	double		out = NAN;
 	float	   *extra;
-	float	   *clip;
-	int			frames;
 
 	if (model_covariates_only(m))
 		ereport(ERROR,
@@ -586,9 +584,8 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_in
 		MemoryContextSwitchTo(old);
 	}
 	extra = model_clip_extra(m, spec, cov_inputs);
-	clip = model_clip_input(m, spec, &frames);
 	m->scorer->arg = &out;
-	scorer_add(m->scorer, clip, frames, extra, 0);
+	scorer_add_spec(m->scorer, m, spec, extra, 0);
 	scorer_flush(m->scorer);
 	if (extra)
 		pfree(extra);

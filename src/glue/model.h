@@ -195,6 +195,13 @@ extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec, co
  */
 extern float *model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames);
 
+/*
+ * A clip straight from its spectrogram: one that is a single window (no
+ * longer than one, or POOL_FIRST) is standardised directly into the batch;
+ * a longer one goes through m's clip buffer and scorer_add.
+ */
+extern void scorer_add_spec(struct ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const float *extra, int tag);
+
 /* ---- model_table.c: SQL against ttsp_model (SPI connected) ---- */
 
 /* Schema of the extension: its OID, and its name quoted for SPI queries. */

@@ -151,6 +151,49 @@ add_window(ClipScorer *s, const float *clip, int width, int start, const float *
 	s->n++;
 }
 
+static bool
+scorer_one_window(const ClipScorer *s, int frames)
+{
+	return s->pool == POOL_FIRST || frames <= s->in->frames;
+}
+
+static float *
+scorer_next_slot(ClipScorer *s)
+{
+	if (s->n == s->cap)
+		scorer_flush(s);
+	return s->x + (Size) s->n * MODEL_INPUT_SIZE(s->in);
+}
+
+static void
+scorer_add_filled(ClipScorer *s, const float *extra, int tag)
+{
+	if (s->n_extra > 0)
+		memcpy(s->extra + (Size) s->n * s->n_extra, extra, s->n_extra * sizeof(float));
+	s->n++;
+	s->clip_tag[s->n_clips] = tag;
+	s->clip_windows[s->n_clips++] = 1;
+	if (s->n == s->cap)
+		scorer_flush(s);
+}
+
+void
+scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const float *extra, int tag)
+{
+	float	   *clip;
+	int			frames;
+
+	/* one window: standardised straight into the batch, no clip buffer and no copy */
+	if (scorer_one_window(s, spec->h.frames))
+	{
+		model_input_fill(s->in, spec, scorer_next_slot(s), true);
+		scorer_add_filled(s, extra, tag);
+		return;
+	}
+	clip = model_clip_input(m, spec, &frames);
+	scorer_add(s, clip, frames, extra, tag);
+}
+
 void
 scorer_add(ClipScorer *s, const float *clip, int frames, const float *extra, int tag)
 {
