@@ -426,8 +426,8 @@ model_lookup(const char *name, int32 version)
 	if (m == NULL)
 	{
 		int			victim = cache_victim();
-		TupleDesc	desc;
-		HeapTuple	row = model_table_fetch(name, id.version, &desc);
+		TupleDesc	desc = id.desc;
+		HeapTuple	row = id.row ? id.row : model_table_fetch(name, id.version, &desc);
 
 		m = decode_model_row(name, id.version, row, desc);
 		m->row_xmin = id.xmin;

@@ -217,6 +217,8 @@ typedef struct ModelRowId
 	int32		version;
 	int64		xmin;
 	ItemPointerData ctid;
+	HeapTuple	row;			/* the whole row, in SPI's memory (NULL for a 0.1.0 table) */
+	TupleDesc	desc;
 } ModelRowId;
 
 /* The row of name's version (the latest when 0); ERROR 42704 if there is none. */

@@ -243,9 +243,14 @@ model_table_find(const char *name, int32 version)
 	bool		isnull;
 	char	   *sql;
 
-	sql = psprintf("SELECT version, xmin::text::bigint, ctid FROM %s.ttsp_model "
+	/*
+	 * With the whole row (a 0.2.0+ table: decode_model_row reads it by
+	 * name), so that a model not yet cached costs one query, not two: a new
+	 * backend's first prediction parses and plans each.
+	 */
+	sql = psprintf("SELECT version, xmin::text::bigint, ctid%s FROM %s.ttsp_model m "
 				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-				   ttsp_schema());
+				   table_is_0_2() ? ", m.*" : "", ttsp_schema());
 	find_query(sql, args, types);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -257,6 +262,8 @@ model_table_find(const char *name, int32 version)
 	id.version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	id.xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	id.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	id.row = SPI_tuptable->tupdesc->natts > 3 ? SPI_tuptable->vals[0] : NULL;
+	id.desc = SPI_tuptable->tupdesc;
 	return id;
 }
 
