@@ -182,39 +182,37 @@ model_column(HeapTuple row, TupleDesc desc, const char *column)
 	return d;
 }
 
-/* The "source" column (0.3.0): a relation source's name, or NULL. */
+/* A text column that older tables lack: its value, or NULL when absent or NULL. */
 static char *
-model_source_column(HeapTuple row, TupleDesc desc)
+optional_text_column(HeapTuple row, TupleDesc desc, const char *column)
 {
-	int			att = SPI_fnumber(desc, "source");
+	int			att = SPI_fnumber(desc, column);
 	bool		isnull;
 	Datum		d;
 
 	if (att <= 0)
 		return NULL;
+	if (TupleDescAttr(desc, att - 1)->atttypid != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model must be a ttsp_model row: column \"%s\" is %s, not text", column,
+						format_type_be(TupleDescAttr(desc, att - 1)->atttypid))));
 	d = heap_getattr(row, att, desc, &isnull);
 	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* The "source" column (0.3.0): a relation source's name, or NULL. */
+static char *
+model_source_column(HeapTuple row, TupleDesc desc)
+{
+	return optional_text_column(row, desc, "source");
 }
 
 /* The "pool" column: absent (a 0.2.0 table) or NULL for a model that reads its first window. */
 static ModelPool
 model_pool_column(HeapTuple row, TupleDesc desc)
 {
-	int			att = SPI_fnumber(desc, "pool");
-	bool		isnull;
-	Datum		d;
-
-	if (att <= 0)
-		return POOL_FIRST;
-	d = heap_getattr(row, att, desc, &isnull);
-	if (isnull)
-		return POOL_FIRST;
-	if (TupleDescAttr(desc, att - 1)->atttypid != TEXTOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("model must be a ttsp_model row: column \"pool\" is %s, not text",
-						format_type_be(TupleDescAttr(desc, att - 1)->atttypid))));
-	return model_pool_parse(TextDatumGetCString(d));
+	return model_pool_parse(optional_text_column(row, desc, "pool"));
 }
 
 /*

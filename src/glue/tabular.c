@@ -843,6 +843,18 @@ append_summary(StringInfo b, const char *key, int task, double (*v)[N_PREDICTORS
 	appendStringInfoChar(b, '}');
 }
 
+/* A fold's headline score (ROC-AUC or MSE) for the three predictors. */
+static void
+fold_notice(const TrainOptions *o, int f, int k, double (*v)[MAX_SCORES], int n_test)
+{
+	int			s = o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0;
+
+	ereport(NOTICE,
+			(errmsg("fold %d/%d: %s %.4f (linear baseline %.4f, majority %.4f) on %d test rows",
+					f + 1, k, o->task == TTSP_TASK_CLASSIFICATION ? "ROC-AUC" : "MSE",
+					v[P_MODEL][s], v[P_LINEAR][s], v[P_MAJORITY][s], n_test)));
+}
+
 /* One fold: fit, the three predictors' metrics on its test part, a NOTICE. */
 static void
 run_fold(const TabData *d, const TrainOptions *o, const Covariates *cov, const int *fold, int f, int k,
@@ -889,12 +901,7 @@ run_fold(const TabData *d, const TrainOptions *o, const Covariates *cov, const i
 	append_ordinals(b, "test_rows", d, part, PART_TEST);
 	append_ordinals(b, "validation_rows", d, part, PART_VALIDATION);
 	appendStringInfoChar(b, '}');
-	ereport(NOTICE,
-			(errmsg("fold %d/%d: %s %.4f (linear baseline %.4f, majority %.4f) on %d test rows",
-					f + 1, k, o->task == TTSP_TASK_CLASSIFICATION ? "ROC-AUC" : "MSE",
-					v[P_MODEL][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
-					v[P_LINEAR][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
-					v[P_MAJORITY][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0], test.n)));
+	fold_notice(o, f, k, v, test.n);
 	MemoryContextDelete(cxt);
 }
 
@@ -938,12 +945,7 @@ spectrogram_fold(TrainOptions *o, int f, int k, StringInfo b, double (*v)[MAX_SC
 		appendStringInfoChar(b, '}');
 	}
 	appendStringInfoChar(b, '}');
-	ereport(NOTICE,
-			(errmsg("fold %d/%d: %s %.4f (linear baseline %.4f, majority %.4f) on %d test rows",
-					f + 1, k, o->task == TTSP_TASK_CLASSIFICATION ? "ROC-AUC" : "MSE",
-					v[P_MODEL][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
-					v[P_LINEAR][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0],
-					v[P_MAJORITY][o->task == TTSP_TASK_CLASSIFICATION ? 2 : 0], r.n_test)));
+	fold_notice(o, f, k, v, r.n_test);
 }
 
 /*
