@@ -238,6 +238,35 @@ ttsp_regression_metrics(const double *pred, const double *target, size_t n,
 	return TTSP_OK;
 }
 
+/* The rows sorted by (class, hash, index): each class a run; NULL if out of memory. */
+static by_class_hash *
+class_hash_order(const uint64_t *hash, const int *labels, size_t n)
+{
+	by_class_hash *order = malloc((n > 0 ? n : 1) * sizeof(*order));
+
+	if (order == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+	{
+		order[i].label = labels[i];
+		order[i].hash = hash[i];
+		order[i].index = i;
+	}
+	qsort(order, n, sizeof(*order), cmp_class_hash);
+	return order;
+}
+
+/* End of the class run that starts at lo. */
+static size_t
+class_run_end(const by_class_hash *order, size_t n, size_t lo)
+{
+	size_t		hi = lo;
+
+	while (hi < n && order[hi].label == order[lo].label)
+		hi++;
+	return hi;
+}
+
 ttsp_status
 ttsp_stratified_split(const uint64_t *hash, const int *labels, size_t n,
 					  double test_size, bool *is_test, ttsp_error *err)
@@ -250,26 +279,41 @@ ttsp_stratified_split(const uint64_t *hash, const int *labels, size_t n,
 		return ttsp_fail(err, TTSP_EINVAL, "test size %g is not in [0, 1]", test_size);
 	if (n == 0)
 		return TTSP_OK;
-	order = malloc(n * sizeof(*order));
-	if (order == NULL)
+	if ((order = class_hash_order(hash, labels, n)) == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory splitting %zu rows", n);
-	for (size_t i = 0; i < n; i++)
-	{
-		order[i].label = labels[i];
-		order[i].hash = hash[i];
-		order[i].index = i;
-	}
-	qsort(order, n, sizeof(*order), cmp_class_hash);
 	for (size_t lo = 0; lo < n;)
 	{
-		size_t		hi = lo;
-		size_t		n_test;
+		size_t		hi = class_run_end(order, n, lo);
+		size_t		n_test = (size_t) round(test_size * (double) (hi - lo));
 
-		while (hi < n && order[hi].label == order[lo].label)
-			hi++;
-		n_test = (size_t) round(test_size * (double) (hi - lo));
 		for (size_t k = lo; k < hi; k++)
 			is_test[order[k].index] = k - lo < n_test;
+		lo = hi;
+	}
+	free(order);
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_stratified_folds(const uint64_t *hash, const int *labels, size_t n, int k,
+					  int *fold, ttsp_error *err)
+{
+	by_class_hash *order;
+
+	if (hash == NULL || labels == NULL || fold == NULL)
+		return ttsp_fail(err, TTSP_EINVAL, "folds need hashes, labels and an output array");
+	if (k < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "fold count %d is below 1", k);
+	if (n == 0)
+		return TTSP_OK;
+	if ((order = class_hash_order(hash, labels, n)) == NULL)
+		return ttsp_fail(err, TTSP_ENOMEM, "out of memory dealing %zu rows into folds", n);
+	for (size_t lo = 0; lo < n;)
+	{
+		size_t		hi = class_run_end(order, n, lo);
+
+		for (size_t r = lo; r < hi; r++)
+			fold[order[r].index] = (int) ((r - lo) * (size_t) k / (hi - lo));
 		lo = hi;
 	}
 	free(order);

@@ -83,4 +83,15 @@ ttsp_status ttsp_stratified_split(const uint64_t *hash, const int *labels,
 								  size_t n, double test_size, bool *is_test,
 								  ttsp_error *err);
 
+/*
+ * Stratified folds: per class, the rows in the same (hash, row index)
+ * order, the r-th of n_c in fold[] = r * k / n_c, so each class is dealt
+ * into k consecutive blocks of near-equal size (a class of fewer than k
+ * rows leaves some folds without it).  Like the split, a row's fold
+ * depends on its hash and class, not on row order.  k >= 1.  Allocates n
+ * indices.
+ */
+ttsp_status ttsp_stratified_folds(const uint64_t *hash, const int *labels, size_t n, int k,
+								  int *fold, ttsp_error *err);
+
 #endif

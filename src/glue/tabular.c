@@ -703,57 +703,22 @@ scores_of(int task, const double *pred, const double *y, int n, double *v)
 	}
 }
 
-/* Rows in (class, hash, position) order, for dealing them into folds. */
-typedef struct FoldKey
-{
-	int			cls;
-	uint64		hash;
-	int			row;
-} FoldKey;
-
-static int
-cmp_fold_key(const void *a, const void *b)
-{
-	const FoldKey *x = a,
-			   *y = b;
-
-	if (x->cls != y->cls)
-		return x->cls < y->cls ? -1 : 1;
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->row < y->row ? -1 : x->row > y->row;
-}
-
 /*
  * Stratified folds by content hash: per class, the rows in hash order, the
- * r-th of n_c in fold r * k / n_c.  The same rows give the same folds.
+ * r-th of n_c in fold r * k / n_c (metrics.h).  The same rows give the same folds.
  */
 static int *
 assign_folds(const TabData *d, int task, int k)
 {
-	int		   *fold = palloc(d->n * sizeof(int));
-	FoldKey    *keys = palloc(d->n * sizeof(FoldKey));
-	int			lo,
-				i;
+	int		   *fold = palloc(Max(d->n, 1) * sizeof(int));
+	int		   *cls = palloc(Max(d->n, 1) * sizeof(int));
+	ttsp_error	err;
+	int			i;
 
 	for (i = 0; i < d->n; i++)
-	{
-		keys[i].cls = label_class(task, d->label[i]);
-		keys[i].hash = d->hash[i];
-		keys[i].row = i;
-	}
-	qsort(keys, d->n, sizeof(FoldKey), cmp_fold_key);
-	for (lo = 0; lo < d->n;)
-	{
-		int			hi = lo;
-
-		while (hi < d->n && keys[hi].cls == keys[lo].cls)
-			hi++;
-		for (i = lo; i < hi; i++)
-			fold[keys[i].row] = (int) ((int64) (i - lo) * k / (hi - lo));
-		lo = hi;
-	}
-	pfree(keys);
+		cls[i] = label_class(task, d->label[i]);
+	ttsp_check(ttsp_stratified_folds(d->hash, cls, d->n, k, fold, &err), &err);
+	pfree(cls);
 	return fold;
 }
 

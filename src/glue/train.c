@@ -382,49 +382,42 @@ split_carve(const uint64 *hashes, const int *classes, int n, double size, bool h
 	pfree(in_part);
 }
 
-static int
-cmp_hash(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a,
-				y = *(const uint64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
- * Fold f of k as the test part: per class, the rows in hash order, the r-th
- * of n_c in fold r * k / n_c (ttsp_cross_validate's rule for covariate
- * models too), kept as that fold's smallest and largest hash.
+ * Fold f of k as the test part, dealt by ttsp_stratified_folds (per class,
+ * the rows in hash order, the r-th of n_c in fold r * k / n_c: the rule of
+ * ttsp_cross_validate for covariate models too), kept as that fold's
+ * smallest and largest hash per class.
  */
 static void
 carve_fold(const uint64 *hashes, const int *classes, int n, int f, int k, Split *split)
 {
-	uint64	   *h = palloc(Max(n, 1) * sizeof(uint64));
+	int		   *fold = palloc(Max(n, 1) * sizeof(int));
+	int			n_c[2] = {0, 0};
+	ttsp_error	err;
 
+	for (int i = 0; i < n; i++)
+		n_c[classes[i]]++;
 	for (int c = 0; c < 2; c++)
-	{
-		int			n_c = 0;
-
-		for (int i = 0; i < n; i++)
-			if (classes[i] == c)
-				h[n_c++] = hashes[i];
-		if (n_c > 0 && n_c < k)
+		if (n_c[c] > 0 && n_c[c] < k)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("folds %d is more than the %d rows of the %s", k, n_c,
+					 errmsg("folds %d is more than the %d rows of the %s", k, n_c[c],
 							split->task == TTSP_TASK_CLASSIFICATION ? "minority class" : "source"),
-					 errhint("Every fold needs rows of each class in its test part: use at most %d folds.", n_c)));
-		qsort(h, n_c, sizeof(uint64), cmp_hash);
-		for (int r = 0; r < n_c; r++)
-			if ((int) ((int64) r * k / n_c) == f)
-			{
-				if (!split->has_test[c])
-					split->test_min_hash[c] = h[r];
-				split->has_test[c] = true;
-				split->test_max_hash[c] = h[r];
-			}
+					 errhint("Every fold needs rows of each class in its test part: use at most %d folds.", n_c[c])));
+	ttsp_check(ttsp_stratified_folds(hashes, classes, n, k, fold, &err), &err);
+	for (int i = 0; i < n; i++)
+	{
+		int			c = classes[i];
+
+		if (fold[i] != f)
+			continue;
+		if (!split->has_test[c] || hashes[i] < split->test_min_hash[c])
+			split->test_min_hash[c] = hashes[i];
+		if (!split->has_test[c] || hashes[i] > split->test_max_hash[c])
+			split->test_max_hash[c] = hashes[i];
+		split->has_test[c] = true;
 	}
-	pfree(h);
+	pfree(fold);
 }
 
 /* Fewest rows (per class for a classifier) that leave all three splits non-empty. */

@@ -265,6 +265,54 @@ test_roc_curve(void)
 	ok(ttsp_roc_curve(prob, one_class, 7, fpr, tpr, &k, &err) == TTSP_EINVAL, "one class refused: %s", err.msg);
 }
 
+/* Folds: per class near-equal blocks in hash order, by row not by position. */
+static void
+test_folds(void)
+{
+	static uint64_t hash[SPLIT_N],
+				hash2[SPLIT_N];
+	static int	lab[SPLIT_N],
+				lab2[SPLIT_N],
+				fold[SPLIT_N],
+				fold2[SPLIT_N],
+				perm[SPLIT_N];
+	int			count[3][5] = {{0}};
+	bool		balanced = true,
+				same = true,
+				ordered = true;
+	ttsp_error	err;
+
+	for (int i = 0; i < SPLIT_N; i++)
+	{
+		hash[i] = mix(i * 7 + 12);
+		lab[i] = i % 10 < 3 ? 1 : i % 10 < 9 ? 0 : 2;
+	}
+	ok(ttsp_stratified_folds(hash, lab, SPLIT_N, 5, fold, &err) == TTSP_OK, "deal 1000 rows into 5 folds");
+	for (int i = 0; i < SPLIT_N; i++)
+		count[lab[i]][fold[i]]++;
+	for (int c = 0; c < 3; c++)
+		for (int f = 0; f < 5; f++)
+			balanced &= count[c][f] == (c == 0 ? 120 : c == 1 ? 60 : 20);
+	ok(balanced, "each class splits evenly: 120, 60 and 20 rows per fold");
+	/* a fold is a run of hashes within its class: every row of fold f hashes below every row of f + 1 */
+	for (int i = 0; i < SPLIT_N; i++)
+		for (int j = 0; j < SPLIT_N; j++)
+			if (lab[i] == lab[j] && fold[i] < fold[j])
+				ordered &= hash[i] < hash[j];
+	ok(ordered, "within a class, folds are consecutive blocks of hashes");
+	for (int i = 0; i < SPLIT_N; i++)
+	{
+		perm[i] = (SPLIT_N - 1 - i + 333) % SPLIT_N;
+		hash2[i] = hash[perm[i]];
+		lab2[i] = lab[perm[i]];
+	}
+	ttsp_stratified_folds(hash2, lab2, SPLIT_N, 5, fold2, &err);
+	for (int i = 0; i < SPLIT_N; i++)
+		same &= fold2[i] == fold[perm[i]];
+	ok(same, "row order does not change any row's fold");
+	ok(ttsp_stratified_folds(hash, lab, SPLIT_N, 0, fold, &err) == TTSP_EINVAL, "0 folds refused: %s", err.msg);
+}
+
 int
 main(void)
 {
@@ -273,5 +321,6 @@ main(void)
 	test_auc_brute_force();
 	test_regression();
 	test_split();
+	test_folds();
 	return done_testing();
 }
