@@ -31,6 +31,33 @@ ttsp_pooled_count(int channels, int bins)
 }
 
 ttsp_status
+ttsp_pool_row(const float *v, int frames, int channel, int bin, double *mean, double *sd,
+			  ttsp_error *err)
+{
+	double		sum = 0,
+				ss = 0,
+				m;
+
+	if (v == NULL || frames < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "pooling needs a row of >= 1 frame (got %d)", frames);
+	for (int f = 0; f < frames; f++)
+	{
+		if (!isfinite(v[f]))
+			return ttsp_fail(err, TTSP_EINVAL,
+							 "feature value at channel %d, bin %d, frame %d is NaN or infinite",
+							 channel, bin, f);
+		sum += v[f];
+	}
+	m = sum / frames;
+	/* two-pass: no cancellation for loud, steady bins */
+	for (int f = 0; f < frames; f++)
+		ss += (v[f] - m) * (v[f] - m);
+	*mean = m;
+	*sd = sqrt(ss / frames);
+	return TTSP_OK;
+}
+
+ttsp_status
 ttsp_pool_features(const float *x, int channels, int bins, int frames, double *out,
 				   ttsp_error *err)
 {
@@ -42,25 +69,11 @@ ttsp_pool_features(const float *x, int channels, int bins, int frames, double *o
 						 channels, bins, frames);
 	for (size_t k = 0; k < cb; k++)
 	{
-		const float *v = x + k * frames;
-		double		sum = 0,
-					ss = 0,
-					mean;
+		ttsp_status st = ttsp_pool_row(x + k * frames, frames, (int) (k / bins), (int) (k % bins),
+									   &out[k], &out[cb + k], err);
 
-		for (int f = 0; f < frames; f++)
-		{
-			if (!isfinite(v[f]))
-				return ttsp_fail(err, TTSP_EINVAL,
-								 "feature value at channel %zu, bin %zu, frame %d is NaN or infinite",
-								 k / bins, k % bins, f);
-			sum += v[f];
-		}
-		mean = sum / frames;
-		/* two-pass: no cancellation for loud, steady bins */
-		for (int f = 0; f < frames; f++)
-			ss += (v[f] - mean) * (v[f] - mean);
-		out[k] = mean;
-		out[cb + k] = sqrt(ss / frames);
+		if (st != TTSP_OK)
+			return st;
 	}
 	return TTSP_OK;
 }

@@ -62,6 +62,14 @@ ttsp_status ttsp_pool_features(const float *x, int channels, int bins, int frame
 							   double *out, ttsp_error *err);
 
 /*
+ * One row of that: the mean and deviation of v[0..frames) of (channel, bin),
+ * whose place a non-finite value's error names.  Lets a caller pool a clip
+ * row by row without holding all of it.
+ */
+ttsp_status ttsp_pool_row(const float *v, int frames, int channel, int bin,
+						  double *mean, double *sd, ttsp_error *err);
+
+/*
  * The gradient through pooling: given dpooled = d(out)/d(pooled features)
  * (ttsp_pooled_count values), ADD d(out)/d(x) into dx ([c][b][frames]
  * doubles).  The deviation's derivative is taken as 0 for a constant row.

@@ -97,17 +97,24 @@ model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool st
 	}
 }
 
+/*
+ * Row by row through one row's buffer: the whole clip's logs would be a
+ * fresh allocation, and page faults, on every call.
+ */
 void
 model_pooled_features(const Spectrogram *s, double *out)
 {
-	Size		n = (Size) s->h.channels * s->h.bins * s->h.frames;
-	float	   *logs = palloc(n * sizeof(float));
+	int			rows = s->h.channels * s->h.bins;
+	float	   *logs = palloc(s->h.frames * sizeof(float));
 	ttsp_error	err;
 	int			cb;
 
-	for (cb = 0; cb < s->h.channels * s->h.bins; cb++)
-		log_row(s, cb, s->h.frames, 0, 1, logs + (Size) cb * s->h.frames);
-	ttsp_check(ttsp_pool_features(logs, s->h.channels, s->h.bins, s->h.frames, out, &err), &err);
+	for (cb = 0; cb < rows; cb++)
+	{
+		log_row(s, cb, s->h.frames, 0, 1, logs);
+		ttsp_check(ttsp_pool_row(logs, s->h.frames, cb / s->h.bins, cb % s->h.bins, &out[cb], &out[rows + cb],
+								 &err), &err);
+	}
 	pfree(logs);
 }
 

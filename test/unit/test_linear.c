@@ -46,6 +46,20 @@ test_pool(void)
 	ok(ttsp_pool_features(buf, 2, 3, 7, out, &err) == TTSP_EINVAL && strstr(err.msg, "channel 0, bin 2, frame 3"),
 	   "a NaN input is an error naming its place: %s", err.msg);
 	ok(ttsp_pool_features(buf, 2, 3, 0, out, &err) == TTSP_EINVAL, "no frames is an error");
+	buf[17] = (float) x->v[17];
+	{
+		double		row[12];
+		bool		same = true;
+
+		/* row by row (as the glue pools a clip) is the same arithmetic, bit for bit */
+		for (int k = 0; k < 6; k++)
+			same &= ttsp_pool_row(buf + 7 * k, 7, k / 3, k % 3, &row[k], &row[6 + k], &err) == TTSP_OK;
+		ttsp_pool_features(buf, 2, 3, 7, out, &err);
+		ok(same && memcmp(row, out, sizeof(row)) == 0, "pooling row by row equals pooling the whole input");
+		buf[15] = INFINITY;
+		ok(ttsp_pool_row(buf + 14, 7, 1, 0, &row[0], &row[1], &err) == TTSP_EINVAL &&
+		   strstr(err.msg, "channel 1, bin 0, frame 1"), "a row's non-finite value is named by its place: %s", err.msg);
+	}
 	ok(ttsp_pooled_count(0, 3) == 0 && ttsp_pooled_count(1, TTSP_LINEAR_MAX_DIM + 1) == 0,
 	   "pooled count is 0 outside the shape limits");
 }
