@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "floats.h"
 #include "rng.h"
@@ -270,7 +269,7 @@ cnn_alloc(const ttsp_cnn_config *cfg, ttsp_error *err)
 	}
 	cnn_set_geometry(net, cfg);
 	net->threads = 1;
-	net->params = calloc(net->n_params, sizeof(float));
+	net->params = ttsp_map_zeroed(net->n_params * sizeof(float), &net->params_map);
 	net->grads = calloc(net->n_params, sizeof(float));
 	net->stats = calloc(net->n_stats, sizeof(float));
 	net->batch_stats = calloc(net->n_stats, sizeof(float));
@@ -364,51 +363,19 @@ ttsp_cnn_create(const ttsp_cnn_config *cfg, uint64_t seed, ttsp_error *err)
 }
 
 /*
- * The workspace is its own anonymous mapping rather than malloc'd and
- * zeroed.  The kernel hands it out zeroed (the s2d buffers' padding is
- * never written again), and a page is only faulted in when first touched:
- * an eval-mode forward never touches the backward buffers.  Page faults
- * are what made a new backend's first ttsp_predict slow (tens of
- * milliseconds for a few MB on a virtual machine), so the mapping is
- * aligned to 2 MB and asks for transparent huge pages: one fault per 2 MB.
+ * The workspace is its own anonymous mapping (hugemem.h) rather than
+ * malloc'd and zeroed: the kernel hands it out zeroed (the s2d buffers'
+ * padding is never written again), a page is only faulted in when first
+ * touched (an eval-mode forward never touches the backward buffers), and
+ * one fault brings in 2 MB.
  */
-#define WS_HUGE ((size_t) 2 << 20)
-#define WS_MAP_LEN(bytes) (((bytes) + WS_HUGE - 1) / WS_HUGE * WS_HUGE + WS_HUGE)
-
-static void *
-ws_map(size_t bytes, float **ws)
-{
-	size_t		len = WS_MAP_LEN(bytes);
-	char	   *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char	   *aligned;
-
-	if (map == MAP_FAILED)
-		return NULL;
-	aligned = (char *) (((uintptr_t) map + WS_HUGE - 1) / WS_HUGE * WS_HUGE);
-#ifdef MADV_HUGEPAGE
-	/* advice only: without huge pages it still works, with more faults */
-	(void) madvise(aligned, len - (size_t) (aligned - map), MADV_HUGEPAGE);
-#endif
-	*ws = (float *) aligned;
-	return map;
-}
-
-static void
-ws_unmap(ttsp_cnn *net)
-{
-	if (net->ws_map != NULL)
-		munmap(net->ws_map, net->ws_map_len);
-	net->ws_map = NULL;
-	net->ws = NULL;
-}
-
 void
 ttsp_cnn_destroy(ttsp_cnn *net)
 {
 	if (net == NULL)
 		return;
-	ws_unmap(net);
-	free(net->params);
+	ttsp_unmap(&net->ws_map);
+	ttsp_unmap(&net->params_map);
 	free(net->grads);
 	free(net->stats);
 	free(net->batch_stats);
@@ -447,19 +414,16 @@ ttsp_status
 ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 {
 	ttsp_status st = check_batch(net, batch, err);
-	size_t		bytes;
-	void	   *map;
+	ttsp_mapping map;
 	float	   *ws;
 
 	if (st != TTSP_OK || batch <= net->capacity)
 		return st;
-	bytes = sizeof(float) * ws_carve(net, batch, NULL);
-	if ((map = ws_map(bytes, &ws)) == NULL)
+	if ((ws = ttsp_map_zeroed(sizeof(float) * ws_carve(net, batch, NULL), &map)) == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN scratch (batch %d, %zu bytes)",
 						 batch, ttsp_cnn_workspace_bytes(&net->cfg, batch));
-	ws_unmap(net);
+	ttsp_unmap(&net->ws_map);
 	net->ws_map = map;
-	net->ws_map_len = WS_MAP_LEN(bytes);
 	net->ws = ws;
 	ws_carve(net, batch, ws);
 	net->capacity = batch;

@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "cnn.h"
+#include "hugemem.h"
 
 #define CNN_K 5					/* kernel size */
 #define CNN_STRIDE 2
@@ -85,16 +86,16 @@ struct ttsp_cnn
 
 	size_t		n_params;
 	size_t		n_stats;
-	float	   *params;			/* trainable, in tensor order */
+	float	   *params;			/* trainable, in tensor order, inside params_map */
+	ttsp_mapping params_map;	/* its own mapping: a model's first load faults once */
 	float	   *grads;			/* same layout as params */
 	float	   *stats;			/* running mean/var per block */
 	float	   *batch_stats;	/* mean/invstd per block */
 
 	/* scratch for up to `capacity` samples, one allocation */
 	int			capacity;
-	float	   *ws;				/* 2 MB aligned, inside ws_map */
-	void	   *ws_map;			/* the workspace's own mapping (cnn.c) */
-	size_t		ws_map_len;
+	float	   *ws;				/* inside ws_map */
+	ttsp_mapping ws_map;		/* the workspace's own mapping (cnn.c) */
 	float	   *dy;				/* dY of a block, rows layout */
 	float	   *dz;				/* dZ of a block, padded rows layout */
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
