@@ -200,7 +200,6 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 
 	size_t		sums = 0;
 
-	/* doubles first: base is 64-byte aligned, as every region */
 	for (int l = 0; l <= last; l++)
 	{
 		if (cnn_dw_scratch_doubles(&net->blocks[l]) > dws)
@@ -208,8 +207,12 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 		if (2 * (size_t) batch * net->blocks[l].cout > sums)
 			sums = 2 * (size_t) batch * net->blocks[l].cout;
 	}
-	net->dw_scratch = (double *) take(base, &used, 2 * dws);
-	net->bn_sums = (double *) take(base, &used, 2 * sums);
+	/*
+	 * What an eval forward touches first, the backward's buffers after: the
+	 * mapping's 2 MB pages are faulted in when first touched, so a new
+	 * backend's first prediction faults as few as its forward needs.  Every
+	 * region is 64-byte aligned (base is), doubles included.
+	 */
 	for (int l = 0; l <= last; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
@@ -226,12 +229,14 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 		if (cnn_wpack_floats(blk) > wpack)
 			wpack = cnn_wpack_floats(blk);
 	}
-	net->dy = take(base, &used, dy);
-	net->dz = take(base, &used, dz);
-	net->dxq = take(base, &used, dxq);
 	net->wpack = take(base, &used, wpack);
 	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
 	net->extra_z = take(base, &used, (size_t) batch * net->cfg.n_extra);
+	net->bn_sums = (double *) take(base, &used, 2 * sums);
+	net->dw_scratch = (double *) take(base, &used, 2 * dws);
+	net->dy = take(base, &used, dy);
+	net->dz = take(base, &used, dz);
+	net->dxq = take(base, &used, dxq);
 	return used;
 }
 

@@ -6,7 +6,10 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -95,6 +98,61 @@ model_input_fill(const ModelInput *in, const Spectrogram *s, float *out, bool st
 		for (f = avail; f < in->frames; f++)
 			dst[f] = standardise ? 0 : NAN;
 	}
+}
+
+/*
+ * A model's weights, stored out of line and uncompressed (float weights do
+ * not compress), are read chunk by chunk straight into a mapping of their
+ * own (glue_map_zeroed) in the current memory context: detoasted, they were
+ * 272 kB of fresh palloc'd memory, 68 page faults of a new backend's first
+ * prediction, kept with the cached model.  Other values are detoasted.
+ * Either way weights_release frees them once the model is decoded.
+ */
+typedef struct ModelWeights
+{
+	bytea	   *bytes;
+	Datum		stored;
+	GlueMapping *map;
+} ModelWeights;
+
+static void
+weights_fetch(Datum d, ModelWeights *w)
+{
+	struct varlena *attr = (struct varlena *) DatumGetPointer(d);
+	struct varatt_external ptr;
+	int32		size;
+	Relation	toast;
+
+	w->stored = d;
+	w->map = NULL;
+	if (!VARATT_IS_EXTERNAL_ONDISK(attr))
+	{
+		w->bytes = DatumGetByteaPP(d);
+		return;
+	}
+	VARATT_EXTERNAL_GET_POINTER(ptr, attr);
+	if (VARATT_EXTERNAL_IS_COMPRESSED(ptr))
+	{
+		w->bytes = DatumGetByteaPP(d);
+		return;
+	}
+	/* as detoast.c's toast_fetch_datum, into the mapping */
+	size = VARATT_EXTERNAL_GET_EXTSIZE(ptr);
+	w->bytes = glue_map_zeroed((Size) size + VARHDRSZ, "model weights", &w->map);
+	SET_VARSIZE(w->bytes, size + VARHDRSZ);
+	toast = table_open(ptr.va_toastrelid, AccessShareLock);
+	table_relation_fetch_toast_slice(toast, ptr.va_valueid, size, 0, size, (struct varlena *) w->bytes);
+	table_close(toast, AccessShareLock);
+}
+
+static void
+weights_release(ModelWeights *w)
+{
+	if (w->map)
+		glue_unmap(w->map);
+	else if (PointerGetDatum(w->bytes) != w->stored)
+		pfree(w->bytes);
+	w->bytes = NULL;
 }
 
 /*
@@ -234,6 +292,7 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp model", ALLOCSET_SMALL_SIZES);
 	LoadedModel *m = MemoryContextAllocZero(cxt, sizeof(LoadedModel));
 	MemoryContext old;
+	ModelWeights w;
 	bytea	   *weights;
 	Spectrogram *tmpl;
 	char	   *task;
@@ -254,7 +313,10 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 		MemoryContextSwitchTo(old);
 		return m;
 	}
-	weights = DatumGetByteaPP(model_column(row, desc, "weights"));
+	MemoryContextSwitchTo(old);
+	weights_fetch(model_column(row, desc, "weights"), &w);
+	weights = w.bytes;
+	MemoryContextSwitchTo(cxt);
 	tmpl = DatumGetSpectrogramP(model_column(row, desc, "feature_template"));
 	task = TextDatumGetCString(model_column(row, desc, "task"));
 	n_norm = tmpl->h.channels * tmpl->h.bins;
@@ -287,6 +349,7 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 	if (model_weights_are_linear(weights))
 	{
 		m->linear = ttsp_linear_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
+		weights_release(&w);
 		if (m->linear == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -302,6 +365,7 @@ decode_model_row(const char *name, int32 version, HeapTuple row, TupleDesc desc)
 		return m;
 	}
 	m->net = ttsp_cnn_deserialize((const uint8_t *) VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), &err);
+	weights_release(&w);
 	if (m->net == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

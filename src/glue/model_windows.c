@@ -15,7 +15,6 @@
 #include "miscadmin.h"
 
 #include "floats.h"
-#include "hugemem.h"
 #include "ttsp_glue.h"
 #include "windows.h"
 
@@ -63,34 +62,6 @@ model_window_copy(const ModelInput *in, const float *clip, int width, int start,
 			   in->frames * sizeof(float));
 }
 
-static void
-unmap_callback(void *arg)
-{
-	ttsp_unmap((ttsp_mapping *) arg);
-}
-
-/*
- * The batch's windows in a mapping of their own (hugemem.h), released with
- * the current memory context: the first window a new backend scores then
- * costs one page fault, not one per 4 kB.
- */
-static float *
-map_windows(Size floats)
-{
-	ttsp_mapping *map = palloc0(sizeof(ttsp_mapping));
-	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
-	float	   *x = ttsp_map_zeroed(floats * sizeof(float), map);
-
-	if (x == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory for %zu bytes of model input windows", floats * sizeof(float))));
-	cb->func = unmap_callback;
-	cb->arg = map;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
-	return x;
-}
-
 void
 scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, int task,
 			double target_mean, double target_std, int batch, clip_score_fn fn, void *arg)
@@ -106,7 +77,8 @@ scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, 
 	s->target_std = target_std;
 	s->cap = batch;
 	s->n_extra = n_extra;
-	s->x = map_windows((Size) batch * MODEL_INPUT_SIZE(in));
+	/* a mapping of its own: the first window a new backend scores costs one page fault */
+	s->x = glue_map_zeroed((Size) batch * MODEL_INPUT_SIZE(in) * sizeof(float), "model input windows", NULL);
 	s->extra = palloc((Size) batch * Max(n_extra, 1) * sizeof(float));
 	s->out = palloc(batch * sizeof(float));
 	s->clip_tag = palloc(batch * sizeof(int));

@@ -81,6 +81,36 @@ ttsp_report(const ttsp_error *err)
 	ereport(ERROR, (errcode(code), errmsg("%s", err->msg)));
 }
 
+static void
+unmap_callback(void *arg)
+{
+	ttsp_unmap(&((GlueMapping *) arg)->map);
+}
+
+void *
+glue_map_zeroed(Size bytes, const char *what, GlueMapping **mapping)
+{
+	GlueMapping *m = palloc0(sizeof(GlueMapping));
+	void	   *p = ttsp_map_zeroed(bytes, &m->map);
+
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for %zu bytes of %s", (size_t) bytes, what)));
+	m->cb.func = unmap_callback;
+	m->cb.arg = m;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &m->cb);
+	if (mapping)
+		*mapping = m;
+	return p;
+}
+
+void
+glue_unmap(GlueMapping *m)
+{
+	ttsp_unmap(&m->map);
+}
+
 ArrayType *
 ttsp_float4_array(int ndim, const int *dims, const float *data)
 {

@@ -11,6 +11,7 @@
 #include "utils/memutils.h"
 
 #include "decode.h"
+#include "hugemem.h"
 #include "ttsp_status.h"
 
 /* GUCs */
@@ -31,6 +32,20 @@ ttsp_check(ttsp_status st, const ttsp_error *err)
 	if (st != TTSP_OK)
 		ttsp_report(err);
 }
+
+/*
+ * Zeroed memory in a mapping of its own (hugemem.h: one page fault per 2 MB
+ * for large buffers), released when the current memory context goes away
+ * or earlier by glue_unmap.  ERROR 53200 when it cannot be had.
+ */
+typedef struct GlueMapping
+{
+	ttsp_mapping map;
+	MemoryContextCallback cb;
+} GlueMapping;
+
+extern void *glue_map_zeroed(Size bytes, const char *what, GlueMapping **mapping);
+extern void glue_unmap(GlueMapping *m);
 
 /* A float4 array of the given shape, copying data (C order). */
 extern ArrayType *ttsp_float4_array(int ndim, const int *dims, const float *data);
