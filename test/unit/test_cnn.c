@@ -1066,6 +1066,59 @@ other_kernel_sets(void)
 	for_other_kernel_sets(kernel_set_checks, NULL);
 }
 
+/*
+ * An eval forward of a batch runs a few samples at a time (cnn.c): the
+ * outputs must be the bits of each sample scored alone, at any thread
+ * count, extras included, and an input error must name the sample in the
+ * caller's batch.
+ */
+static void
+test_eval_chunks(void)
+{
+	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, 24, 40, TTSP_TASK_CLASSIFICATION);
+	ttsp_optim_config oc = ttsp_optim_defaults(TTSP_OPTIM_ADAM);
+	ttsp_cnn   *net;
+	ttsp_optimizer *opt;
+	float	   *x;
+	float		extra[7 * 2],
+				y[7],
+				out[7],
+				alone[7],
+				dout[7];
+	double		loss;
+	size_t		in = (size_t) 24 * 40;
+	bool		same = true;
+	ttsp_error	err;
+
+	cfg.n_extra = 2;
+	net = ttsp_cnn_create(&cfg, 3, NULL);
+	opt = ttsp_optimizer_create(net, &oc, NULL);
+	x = random_input(&cfg, 7, 300);
+	for (int i = 0; i < 14; i++)
+		extra[i] = (float) (i % 5) - 2.0f;
+	for (int s = 0; s < 7; s++)
+		y[s] = (float) (s % 2);
+	/* two steps: running statistics and head weights away from their start */
+	for (int r = 0; r < 2; r++)
+		ttsp_cnn_train_batch(net, opt, TTSP_LOSS_BCE, x, extra, y, 7, out, dout, &loss, NULL);
+	for (int s = 0; s < 7; s++)
+		same &= ttsp_cnn_forward_extra(net, x + s * in, extra + 2 * s, 1, false, &alone[s], NULL) == TTSP_OK;
+	for (int t = 1; t <= 3; t++)
+	{
+		ttsp_cnn_set_threads(net, t, NULL);
+		memset(out, 0, sizeof(out));
+		same &= ttsp_cnn_forward_extra(net, x, extra, 7, false, out, NULL) == TTSP_OK &&
+			memcmp(out, alone, sizeof(out)) == 0;
+	}
+	ok(same, "an eval forward of 7 at 1, 2 and 3 threads gives each sample's own bits");
+	x[5 * in + 17] = NAN;
+	ok(ttsp_cnn_forward_extra(net, x, extra, 7, false, out, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "input sample 5 ") != NULL, "a NaN names its sample in the batch: %s", err.msg);
+	ttsp_optimizer_destroy(opt);
+	ttsp_cnn_destroy(net);
+	free(x);
+}
+
 /* The thread count is the caller's explicit setting, checked and kept. */
 static void
 test_threads(void)
@@ -1105,6 +1158,7 @@ main(void)
 	test_determinism();
 	test_serialization();
 	test_full_size_step();
+	test_eval_chunks();
 	other_kernel_sets();
 	return done_testing();
 }
