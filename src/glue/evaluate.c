@@ -101,7 +101,7 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 	float	   *extra;
 	double	   *inputs = NULL;
 
-	(void) hash;
+	(void) hash;				/* not hashed: nothing here splits */
 	if (spec == NULL)
 		return;
 	if (cov != NULL)
@@ -184,7 +184,7 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	/* grow the result arrays in the caller's context, not SPI's */
 	MemoryContextSwitchTo(caller);
-	source_scan(query, 0, e.m->cov ? e.m->cov->n : 0, eval_row, &e);
+	source_scan(query, 0, false, e.m->cov ? e.m->cov->n : 0, eval_row, &e);
 	if (e.m->net)
 		scorer_flush(&e.scorer);
 	SPI_finish();

@@ -81,10 +81,11 @@ typedef void (*spec_row_fn) (void *arg, Spectrogram *spec, double label, uint64 
 
 /*
  * Run query (SELECT features, label) through an SPI cursor and call fn for
- * every row; hash is the spectrogram's content hash under seed.  Rows are
+ * every row; hash is the row's content hash under seed, or 0 when not
+ * hashed (hashing a 201 x 552 row costs a tenth of scoring it).  Rows are
  * detoasted in a context reset after each one.  SPI must be connected.
  */
-extern void source_scan(const char *query, int seed, int n_cov, spec_row_fn fn, void *arg);
+extern void source_scan(const char *query, int seed, bool hashed, int n_cov, spec_row_fn fn, void *arg);
 
 /* SELECT features, label FROM the relation, every name quoted. */
 extern char *source_relation_query(Oid relid, const char *features, const char *label,

@@ -52,7 +52,7 @@ read_covariates(HeapTuple tup, TupleDesc desc, RowCovariates *cov, int n_cov)
 }
 
 void
-source_scan(const char *query, int seed, int n_cov, spec_row_fn fn, void *arg)
+source_scan(const char *query, int seed, bool hashed, int n_cov, spec_row_fn fn, void *arg)
 {
 	MemoryContext rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "ttsp rows", ALLOCSET_DEFAULT_SIZES);
 	Oid			spec_type = ttsp_spectrogram_type();
@@ -93,13 +93,14 @@ source_scan(const char *query, int seed, int n_cov, spec_row_fn fn, void *arg)
 			{
 				Spectrogram *spec = DatumGetSpectrogramP(d);
 				double		label = label_value(l, SPI_gettypeid(desc, 2));
-				uint64		hash = hash_bytes_extended((const unsigned char *) spec,
-													   VARSIZE(spec), (uint64) seed);
+				uint64		hash = hashed ? hash_bytes_extended((const unsigned char *) spec,
+																VARSIZE(spec), (uint64) seed) : 0;
 
 				if (n_cov > 0)
+					read_covariates(SPI_tuptable->vals[i], desc, &cov, n_cov);
+				if (n_cov > 0 && hashed)
 				{
 					/* the row's content is its covariates too: rows that differ only there split apart */
-					read_covariates(SPI_tuptable->vals[i], desc, &cov, n_cov);
 					hash = hash_bytes_extended((const unsigned char *) cov.raw, n_cov * sizeof(double), hash);
 					hash = hash_bytes_extended((const unsigned char *) cov.isnull, n_cov * sizeof(bool), hash);
 				}
@@ -375,7 +376,7 @@ source_load(TrainSource *src, int task)
 	LoadState	ls = {src, task};
 
 	src->cached = src->inputs;
-	source_scan(src->query, src->seed, src->n_cov, load_row, &ls);
+	source_scan(src->query, src->seed, true, src->n_cov, load_row, &ls);
 }
 
 void
@@ -453,7 +454,7 @@ source_rows(TrainSource *src, const Split *split, SplitPart part, clip_row_fn fn
 		return;
 	}
 	/* the covariates were kept by the first pass */
-	source_scan(src->query, src->seed, src->n_cov, pass_row, &p);
+	source_scan(src->query, src->seed, true, src->n_cov, pass_row, &p);
 	if (p.rows != src->n_rows || p.fingerprint_sum != src->fingerprint_sum)
 		source_changed(src);
 	if (p.x)
