@@ -194,7 +194,6 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 	size_t		dy = 0,
 				dz = 0,
 				dxq = 0,
-				wpack = 0,
 				dws = 0;
 	int			last = net->cfg.n_blocks - 1;
 
@@ -226,10 +225,9 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 			dz = (size_t) blk->cout * batch * blk->sd;
 		if (xq > dxq)
 			dxq = xq;
-		if (cnn_wpack_floats(blk) > wpack)
-			wpack = cnn_wpack_floats(blk);
+		/* each block its own: an eval forward in parts packs once */
+		blk->wpack = take(base, &used, cnn_wpack_floats(blk));
 	}
-	net->wpack = take(base, &used, wpack);
 	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
 	net->extra_z = take(base, &used, (size_t) batch * net->cfg.n_extra);
 	net->bn_sums = (double *) take(base, &used, 2 * sums);
@@ -421,10 +419,13 @@ ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 	ttsp_status st = check_batch(net, batch, err);
 	ttsp_mapping map;
 	float	   *ws;
+	ttsp_cnn	counting;
 
 	if (st != TTSP_OK || batch <= net->capacity)
 		return st;
-	if ((ws = ttsp_map_zeroed(sizeof(float) * ws_carve(net, batch, NULL), &map)) == NULL)
+	/* counting lays NULLs out: on a copy, so a failed mapping leaves the live layout */
+	counting = *net;
+	if ((ws = ttsp_map_zeroed(sizeof(float) * ws_carve(&counting, batch, NULL), &map)) == NULL)
 		return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN scratch (batch %d, %zu bytes)",
 						 batch, ttsp_cnn_workspace_bytes(&net->cfg, batch));
 	ttsp_unmap(&net->ws_map);
@@ -483,11 +484,12 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 
 /*
  * The forward pass of batch samples; first is the index of x's first sample
- * in the caller's batch, for error messages.
+ * in the caller's batch, for error messages.  pack false: the blocks' wpack
+ * hold the weights from the pass before, and the weights did not change.
  */
 static ttsp_status
 forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int first,
-			 bool training, float *out, ttsp_error *err)
+			 bool training, bool pack, float *out, ttsp_error *err)
 {
 	int			c0 = net->cfg.in_channels;
 	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
@@ -518,7 +520,7 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 		cnn_block  *blk = &net->blocks[l];
 		bool		stats = training || l == nb - 1;
 
-		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, net->wpack,
+		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, blk->wpack, pack,
 						 stats ? net->bn_sums : NULL, net->threads);
 		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
@@ -558,12 +560,12 @@ ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra, int ba
 	ttsp_status st;
 
 	if (training || batch <= chunk || x == NULL || out == NULL)
-		return forward_pass(net, x, extra, batch, 0, training, out, err);
+		return forward_pass(net, x, extra, batch, 0, training, true, out, err);
 	if ((st = check_batch(net, batch, err)) != TTSP_OK)
 		return st;
 	for (int s = 0; s < batch && st == TTSP_OK; s += chunk)
 		st = forward_pass(net, x + s * in_size, extra ? extra + (size_t) s * net->cfg.n_extra : NULL,
-						  batch - s < chunk ? batch - s : chunk, s, false, out + s, err);
+						  batch - s < chunk ? batch - s : chunk, s, false, s == 0, out + s, err);
 	return st;
 }
 
@@ -630,7 +632,7 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
 							 n, training, net->dz, net->threads);
 		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n, training,
-						  l > 0 ? net->dy : dx, net->dxq, net->wpack, net->dw_scratch,
+						  l > 0 ? net->dy : dx, net->dxq, blk->wpack, net->dw_scratch,
 						  net->bn_sums, net->threads);
 	}
 }
@@ -663,7 +665,7 @@ ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, const float *extra, int b
 		return st;
 	if (!ttsp_all_finite(weights, batch))
 		return ttsp_fail(err, TTSP_EINVAL, "output weights contain NaN or infinity");
-	st = forward_pass(net, x, extra, batch, 0, false, out, err);
+	st = forward_pass(net, x, extra, batch, 0, false, true, out, err);
 	if (st != TTSP_OK)
 		return st;
 	backward(net, weights, dx, false);

@@ -71,6 +71,7 @@ typedef struct cnn_block
 	/* workspace */
 	float	   *xq;				/* s2d input: capacity x cin x 4 planes */
 	float	   *r;				/* ReLU output (BatchNorm input): capacity x cout planes */
+	float	   *wpack;			/* the weights in a kernel's layout (cnn_conv_*) */
 } cnn_block;
 
 struct ttsp_cnn
@@ -99,7 +100,6 @@ struct ttsp_cnn
 	float	   *dy;				/* dY of a block, rows layout */
 	float	   *dz;				/* dZ of a block, padded rows layout */
 	float	   *dxq;			/* d(loss)/d(block input), s2d layout */
-	float	   *wpack;			/* weights rearranged for a kernel */
 	float	   *pooled;			/* N x C_last */
 	float	   *extra_z;		/* N x n_extra: the standardised extras */
 	double	   *bn_sums;		/* per-sample, per-channel BatchNorm sums */
@@ -140,9 +140,11 @@ bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
  * block before it, whose BatchNorm (final mean/invstd) turns prev->r into
  * this block's input sample by sample, just before use.  stats, unless
  * NULL, receives per-sample statistics of r for cnn_bn_forward (2 x n x
- * cout doubles).
+ * cout doubles).  wpack receives the weights in the kernel's layout, unless
+ * pack is false: then it holds them from an earlier call with unchanged
+ * weights (an eval forward run a few samples at a time).
  */
-void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack,
+void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack,
 							 double *stats, int threads);
 /*
  * BatchNorm statistics of blk into blk->mean/invstd: the batch's from stats

@@ -457,14 +457,15 @@ cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 }
 
 void
-cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, double *stats,
+cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack, double *stats,
 				 int threads)
 {
 	const cnn_isa *k = isa();
 	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1,
 	.threads = threads};
 
-	pack_weights(blk, wpack, k->fcob, true);
+	if (pack)
+		pack_weights(blk, wpack, k->fcob, true);
 	if (threads > 1 && n < 4 * threads)
 	{
 		/* small batches: cut each sample's outputs so every thread has work */
