@@ -135,9 +135,9 @@ ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);
  * ttsp_cnn_backward; otherwise BatchNorm uses its running statistics.
  * extra: batch x n_extra raw extra inputs (NULL when n_extra is 0).  x and
  * extra may be freed after the call.  Non-finite inputs are TTSP_EINVAL.
- * An eval forward runs one sample per thread at a time through all blocks
- * (the same bits as the whole batch, faster: activations stay in cache),
- * so its scratch is sized for that many, not for the batch.
+ * An eval forward runs a few samples at a time through all blocks (the
+ * same bits as the whole batch, faster: activations stay in cache), so its
+ * scratch is sized for that many, not for the batch.
  */
 ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra,
 								   int batch, bool training, float *out, ttsp_error *err);

@@ -133,6 +133,12 @@ const char *cnn_isa_name(void);
 /* Force a kernel set by name (tests); false if this CPU cannot run it. */
 bool		cnn_isa_select(const char *name);
 
+/*
+ * From this many samples per thread on, cnn_conv_forward gives each thread
+ * whole samples; below, it cuts samples into parts (more, shorter jobs).
+ */
+#define CNN_SAMPLES_PER_THREAD 4
+
 /* x (NCHW) into blk->xq of the first block; false if x has NaN or infinity. */
 bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
 /*

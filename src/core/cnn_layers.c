@@ -466,10 +466,10 @@ cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack
 
 	if (pack)
 		pack_weights(blk, wpack, k->fcob, true);
-	if (threads > 1 && n < 4 * threads)
+	if (threads > 1 && n < CNN_SAMPLES_PER_THREAD * threads)
 	{
 		/* small batches: cut each sample's outputs so every thread has work */
-		j.split = (4 * threads + n - 1) / n;
+		j.split = (CNN_SAMPLES_PER_THREAD * threads + n - 1) / n;
 		if (prev != NULL)
 			run_job(k->apply_bn, &j, n * blk->cin);
 		run_job(k->conv_forward, &j, n * j.split);

@@ -1080,11 +1080,11 @@ test_eval_chunks(void)
 	ttsp_cnn   *net;
 	ttsp_optimizer *opt;
 	float	   *x;
-	float		extra[7 * 2],
-				y[7],
-				out[7],
-				alone[7],
-				dout[7];
+	float		extra[19 * 2],
+				y[19],
+				out[19],
+				alone[19],
+				dout[19];
 	double		loss;
 	size_t		in = (size_t) 24 * 40;
 	bool		same = true;
@@ -1093,27 +1093,27 @@ test_eval_chunks(void)
 	cfg.n_extra = 2;
 	net = ttsp_cnn_create(&cfg, 3, NULL);
 	opt = ttsp_optimizer_create(net, &oc, NULL);
-	x = random_input(&cfg, 7, 300);
-	for (int i = 0; i < 14; i++)
+	x = random_input(&cfg, 19, 300);
+	for (int i = 0; i < 38; i++)
 		extra[i] = (float) (i % 5) - 2.0f;
-	for (int s = 0; s < 7; s++)
+	for (int s = 0; s < 19; s++)
 		y[s] = (float) (s % 2);
 	/* two steps: running statistics and head weights away from their start */
 	for (int r = 0; r < 2; r++)
-		ttsp_cnn_train_batch(net, opt, TTSP_LOSS_BCE, x, extra, y, 7, out, dout, &loss, NULL);
-	for (int s = 0; s < 7; s++)
+		ttsp_cnn_train_batch(net, opt, TTSP_LOSS_BCE, x, extra, y, 19, out, dout, &loss, NULL);
+	for (int s = 0; s < 19; s++)
 		same &= ttsp_cnn_forward_extra(net, x + s * in, extra + 2 * s, 1, false, &alone[s], NULL) == TTSP_OK;
 	for (int t = 1; t <= 3; t++)
 	{
 		ttsp_cnn_set_threads(net, t, NULL);
 		memset(out, 0, sizeof(out));
-		same &= ttsp_cnn_forward_extra(net, x, extra, 7, false, out, NULL) == TTSP_OK &&
+		same &= ttsp_cnn_forward_extra(net, x, extra, 19, false, out, NULL) == TTSP_OK &&
 			memcmp(out, alone, sizeof(out)) == 0;
 	}
-	ok(same, "an eval forward of 7 at 1, 2 and 3 threads gives each sample's own bits");
-	x[5 * in + 17] = NAN;
-	ok(ttsp_cnn_forward_extra(net, x, extra, 7, false, out, &err) == TTSP_EINVAL &&
-	   strstr(err.msg, "input sample 5 ") != NULL, "a NaN names its sample in the batch: %s", err.msg);
+	ok(same, "an eval forward of 19 at 1, 2 and 3 threads (in parts of 1, 8 and 12) gives each sample's own bits");
+	x[13 * in + 17] = NAN;
+	ok(ttsp_cnn_forward_extra(net, x, extra, 19, false, out, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "input sample 13 ") != NULL, "a NaN names its sample in the batch: %s", err.msg);
 	ttsp_optimizer_destroy(opt);
 	ttsp_cnn_destroy(net);
 	free(x);
