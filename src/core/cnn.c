@@ -227,6 +227,8 @@ ws_carve(ttsp_cnn *net, int batch, float *base)
 			dxq = xq;
 		/* each block its own: an eval forward in parts packs once */
 		blk->wpack = take(base, &used, cnn_wpack_floats(blk));
+		blk->wsrc = take(base, &used, (size_t) blk->cout * blk->cin * CNN_TAPS);
+		blk->wpack_kind = 0;
 	}
 	net->pooled = take(base, &used, (size_t) batch * net->blocks[last].cout);
 	net->extra_z = take(base, &used, (size_t) batch * net->cfg.n_extra);

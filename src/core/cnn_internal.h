@@ -72,6 +72,8 @@ typedef struct cnn_block
 	float	   *xq;				/* s2d input: capacity x cin x 4 planes */
 	float	   *r;				/* ReLU output (BatchNorm input): capacity x cout planes */
 	float	   *wpack;			/* the weights in a kernel's layout (cnn_conv_*) */
+	float	   *wsrc;			/* the weights wpack was packed from */
+	int			wpack_kind;		/* its layout: 0 none yet, else +-block size (cnn_layers.c) */
 } cnn_block;
 
 struct ttsp_cnn

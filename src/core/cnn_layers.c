@@ -138,6 +138,32 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
 }
 
 /*
+ * Packs blk's weights into wpack unless it holds them already: the same
+ * layout (kind: +-bs) from weights equal bit for bit to the current ones.
+ * Comparing costs a fraction of packing, and repeated predictions with
+ * unchanged weights (ttsp_predict row after row) then pack once; any write
+ * to the weights (an optimiser step, averaging, a caller through
+ * ttsp_cnn_tensor_get) shows in the comparison, so nothing has to report it.
+ */
+static void
+pack_if_changed(cnn_block *blk, float *wpack, int bs, bool by_out)
+{
+	size_t		bytes = sizeof(float) * blk->cout * blk->cin * CNN_TAPS;
+	int			kind = by_out ? bs : -bs;
+
+	if (wpack != blk->wpack)
+	{
+		pack_weights(blk, wpack, bs, by_out);
+		return;
+	}
+	if (blk->wpack_kind == kind && memcmp(blk->wsrc, blk->w, bytes) == 0)
+		return;
+	pack_weights(blk, wpack, bs, by_out);
+	memcpy(blk->wsrc, blk->w, bytes);
+	blk->wpack_kind = kind;
+}
+
+/*
  * Vectors of 8 floats (AVX2 / AVX-512 registers) and of 4 (SSE2, NEON: the
  * plain C kernel set; wider vectors would go through memory there).
  */
@@ -450,9 +476,12 @@ bool
 cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 {
 	int			bad = 0;
-	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad, .threads = threads};
+	cnn_job		j = {.blk = blk, .in = x, .n = n, .flag = &bad, .split = 1, .threads = threads};
 
-	run_job(isa()->input_forward, &j, n);
+	/* small batches: rows of a sample apart, as cnn_conv_forward cuts outputs */
+	if (threads > 1 && n < CNN_SAMPLES_PER_THREAD * threads)
+		j.split = (CNN_SAMPLES_PER_THREAD * threads + n - 1) / n;
+	run_job(isa()->input_forward, &j, n * j.split);
 	return !bad;
 }
 
@@ -465,7 +494,7 @@ cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack
 	.threads = threads};
 
 	if (pack)
-		pack_weights(blk, wpack, k->fcob, true);
+		pack_if_changed(blk, wpack, k->fcob, true);
 	if (threads > 1 && n < CNN_SAMPLES_PER_THREAD * threads)
 	{
 		/* small batches: cut each sample's outputs so every thread has work */
@@ -522,7 +551,7 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 	j.out = dxq;
 	j.grad = grad;
 	j.dbl = sums;
-	pack_weights(blk, wpack, k->xcib, false);
+	pack_if_changed(blk, wpack, k->xcib, false);
 	run_job(k->dx, &j, n * ((blk->cin + k->xcib - 1) / k->xcib));
 }
 #else							/* CNN_KERNEL_PASS: the kernels */
@@ -695,12 +724,16 @@ K(input_row_to_s2d)(const float *src, int w, float *even, float *odd)
 	return ok;
 }
 
-/* task: sample s */
+/* task: rows part t % split of sample t / split */
 AI void
-K(input_forward_task)(const cnn_job *j, int s)
+K(input_forward_task)(const cnn_job *j, int t)
 {
 	cnn_block  *blk = j->blk;
 	size_t		plane = (size_t) blk->hin * blk->win;
+	int			s = t / j->split,
+				part = t % j->split,
+				lo = blk->hin * part / j->split,
+				hi = blk->hin * (part + 1) / j->split;
 	bool		ok = true;
 
 	for (int c = 0; c < blk->cin; c++)
@@ -708,7 +741,7 @@ K(input_forward_task)(const cnn_job *j, int s)
 		const float *src = j->in + ((size_t) s * blk->cin + c) * plane;
 		float	   *dst = blk->xq + xq_off(blk, s, c);
 
-		for (int iy = 0; iy < blk->hin; iy++)
+		for (int iy = lo; iy < hi; iy++)
 		{
 			float	   *e = dst + s2d_row(blk, iy);
 

@@ -1119,6 +1119,53 @@ test_eval_chunks(void)
 	free(x);
 }
 
+/*
+ * Packed weights are reused while the weights are unchanged (cnn_layers.c):
+ * a prediction after a weight is written through ttsp_cnn_tensor_get, or
+ * after an input gradient packed the other layout, must equal a fresh
+ * copy's, bit for bit.
+ */
+static void
+test_packed_weights(void)
+{
+	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, 24, 40, TTSP_TASK_CLASSIFICATION);
+	ttsp_cnn   *net = ttsp_cnn_create(&cfg, 5, NULL);
+	float	   *x = random_input(&cfg, 2, 310);
+	float		before[2],
+				after[2],
+				fresh[2],
+				again[2],
+				dx[2 * 24 * 40],
+				wts[2] = {1, 1};
+	ttsp_cnn_tensor t;
+	size_t		len = ttsp_cnn_serialized_size(net);
+	uint8_t    *buf = malloc(len);
+	ttsp_cnn   *copy;
+	bool		good = true;
+
+	good &= ttsp_cnn_predict(net, x, 2, before, NULL) == TTSP_OK;
+	/* the second block's convolution weight */
+	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
+		if (ttsp_cnn_tensor_get(net, i, &t) && strcmp(t.name, "blocks.1.conv.weight") == 0)
+			break;
+	good &= strcmp(t.name, "blocks.1.conv.weight") == 0;
+	t.data[3] += 0.25f;
+	good &= ttsp_cnn_predict(net, x, 2, after, NULL) == TTSP_OK;
+	good &= ttsp_cnn_serialize(net, buf, len, NULL) == TTSP_OK;
+	copy = ttsp_cnn_deserialize(buf, len, NULL);
+	good &= copy != NULL && ttsp_cnn_predict(copy, x, 2, fresh, NULL) == TTSP_OK;
+	ok(good && memcmp(after, fresh, sizeof(after)) == 0 && memcmp(after, before, sizeof(after)) != 0,
+	   "a weight written between predictions is used (%s[3]; %.6f -> %.6f, a fresh copy %.6f)", t.name,
+	   before[0], after[0], fresh[0]);
+	good &= ttsp_cnn_input_gradient(net, x, NULL, 2, wts, again, dx, NULL) == TTSP_OK;
+	good &= ttsp_cnn_predict(net, x, 2, again, NULL) == TTSP_OK;
+	ok(good && memcmp(again, fresh, sizeof(again)) == 0, "and after an input gradient packed them the other way");
+	ttsp_cnn_destroy(copy);
+	ttsp_cnn_destroy(net);
+	free(buf);
+	free(x);
+}
+
 /* The thread count is the caller's explicit setting, checked and kept. */
 static void
 test_threads(void)
@@ -1159,6 +1206,7 @@ main(void)
 	test_serialization();
 	test_full_size_step();
 	test_eval_chunks();
+	test_packed_weights();
 	other_kernel_sets();
 	return done_testing();
 }
