@@ -1114,6 +1114,10 @@ test_eval_chunks(void)
 	x[13 * in + 17] = NAN;
 	ok(ttsp_cnn_forward_extra(net, x, extra, 19, false, out, &err) == TTSP_EINVAL &&
 	   strstr(err.msg, "input sample 13 ") != NULL, "a NaN names its sample in the batch: %s", err.msg);
+	x[13 * in + 17] = INFINITY;
+	x[2 * in + 50] = -INFINITY;
+	ok(ttsp_cnn_forward_extra(net, x, extra, 19, false, out, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "input sample 2 ") != NULL, "and infinities too, the first one: %s", err.msg);
 	ttsp_optimizer_destroy(opt);
 	ttsp_cnn_destroy(net);
 	free(x);
