@@ -1434,7 +1434,13 @@ train_fold(TrainOptions *o, int f, int k, FoldResult *r)
 		evaluate(t, PART_TEST);
 	}
 	if (t->linear)
+	{
+		/* in the fold's context: they are read after SPI_finish frees SPI's */
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
 		lin = linear_report(t, &rows);	/* test rows in source order, as evaluate's */
+		MemoryContextSwitchTo(old);
+	}
 	SPI_finish();
 
 	MemoryContextSwitchTo(caller);
