@@ -28,7 +28,9 @@
  *	 ttsp_cnn_backward(net, dout, NULL, err);	// overwrites the gradients
  *	 ttsp_optimizer_step(opt, err);
  *
- * Memory: everything is malloc'd, or for the per-batch scratch mmap'd, and
+ * Memory: everything is malloc'd, or for the parameters and the per-batch
+ * scratch mmap'd (hugemem.h: 2 MB aligned, so up to 2 MB more resident each
+ * than their size when the kernel gives huge pages), and
  * released by ttsp_cnn_destroy / ttsp_optimizer_destroy.  Per-batch scratch
  * is sized for the largest batch seen so far (or ttsp_cnn_reserve); calls at
  * or below that size never allocate.  Its pages are faulted in on first use
