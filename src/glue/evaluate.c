@@ -98,7 +98,6 @@ static void
 eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovariates *cov)
 {
 	Evaluator  *e = arg;
-	float	   *extra;
 	double	   *inputs = NULL;
 
 	(void) hash;				/* not hashed: nothing here splits */
@@ -127,10 +126,7 @@ eval_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 		return;
 	}
 	/* the scorer copies the clip's windows into its batch: the buffer is reused */
-	extra = model_clip_extra(e->m, spec, inputs);
-	scorer_add_spec(&e->scorer, e->m, spec, extra, e->n++);
-	if (extra)
-		pfree(extra);
+	scorer_add_spec(&e->scorer, e->m, spec, inputs, e->n++);
 }
 
 static void

@@ -177,6 +177,34 @@ model_pooled_features(const Spectrogram *s, double *out)
 }
 
 void
+model_input_fill_pooled(const ModelInput *in, const Spectrogram *s, float *out, double *pooled)
+{
+	int			rows = s->h.channels * s->h.bins;
+	int			avail = Min(s->h.frames, in->frames);
+	float	   *logs = palloc(s->h.frames * sizeof(float));
+	ttsp_error	err;
+
+	for (int cb = 0; cb < rows; cb++)
+	{
+		float	   *dst = out + (Size) cb * in->frames;
+		float		mean = in->mean[cb];
+		float		scale = 1.0f / in->std[cb];
+		int			f;
+
+		/* (v - 0) * 1 is v: these are model_pooled_features' logs */
+		log_row(s, cb, s->h.frames, 0, 1, logs);
+		ttsp_check(ttsp_pool_row(logs, s->h.frames, cb / s->h.bins, cb % s->h.bins, &pooled[cb],
+								 &pooled[rows + cb], &err), &err);
+		/* and (v - mean) * scale, in float, is what log_row computes standardised */
+		for (f = 0; f < avail; f++)
+			dst[f] = (logs[f] - mean) * scale;
+		for (; f < in->frames; f++)
+			dst[f] = 0;
+	}
+	pfree(logs);
+}
+
+void
 model_input_standardise(const ModelInput *in, float *x)
 {
 	int			cb;
@@ -574,25 +602,36 @@ model_require_covariates(const LoadedModel *m, const double *cov_inputs)
 }
 
 float *
-model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
+model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov_inputs)
 {
 	int			n_cov = model_require_covariates(m, cov_inputs);
-	double	   *pooled;
 	float	   *extra;
 
 	if (m->n_pooled + n_cov == 0)
 		return NULL;
 	extra = palloc((m->n_pooled + n_cov) * sizeof(float));
+	for (int i = 0; i < m->n_pooled; i++)
+		extra[i] = (float) pooled[i];
+	for (int i = 0; i < n_cov; i++)
+		extra[m->n_pooled + i] = (float) cov_inputs[i];
+	return extra;
+}
+
+float *
+model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
+{
+	double	   *pooled = NULL;
+	float	   *extra;
+
+	model_require_covariates(m, cov_inputs);
 	if (m->n_pooled > 0)
 	{
 		pooled = palloc(m->n_pooled * sizeof(double));
 		model_pooled_features(spec, pooled);
-		for (int i = 0; i < m->n_pooled; i++)
-			extra[i] = (float) pooled[i];
-		pfree(pooled);
 	}
-	for (int i = 0; i < n_cov; i++)
-		extra[m->n_pooled + i] = (float) cov_inputs[i];
+	extra = model_extra_inputs(m, pooled, cov_inputs);
+	if (pooled)
+		pfree(pooled);
 	return extra;
 }
 
@@ -633,7 +672,6 @@ double
 model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_inputs)
 {
 	double		out = NAN;
-	float	   *extra;
 
 	if (model_covariates_only(m))
 		ereport(ERROR,
@@ -652,12 +690,9 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_in
 					PREDICT_WINDOWS, keep_output, NULL);
 		MemoryContextSwitchTo(old);
 	}
-	extra = model_clip_extra(m, spec, cov_inputs);
 	m->scorer->arg = &out;
-	scorer_add_spec(m->scorer, m, spec, extra, 0);
+	scorer_add_spec(m->scorer, m, spec, cov_inputs, 0);
 	scorer_flush(m->scorer);
-	if (extra)
-		pfree(extra);
 	return out;
 }
 

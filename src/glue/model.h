@@ -49,6 +49,13 @@ extern void model_input_fill(const ModelInput *in, const Spectrogram *spec, floa
  */
 extern void model_pooled_features(const Spectrogram *spec, double *out);
 
+/*
+ * model_input_fill(in, spec, out, true) and, from the same logs (each row's
+ * computed once), model_pooled_features(spec, pooled): the same bits as the
+ * two calls.
+ */
+extern void model_input_fill_pooled(const ModelInput *in, const Spectrogram *spec, float *out, double *pooled);
+
 /* Standardise values laid out as model_input_fill(..., false) writes them. */
 extern void model_input_standardise(const ModelInput *in, float *x);
 
@@ -189,6 +196,8 @@ extern int	model_require_covariates(const LoadedModel *m, const double *cov_inpu
 #define model_covariates_only(m) ((m)->cov != NULL && (m)->in.tmpl == NULL)
 /* The clip's extra inputs for m's net (its pooled features, then cov_inputs), palloc'd; NULL if it has none. */
 extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs);
+/* The same from pooled features already computed (m->n_pooled of them, or NULL if none). */
+extern float *model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov_inputs);
 /*
  * The clip (or, for POOL_FIRST, its first window) standardised, in a buffer
  * kept with m; *frames receives the real frames to hand to scorer_add.
@@ -196,11 +205,13 @@ extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec, co
 extern float *model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames);
 
 /*
- * A clip straight from its spectrogram: one that is a single window (no
- * longer than one, or POOL_FIRST) is standardised directly into the batch;
- * a longer one goes through m's clip buffer and scorer_add.
+ * A clip straight from its spectrogram, with its covariates' inputs (NULL
+ * without): one that is a single window (no longer than one, or POOL_FIRST)
+ * is standardised directly into the batch, its pooled features from the
+ * same logs; a longer one goes through m's clip buffer and scorer_add.
  */
-extern void scorer_add_spec(struct ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const float *extra, int tag);
+extern void scorer_add_spec(struct ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const double *cov_inputs,
+							int tag);
 
 /* ---- model_table.c: SQL against ttsp_model (SPI connected) ---- */
 

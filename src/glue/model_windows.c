@@ -179,20 +179,41 @@ scorer_add_filled(ClipScorer *s, const float *extra, int tag)
 }
 
 void
-scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const float *extra, int tag)
+scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const double *cov_inputs, int tag)
 {
 	float	   *clip;
+	float	   *extra;
 	int			frames;
 
-	/* one window: standardised straight into the batch, no clip buffer and no copy */
+	/*
+	 * one window: standardised straight into the batch, no clip buffer and
+	 * no copy, and pooled from the same logs
+	 */
 	if (scorer_one_window(s, spec->h.frames))
 	{
-		model_input_fill(s->in, spec, scorer_next_slot(s), true);
+		float	   *slot;
+		double	   *pooled = NULL;
+
+		model_require_covariates(m, cov_inputs);
+		slot = scorer_next_slot(s);
+		if (m->n_pooled > 0)
+		{
+			pooled = palloc(m->n_pooled * sizeof(double));
+			model_input_fill_pooled(s->in, spec, slot, pooled);
+		}
+		else
+			model_input_fill(s->in, spec, slot, true);
+		extra = model_extra_inputs(m, pooled, cov_inputs);
 		scorer_add_filled(s, extra, tag);
-		return;
 	}
-	clip = model_clip_input(m, spec, &frames);
-	scorer_add(s, clip, frames, extra, tag);
+	else
+	{
+		extra = model_clip_extra(m, spec, cov_inputs);
+		clip = model_clip_input(m, spec, &frames);
+		scorer_add(s, clip, frames, extra, tag);
+	}
+	if (extra)
+		pfree(extra);
 }
 
 void
