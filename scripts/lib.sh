@@ -17,8 +17,16 @@ TTSP_PACKAGES=(
 
 say() { printf '==> %s\n' "$*" >&2; }
 
+# Installing packages and the extension needs root: run as root, or with sudo.
 as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "error: '$1' needs root, and sudo is not installed: run this script as root, or install sudo" >&2
+		return 1
+	fi
 }
 
 # Install what is missing; apt-get only runs when something is.
