@@ -205,6 +205,8 @@ scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const do
 			model_input_fill(s->in, spec, slot, true);
 		extra = model_extra_inputs(m, pooled, cov_inputs);
 		scorer_add_filled(s, extra, tag);
+		if (pooled)
+			pfree(pooled);
 	}
 	else
 	{
