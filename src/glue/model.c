@@ -157,51 +157,50 @@ weights_release(ModelWeights *w)
 
 /*
  * Row by row through one row's buffer: the whole clip's logs would be a
- * fresh allocation, and page faults, on every call.
+ * fresh allocation, and page faults, on every call.  With in, also the
+ * standardised window into out, from the same logs.
  */
-void
-model_pooled_features(const Spectrogram *s, double *out)
+static void
+pool_rows(const Spectrogram *s, double *pooled, const ModelInput *in, float *out)
 {
 	int			rows = s->h.channels * s->h.bins;
-	float	   *logs = palloc(s->h.frames * sizeof(float));
-	ttsp_error	err;
-	int			cb;
-
-	for (cb = 0; cb < rows; cb++)
-	{
-		log_row(s, cb, s->h.frames, 0, 1, logs);
-		ttsp_check(ttsp_pool_row(logs, s->h.frames, cb / s->h.bins, cb % s->h.bins, &out[cb], &out[rows + cb],
-								 &err), &err);
-	}
-	pfree(logs);
-}
-
-void
-model_input_fill_pooled(const ModelInput *in, const Spectrogram *s, float *out, double *pooled)
-{
-	int			rows = s->h.channels * s->h.bins;
-	int			avail = Min(s->h.frames, in->frames);
 	float	   *logs = palloc(s->h.frames * sizeof(float));
 	ttsp_error	err;
 
 	for (int cb = 0; cb < rows; cb++)
 	{
-		float	   *dst = out + (Size) cb * in->frames;
-		float		mean = in->mean[cb];
-		float		scale = 1.0f / in->std[cb];
+		float	   *dst;
+		float		mean,
+					scale;
 		int			f;
 
-		/* (v - 0) * 1 is v: these are model_pooled_features' logs */
 		log_row(s, cb, s->h.frames, 0, 1, logs);
 		ttsp_check(ttsp_pool_row(logs, s->h.frames, cb / s->h.bins, cb % s->h.bins, &pooled[cb],
 								 &pooled[rows + cb], &err), &err);
-		/* and (v - mean) * scale, in float, is what log_row computes standardised */
-		for (f = 0; f < avail; f++)
+		if (in == NULL)
+			continue;
+		/* (v - 0) * 1 is v, and (v - mean) * scale, in float, is what log_row computes standardised */
+		dst = out + (Size) cb * in->frames;
+		mean = in->mean[cb];
+		scale = 1.0f / in->std[cb];
+		for (f = 0; f < Min(s->h.frames, in->frames); f++)
 			dst[f] = (logs[f] - mean) * scale;
 		for (; f < in->frames; f++)
 			dst[f] = 0;
 	}
 	pfree(logs);
+}
+
+void
+model_pooled_features(const Spectrogram *s, double *out)
+{
+	pool_rows(s, out, NULL, NULL);
+}
+
+void
+model_input_fill_pooled(const ModelInput *in, const Spectrogram *s, float *out, double *pooled)
+{
+	pool_rows(s, pooled, in, out);
 }
 
 void
