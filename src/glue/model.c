@@ -600,6 +600,15 @@ model_require_covariates(const LoadedModel *m, const double *cov_inputs)
 	return m->cov->n_inputs;
 }
 
+void
+model_extra_fill(const double *pooled, int n_pooled, const double *cov_inputs, int n_cov, float *dst)
+{
+	for (int i = 0; i < n_pooled; i++)
+		dst[i] = (float) pooled[i];
+	for (int i = 0; i < n_cov; i++)
+		dst[n_pooled + i] = (float) cov_inputs[i];
+}
+
 float *
 model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov_inputs)
 {
@@ -609,10 +618,7 @@ model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov
 	if (m->n_pooled + n_cov == 0)
 		return NULL;
 	extra = palloc((m->n_pooled + n_cov) * sizeof(float));
-	for (int i = 0; i < m->n_pooled; i++)
-		extra[i] = (float) pooled[i];
-	for (int i = 0; i < n_cov; i++)
-		extra[m->n_pooled + i] = (float) cov_inputs[i];
+	model_extra_fill(pooled, m->n_pooled, cov_inputs, n_cov, extra);
 	return extra;
 }
 

@@ -196,7 +196,9 @@ extern int	model_require_covariates(const LoadedModel *m, const double *cov_inpu
 #define model_covariates_only(m) ((m)->cov != NULL && (m)->in.tmpl == NULL)
 /* The clip's extra inputs for m's net (its pooled features, then cov_inputs), palloc'd; NULL if it has none. */
 extern float *model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *cov_inputs);
-/* The same from pooled features already computed (m->n_pooled of them, or NULL if none). */
+/* A net's extra inputs as floats: n_pooled pooled features, then n_cov covariate inputs. */
+extern void model_extra_fill(const double *pooled, int n_pooled, const double *cov_inputs, int n_cov, float *dst);
+/* model_clip_extra from pooled features already computed (m->n_pooled of them, or NULL if none). */
 extern float *model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov_inputs);
 /*
  * The clip (or, for POOL_FIRST, its first window) standardised, in a buffer

@@ -597,18 +597,12 @@ row_cov_inputs(const Trainer *t, int row)
 static const float *
 row_extra(Trainer *t, int row)
 {
-	const double *pooled = t->src.pooled + (Size) row * t->src.n_pooled;
-	const double *cov = row_cov_inputs(t, row);
 	int			n_cov = t->opt->cov ? t->opt->cov->n_inputs : 0;
-	int			n_pool = t->n_extra - n_cov;
-	int			i;
 
 	if (t->n_extra == 0)
 		return NULL;
-	for (i = 0; i < n_pool; i++)
-		t->row_extra[i] = (float) pooled[i];
-	for (i = 0; i < n_cov; i++)
-		t->row_extra[n_pool + i] = (float) cov[i];
+	model_extra_fill(t->src.pooled + (Size) row * t->src.n_pooled, t->n_extra - n_cov, row_cov_inputs(t, row), n_cov,
+					 t->row_extra);
 	return t->row_extra;
 }
 

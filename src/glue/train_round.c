@@ -424,7 +424,6 @@ static void
 fill_input(const RoundState *st, const Spectrogram *spec, uint64 hash, float *x, float *extra)
 {
 	const RoundSpec *r = &st->spec;
-	int			i;
 
 	if (r->first_window)
 		model_input_fill(&r->in, spec, x, true);
@@ -443,8 +442,7 @@ fill_input(const RoundState *st, const Spectrogram *spec, uint64 hash, float *x,
 		double	   *pooled = palloc(st->n_extra * sizeof(double));
 
 		model_pooled_features(spec, pooled);
-		for (i = 0; i < st->n_extra; i++)
-			extra[i] = (float) pooled[i];
+		model_extra_fill(pooled, st->n_extra, NULL, 0, extra);
 		pfree(pooled);
 	}
 }
