@@ -643,9 +643,7 @@ model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *co
 float *
 model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames)
 {
-	/* a model that reads its first window needs no more of the clip */
-	int			used = m->pool == POOL_FIRST ? Min(spec->h.frames, m->in.frames) : spec->h.frames;
-	Size		size = (Size) m->in.channels * m->in.bins * model_clip_width(&m->in, used);
+	Size		size = (Size) m->in.channels * m->in.bins * model_clip_width(&m->in, spec->h.frames);
 
 	/* kept with the model and grown to the longest clip: a fresh buffer per row cost page faults */
 	if (size > m->input_size)
@@ -655,11 +653,8 @@ model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames)
 		m->input = MemoryContextAllocHuge(m->cxt, size * sizeof(float));
 		m->input_size = size;
 	}
-	if (m->pool == POOL_FIRST)
-		model_input_fill(&m->in, spec, m->input, true);
-	else
-		model_clip_fill(&m->in, spec, m->input, true);
-	*frames = used;
+	model_clip_fill(&m->in, spec, m->input, true);
+	*frames = spec->h.frames;
 	return m->input;
 }
 
