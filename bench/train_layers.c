@@ -98,9 +98,9 @@ int main(int argc, char **argv)
 		float *col = malloc(sizeof(float) * K * N), *o = malloc(sizeof(float) * blk->cout * N), *dwv = calloc((size_t) blk->cout * K, sizeof(float));
 		for (size_t i = 0; i < (size_t) blk->cin * blk->hin * blk->win; i++) xin[i] = (float) (i % 13) * 0.1f;
 		for (size_t i = 0; i < (size_t) blk->cout * N; i++) o[i] = (float) (i % 7) * 0.1f;
-		BEST(tf, cnn_conv_forward(blk, prev, B, blk->wpack, true, net->bn_sums, threads));
-		BEST(tw, cnn_conv_backward(blk, prev, net->dz, B, true, NULL, net->dxq, blk->wpack, net->dw_scratch, net->bn_sums, threads));
-		BEST(tb, cnn_conv_backward(blk, prev, net->dz, B, false, prev ? net->dy : x, net->dxq, blk->wpack, net->dw_scratch, net->bn_sums, threads));
+		BEST(tf, cnn_conv_forward(blk, prev, B, true, net->bn_sums, threads));
+		BEST(tw, cnn_conv_backward(blk, prev, net->dz, B, true, NULL, net->dxq, net->dw_scratch, net->bn_sums, threads));
+		BEST(tb, cnn_conv_backward(blk, prev, net->dz, B, false, prev ? net->dy : x, net->dxq, net->dw_scratch, net->bn_sums, threads));
 		/* GEMM paths, per sample (the same input each time: an optimistic cache) */
 		BEST(gf, for (int s = 0; s < B; s++) { im2col(xin, blk->cin, blk->hin, blk->win, blk->hout, blk->wout, col);
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blk->cout, N, K, 1, blk->w, K, col, N, 0, o, N); });

@@ -522,7 +522,7 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 		cnn_block  *blk = &net->blocks[l];
 		bool		stats = training || l == nb - 1;
 
-		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, blk->wpack, pack,
+		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, pack,
 						 stats ? net->bn_sums : NULL, net->threads);
 		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
@@ -638,7 +638,7 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 		cnn_bn_relu_backward(blk, net->dy, l == net->cfg.n_blocks - 1 ? NULL : net->bn_sums,
 							 n, training, net->dz, net->threads);
 		cnn_conv_backward(blk, l > 0 ? &net->blocks[l - 1] : NULL, net->dz, n, training,
-						  l > 0 ? net->dy : dx, net->dxq, blk->wpack, net->dw_scratch,
+						  l > 0 ? net->dy : dx, net->dxq, net->dw_scratch,
 						  net->bn_sums, net->threads);
 	}
 }

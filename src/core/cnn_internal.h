@@ -148,12 +148,12 @@ bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
  * block before it, whose BatchNorm (final mean/invstd) turns prev->r into
  * this block's input sample by sample, just before use.  stats, unless
  * NULL, receives per-sample statistics of r for cnn_bn_forward (2 x n x
- * cout doubles).  wpack receives the weights in the kernel's layout, unless
- * pack is false: then it holds them from an earlier call with unchanged
- * weights (an eval forward run a few samples at a time).
+ * cout doubles).  blk->wpack receives the weights in the kernel's layout,
+ * unless pack is false: then it holds them from an earlier call with
+ * unchanged weights (an eval forward run a few samples at a time).
  */
-void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack,
-							 double *stats, int threads);
+void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, bool pack, double *stats,
+							 int threads);
 /*
  * BatchNorm statistics of blk into blk->mean/invstd: the batch's from stats
  * when training (updating the running ones), else the running ones.  For
@@ -179,7 +179,7 @@ void		cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums,
  * NULL), as NCHW.
  */
 void		cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
-							  bool weights, float *grad, float *dxq, float *wpack,
-							  double *dw_scratch, double *sums, int threads);
+							  bool weights, float *grad, float *dxq, double *dw_scratch,
+							  double *sums, int threads);
 
 #endif

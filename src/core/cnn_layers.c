@@ -138,7 +138,7 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
 }
 
 /*
- * Packs blk's weights into wpack unless it holds them already: the same
+ * Packs blk's weights into blk->wpack unless it holds them already: the same
  * layout (kind: +-bs) from weights equal bit for bit to the current ones.
  * Comparing costs a fraction of packing, and repeated predictions with
  * unchanged weights (ttsp_predict row after row) then pack once; any write
@@ -146,19 +146,14 @@ pack_weights(const cnn_block *blk, float *wp, int bs, bool by_out)
  * ttsp_cnn_tensor_get) shows in the comparison, so nothing has to report it.
  */
 static void
-pack_if_changed(cnn_block *blk, float *wpack, int bs, bool by_out)
+pack_if_changed(cnn_block *blk, int bs, bool by_out)
 {
 	size_t		bytes = sizeof(float) * blk->cout * blk->cin * CNN_TAPS;
 	int			kind = by_out ? bs : -bs;
 
-	if (wpack != blk->wpack)
-	{
-		pack_weights(blk, wpack, bs, by_out);
-		return;
-	}
 	if (blk->wpack_kind == kind && memcmp(blk->wsrc, blk->w, bytes) == 0)
 		return;
-	pack_weights(blk, wpack, bs, by_out);
+	pack_weights(blk, blk->wpack, bs, by_out);
 	memcpy(blk->wsrc, blk->w, bytes);
 	blk->wpack_kind = kind;
 }
@@ -486,15 +481,14 @@ cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 }
 
 void
-cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, float *wpack, bool pack, double *stats,
-				 int threads)
+cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, bool pack, double *stats, int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .prev = prev, .wpack = wpack, .dbl = stats, .n = n, .split = 1,
+	cnn_job		j = {.blk = blk, .prev = prev, .wpack = blk->wpack, .dbl = stats, .n = n, .split = 1,
 	.threads = threads};
 
 	if (pack)
-		pack_if_changed(blk, wpack, k->fcob, true);
+		pack_if_changed(blk, k->fcob, true);
 	if (threads > 1 && n < CNN_SAMPLES_PER_THREAD * threads)
 	{
 		/* small batches: cut each sample's outputs so every thread has work */
@@ -532,11 +526,10 @@ cnn_bn_relu_backward(cnn_block *blk, const float *dy, const double *sums, int n,
 
 void
 cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n, bool weights,
-				  float *grad, float *dxq, float *wpack, double *dw_scratch, double *sums,
-				  int threads)
+				  float *grad, float *dxq, double *dw_scratch, double *sums, int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .in = dz, .wpack = wpack, .dbl = dw_scratch, .n = n,
+	cnn_job		j = {.blk = blk, .in = dz, .wpack = blk->wpack, .dbl = dw_scratch, .n = n,
 	.threads = threads};
 
 	/* one contiguous range of channel blocks per thread */
@@ -551,7 +544,7 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 	j.out = dxq;
 	j.grad = grad;
 	j.dbl = sums;
-	pack_if_changed(blk, wpack, k->xcib, false);
+	pack_if_changed(blk, k->xcib, false);
 	run_job(k->dx, &j, n * ((blk->cin + k->xcib - 1) / k->xcib));
 }
 #else							/* CNN_KERNEL_PASS: the kernels */
