@@ -152,7 +152,6 @@ Datum
 ttsp_evaluate(PG_FUNCTION_ARGS)
 {
 	Evaluator	e = {0};
-	StringInfoData buf;
 	char	   *name;
 	char	   *query;
 	MemoryContext caller = CurrentMemoryContext;
@@ -185,9 +184,17 @@ ttsp_evaluate(PG_FUNCTION_ARGS)
 		scorer_flush(&e.scorer);
 	SPI_finish();
 	check_labels(&e);
+	PG_RETURN_DATUM(evaluation_jsonb(name, e.m->version, e.m->task, e.pred, e.label, e.n));
+}
+
+Datum
+evaluation_jsonb(const char *name, int version, int task, const double *pred, const double *label, int n)
+{
+	StringInfoData buf;
+
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"model\": %s, \"version\": %d, ", json_quote(name), e.m->version);
-	metrics_append(&buf, e.m->task, e.pred, e.label, e.n);
+	appendStringInfo(&buf, "{\"model\": %s, \"version\": %d, ", json_quote(name), version);
+	metrics_append(&buf, task, pred, label, n);
 	appendStringInfoChar(&buf, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }

@@ -1188,7 +1188,6 @@ tabular_evaluate(LoadedModel *m, Oid relid, const char *label)
 	MemoryContext caller = CurrentMemoryContext;
 	TabData		d;
 	double	   *pred;
-	StringInfoData b;
 	int			i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1203,11 +1202,7 @@ tabular_evaluate(LoadedModel *m, Oid relid, const char *label)
 			CHECK_FOR_INTERRUPTS();
 	}
 	SPI_finish();
-	initStringInfo(&b);
-	appendStringInfo(&b, "{\"model\": %s, \"version\": %d, ", json_quote(m->name), m->version);
-	metrics_append(&b, m->task, pred, d.label, d.n);
-	appendStringInfoChar(&b, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+	return evaluation_jsonb(m->name, m->version, m->task, pred, d.label, d.n);
 }
 
 /*

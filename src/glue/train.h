@@ -248,6 +248,10 @@ extern void metrics_append(StringInfo buf, int task, const double *pred, const d
 /* s as a JSON string literal. */
 extern char *json_quote(const char *s);
 
+/* ttsp_evaluate's result: {"model": name, "version": version, and the metrics} as jsonb. */
+extern Datum evaluation_jsonb(const char *name, int version, int task, const double *pred, const double *label,
+							  int n);
+
 /* ---- model_table.c (SPI connected) ---- */
 
 /* A new model version: what ttsp_train stores. */
