@@ -685,6 +685,15 @@ ttsp_cnn_tensor_count(const ttsp_cnn *net)
 }
 
 bool
+ttsp_cnn_tensor_find(ttsp_cnn *net, const char *name, ttsp_cnn_tensor *t)
+{
+	for (int i = 0; ttsp_cnn_tensor_get(net, i, t); i++)
+		if (strcmp(t->name, name) == 0)
+			return true;
+	return false;
+}
+
+bool
 ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t)
 {
 	int			head = TENSORS_PER_BLOCK * net->cfg.n_blocks;

@@ -203,6 +203,8 @@ typedef struct ttsp_cnn_tensor
 int			ttsp_cnn_tensor_count(const ttsp_cnn *net);
 /* false if i is out of range */
 bool		ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t);
+/* The tensor called name ("head.weight", "extra.scale", ...); false if the net has none. */
+bool		ttsp_cnn_tensor_find(ttsp_cnn *net, const char *name, ttsp_cnn_tensor *t);
 
 /* Losses ---------------------------------------------------------------- */
 

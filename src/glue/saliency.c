@@ -66,10 +66,8 @@ add_linear_term(LoadedModel *m, const Spectrogram *spec, float *acc)
 	ttsp_error	err;
 	int			i;
 
-	for (i = 0; ttsp_cnn_tensor_get(m->net, i, &w) && strcmp(w.name, "head.weight") != 0; i++)
-		;
-	for (i = 0; ttsp_cnn_tensor_get(m->net, i, &scale) && strcmp(scale.name, "extra.scale") != 0; i++)
-		;
+	if (!ttsp_cnn_tensor_find(m->net, "head.weight", &w) || !ttsp_cnn_tensor_find(m->net, "extra.scale", &scale))
+		elog(ERROR, "model \"%s\" has a linear term but no head.weight or extra.scale", m->name);
 	for (i = 0; i < m->n_pooled; i++)
 		dpooled[i] = (double) w.data[w.count - m->n_pooled + i] / scale.data[i];
 	/* the clip's own frames, unstandardised: what the pooled features are computed from */

@@ -320,6 +320,12 @@ test_init(void)
 	   tensor(net, 5).grad == NULL && strcmp(hb.name, "head.bias") == 0 &&
 	   total == ttsp_cnn_param_count(net),
 	   "tensor list: PyTorch names, trainable counts add up to %zu", total);
+	{
+		ttsp_cnn_tensor f;
+
+		ok(ttsp_cnn_tensor_find(net, "blocks.0.bn.running_var", &f) && f.data == tensor(net, 5).data &&
+		   !ttsp_cnn_tensor_find(net, "blocks.9.conv.weight", &f), "tensors found by name, and none by a name the net lacks");
+	}
 	ttsp_cnn_destroy(net);
 }
 
@@ -1149,10 +1155,7 @@ test_packed_weights(void)
 
 	good &= ttsp_cnn_predict(net, x, 2, before, NULL) == TTSP_OK;
 	/* the second block's convolution weight */
-	for (int i = 0; i < ttsp_cnn_tensor_count(net); i++)
-		if (ttsp_cnn_tensor_get(net, i, &t) && strcmp(t.name, "blocks.1.conv.weight") == 0)
-			break;
-	good &= strcmp(t.name, "blocks.1.conv.weight") == 0;
+	good &= ttsp_cnn_tensor_find(net, "blocks.1.conv.weight", &t);
 	t.data[3] += 0.25f;
 	good &= ttsp_cnn_predict(net, x, 2, after, NULL) == TTSP_OK;
 	good &= ttsp_cnn_serialize(net, buf, len, NULL) == TTSP_OK;

@@ -46,10 +46,9 @@ tensor_named(ttsp_cnn *net, const char *name)
 {
 	ttsp_cnn_tensor t;
 
-	for (int i = 0; ttsp_cnn_tensor_get(net, i, &t); i++)
-		if (strcmp(t.name, name) == 0)
-			return t;
-	abort();
+	if (!ttsp_cnn_tensor_find(net, name, &t))
+		abort();
+	return t;
 }
 
 static const double mean[N_EXTRA] = {1.0, -2.0, 0.5};
