@@ -2,7 +2,7 @@
 -- names as plain data, NUL bytes, SECURITY DEFINER, search_path.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(46);
+SELECT plan(52);
 
 -- A tiny training set: 8 quarter-second clips, noise is "popular".
 CREATE TABLE sec_sounds AS
@@ -162,6 +162,52 @@ SELECT is(substr(ttsp_loss_curve_png('sp'), 1, 8), '\x89504e470d0a1a0a'::bytea,
 SELECT is(substr(ttsp_roc_png('sp', 'public.sec_sounds', 'spec', 'popular'), 1, 8), '\x89504e470d0a1a0a'::bytea,
 	'ttsp_roc_png likewise');
 RESET search_path;
+
+-- 7. Finding a model reads ttsp_model's key directly only where a query
+-- would see the same rows: the current user's privileges and row security
+-- hold, also for a model the backend has loaded, and child tables count.
+CREATE FUNCTION pg_temp.predict_then_as(r text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s spectrogram;
+BEGIN
+	SELECT spec INTO s FROM sec_sounds LIMIT 1;
+	PERFORM ttsp_predict('..', s);
+	PERFORM set_config('role', r, true);
+	BEGIN
+		PERFORM ttsp_predict('..', s);
+	EXCEPTION WHEN insufficient_privilege THEN
+		RETURN SQLERRM;
+	END;
+	RETURN 'predicted';
+END $$;
+REVOKE SELECT ON ttsp_model FROM PUBLIC;
+SELECT is(pg_temp.predict_then_as('ttsp_sec_user'), 'permission denied for table ttsp_model',
+	'a model loaded by a superuser is not served to a role without SELECT, in the same transaction and snapshot');
+RESET ROLE;
+GRANT SELECT ON ttsp_model TO PUBLIC;
+ALTER TABLE ttsp_model ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hide_dots ON ttsp_model FOR SELECT USING (name <> '..');
+SET LOCAL ROLE ttsp_sec_user;
+SELECT throws_ok($$ SELECT ttsp_predict('..', spec) FROM sec_sounds $$, '42704',
+	'model ".." does not exist', 'a model that a row security policy hides from the user does not exist for them');
+SELECT is((SELECT count(*) FROM sec_sounds WHERE ttsp_predict('sp', spec) BETWEEN 0 AND 1), 8::bigint,
+	'the models the policy shows predict');
+RESET ROLE;
+ALTER TABLE ttsp_model DISABLE ROW LEVEL SECURITY;
+CREATE TABLE sec_model_child () INHERITS (ttsp_model);
+INSERT INTO sec_model_child SELECT * FROM ttsp_model WHERE name = '..';
+UPDATE sec_model_child SET name = 'in_child';
+SELECT is((SELECT count(*) FROM sec_sounds WHERE ttsp_predict('in_child', spec) BETWEEN 0 AND 1), 8::bigint,
+	'a model in a child table of ttsp_model is found, as SELECT ... FROM ttsp_model finds it');
+DROP TABLE sec_model_child;
+-- The table's OID is cached per backend: a renamed ttsp_model is let go.
+ALTER TABLE ttsp_model RENAME TO sec_model_away;
+CREATE TABLE ttsp_model (LIKE sec_model_away INCLUDING ALL);
+SELECT throws_ok($$ SELECT ttsp_predict('..', spec) FROM sec_sounds $$, '42704',
+	'model ".." does not exist', 'a new, empty ttsp_model in the extension''s schema is the one read');
+DROP TABLE ttsp_model;
+ALTER TABLE sec_model_away RENAME TO ttsp_model;
+SELECT is((SELECT count(*) FROM sec_sounds WHERE ttsp_predict('..', spec) BETWEEN 0 AND 1), 8::bigint,
+	'and the old one again once renamed back');
 
 SELECT * FROM finish();
 ROLLBACK;

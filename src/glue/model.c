@@ -458,8 +458,8 @@ cache_insert(int i, LoadedModel *m)
 }
 
 /*
- * When a lookup's answer cannot have changed: the same transaction and
- * command under an MVCC snapshot with the same horizon and the same
+ * When a lookup's answer cannot have changed: the same transaction, command
+ * and user under an MVCC snapshot with the same horizon and the same
  * in-progress transactions.  The lookup's read-only SPI query runs under
  * that snapshot, so it would find the same row: a query scoring many rows
  * looks its model up once, not per row.
@@ -480,6 +480,7 @@ lookup_stamp(void)
 	st.xip = hash_bytes_extended((const unsigned char *) snap->xip, snap->xcnt * sizeof(TransactionId), snap->xcnt);
 	st.subxip = hash_bytes_extended((const unsigned char *) snap->subxip, snap->subxcnt * sizeof(TransactionId),
 									snap->subxcnt);
+	st.user = GetUserId();
 	return st;
 }
 
@@ -487,7 +488,7 @@ static bool
 stamp_valid_and_equal(const LookupStamp *a, const LookupStamp *b)
 {
 	return a->valid && b->valid && a->lxid == b->lxid && a->cid == b->cid && a->xmin == b->xmin &&
-		a->xmax == b->xmax && a->xip == b->xip && a->subxip == b->subxip;
+		a->xmax == b->xmax && a->xip == b->xip && a->subxip == b->subxip && a->user == b->user;
 }
 
 LoadedModel *

@@ -126,6 +126,7 @@ typedef struct LookupStamp
 	TransactionId xmax;
 	uint64		xip;			/* hashes of the in-progress transactions */
 	uint64		subxip;
+	Oid			user;			/* privileges and row security are the user's */
 } LookupStamp;
 
 /* A decoded model, cached per backend. */

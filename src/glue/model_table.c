@@ -7,6 +7,11 @@
 #include "train.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
@@ -14,28 +19,58 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "covariates.h"
 #include "ttsp_glue.h"
 
-Oid
-ttsp_schema_oid(void)
+/*
+ * The extension's schema and ttsp_model's OID, cached per backend: reading
+ * pg_extension (no syscache covers it) was a new backend's first
+ * relation build on every prediction's path.  Both are forgotten when
+ * ttsp_model's relcache entry is invalidated, which DROP EXTENSION (the
+ * table goes with it) and moving or dropping the table cause, as does a
+ * full reset.  The extension is not relocatable.
+ */
+static Oid	cached_schema = InvalidOid;
+static Oid	cached_table = InvalidOid;
+
+static void
+forget_oids(Datum arg, Oid relid)
 {
+	(void) arg;
+	if (!OidIsValid(relid) || relid == cached_table)
+		cached_schema = cached_table = InvalidOid;
+}
+
+/* The schema from pg_extension; the table too, and both are cached if it exists. */
+static Oid
+lookup_oids(void)
+{
+	static bool registered = false;
 	Oid			ext = get_extension_oid("ttsp", false);
-	Oid			nsp;
 	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	Oid			nsp;
 
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(forget_oids, (Datum) 0);
+		registered = true;
+	}
 	/* get_extension_schema() is static in PG 15: read pg_extension */
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
@@ -45,20 +80,57 @@ ttsp_schema_oid(void)
 	nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	cached_table = get_relname_relid("ttsp_model", nsp);
+	cached_schema = OidIsValid(cached_table) ? nsp : InvalidOid;
 	return nsp;
 }
 
-/* Looked up per call: cheap, and right after DROP/CREATE EXTENSION. */
-const char *
-ttsp_schema(void)
+Oid
+ttsp_schema_oid(void)
 {
-	return quote_identifier(get_namespace_name(ttsp_schema_oid()));
+	return OidIsValid(cached_schema) ? cached_schema : lookup_oids();
 }
 
+/* ttsp_model's OID, or InvalidOid. */
 static Oid
 model_table_oid(void)
 {
-	return get_relname_relid("ttsp_model", ttsp_schema_oid());
+	if (!OidIsValid(cached_table))
+		lookup_oids();
+	return cached_table;
+}
+
+/*
+ * ttsp_model, locked.  The cached OID may name a table that a committed
+ * DROP EXTENSION removed: locking it reads that invalidation, and the
+ * catalogs are asked again.  NULL if there is no such table.
+ */
+static Relation
+open_model_table(void)
+{
+	Oid			relid = model_table_oid();
+	Relation	rel;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL && OidIsValid(relid = model_table_oid()))
+		rel = try_relation_open(relid, AccessShareLock);
+	return rel;
+}
+
+/* The schema's name, quoted: looked up per call, so a renamed schema is seen. */
+const char *
+ttsp_schema(void)
+{
+	char	   *name = get_namespace_name(ttsp_schema_oid());
+
+	/* a schema dropped with the extension since it was cached */
+	if (name == NULL)
+		name = get_namespace_name(lookup_oids());
+	if (name == NULL)
+		elog(ERROR, "schema of extension ttsp not found");
+	return quote_identifier(name);
 }
 
 /*
@@ -234,6 +306,103 @@ find_query(const char *sql, Datum *args, Oid *types)
 	PG_END_TRY();
 }
 
+static void
+report_missing(const char *name, int32 version)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
+			 : errmsg("model \"%s\" does not exist", name),
+			 citus_loaded() ? errhint(CITUS_HINT)
+			 : errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
+}
+
+/* ttsp_model's primary key, if it is still the B-tree on (name, version) that the install script made. */
+static Relation
+open_key_index(Relation rel)
+{
+	Oid			idxid = RelationGetPrimaryKeyIndex(rel);
+	Relation	idx;
+	Form_pg_index ind;
+
+	if (!OidIsValid(idxid))
+		return NULL;
+	idx = index_open(idxid, AccessShareLock);
+	ind = idx->rd_index;
+	if (idx->rd_rel->relam == BTREE_AM_OID && ind->indisvalid && ind->indnkeyatts == 2 &&
+		ind->indkey.values[0] == SPI_fnumber(RelationGetDescr(rel), "name") &&
+		ind->indkey.values[1] == SPI_fnumber(RelationGetDescr(rel), "version") &&
+		TupleDescAttr(RelationGetDescr(idx), 0)->atttypid == TEXTOID &&
+		TupleDescAttr(RelationGetDescr(idx), 1)->atttypid == INT4OID)
+		return idx;
+	index_close(idx, AccessShareLock);
+	return NULL;
+}
+
+/*
+ * Whether the lookup can read ttsp_model's primary key directly and see
+ * exactly the rows the query in model_table_find would: a plain heap table
+ * of 0.2.0 or later, SELECT granted on the whole table, no row security, no
+ * child tables, a statement snapshot, and no Citus (whose shard queries go
+ * through its planner).
+ */
+static bool
+direct_ok(Relation rel)
+{
+	return rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		!rel->rd_rel->relhassubclass && ActiveSnapshotSet() && !citus_loaded() &&
+		SPI_fnumber(RelationGetDescr(rel), "feature_template") > 0 &&
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_NONE;
+}
+
+/*
+ * The lookup without SQL: a backward scan of the primary key under the
+ * statement's snapshot, so the first row is the highest version.  A new
+ * backend's first prediction otherwise parses and plans the query with cold
+ * catalog caches, and every transaction's first prediction plans it again.
+ * Returns false, having found nothing, where direct_ok says the query must
+ * run instead; the table stays locked, as a query leaves it.
+ */
+static bool
+find_direct(const char *name, int32 version, ModelRowId *id)
+{
+	Relation	rel = open_model_table();
+	Relation	idx;
+	ScanKeyData keys[2];
+	int			nkeys = version > 0 ? 2 : 1;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	bool		isnull;
+
+	if (rel == NULL)
+		return false;
+	if (!direct_ok(rel) || (idx = open_key_index(rel)) == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, idx->rd_indcollation[0],
+						   F_TEXTEQ, CStringGetTextDatum(name));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid, idx->rd_indcollation[1],
+						   F_INT4EQ, Int32GetDatum(version));
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	if (!index_getnext_slot(scan, BackwardScanDirection, slot))
+		report_missing(name, version);
+	id->row = ExecCopySlotHeapTuple(slot);
+	id->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	id->version = DatumGetInt32(heap_getattr(id->row, SPI_fnumber(id->desc, "version"), id->desc, &isnull));
+	id->xmin = HeapTupleHeaderGetRawXmin(id->row->t_data);
+	id->ctid = id->row->t_self;
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	return true;
+}
+
 ModelRowId
 model_table_find(const char *name, int32 version)
 {
@@ -243,22 +412,19 @@ model_table_find(const char *name, int32 version)
 	bool		isnull;
 	char	   *sql;
 
+	if (find_direct(name, version, &id))
+		return id;
+
 	/*
 	 * With the whole row (a 0.2.0+ table: decode_model_row reads it by
-	 * name), so that a model not yet cached costs one query, not two: a new
-	 * backend's first prediction parses and plans each.
+	 * name), so that a model not yet cached costs one query, not two.
 	 */
 	sql = psprintf("SELECT version, xmin::text::bigint, ctid%s FROM %s.ttsp_model m "
 				   "WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
 				   table_is_0_2() ? ", m.*" : "", ttsp_schema());
 	find_query(sql, args, types);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 version > 0 ? errmsg("model \"%s\" has no version %d", name, version)
-				 : errmsg("model \"%s\" does not exist", name),
-				 citus_loaded() ? errhint(CITUS_HINT)
-				 : errhint("Train it with ttsp_train, or list models with SELECT name, version FROM ttsp_model.")));
+		report_missing(name, version);
 	id.version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	id.xmin = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	id.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
