@@ -469,10 +469,7 @@ toast_source(struct varlena *raw, SampleSource *src, int *channels, size_t *len)
 	ArrayType  *hdr;
 	Size		data_offset;
 
-	if (!VARATT_IS_EXTERNAL_ONDISK(raw))
-		return false;
-	VARATT_EXTERNAL_GET_POINTER(ext, raw);
-	if (VARATT_EXTERNAL_IS_COMPRESSED(ext))
+	if (!glue_toast_uncompressed(raw, &ext))
 		return false;
 	/* the header up to two dimensions: the slice reads as an ArrayType */
 	hdr = (ArrayType *) detoast_attr_slice(raw, 0, Min(VARATT_EXTERNAL_GET_EXTSIZE(ext),

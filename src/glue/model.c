@@ -125,13 +125,7 @@ weights_fetch(Datum d, ModelWeights *w)
 
 	w->stored = d;
 	w->map = NULL;
-	if (!VARATT_IS_EXTERNAL_ONDISK(attr))
-	{
-		w->bytes = DatumGetByteaPP(d);
-		return;
-	}
-	VARATT_EXTERNAL_GET_POINTER(ptr, attr);
-	if (VARATT_EXTERNAL_IS_COMPRESSED(ptr))
+	if (!glue_toast_uncompressed(attr, &ptr))
 	{
 		w->bytes = DatumGetByteaPP(d);
 		return;

@@ -4,6 +4,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "utils/guc.h"
 
@@ -47,6 +48,15 @@ _PG_init(void)
 							   "Model used by ttsp_predict(music_id); empty means the newest.",
 							   NULL, &ttsp_default_model, "", PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ttsp");
+}
+
+bool
+glue_toast_uncompressed(struct varlena *v, struct varatt_external *ptr)
+{
+	if (!VARATT_IS_EXTERNAL_ONDISK(v))
+		return false;
+	VARATT_EXTERNAL_GET_POINTER(*ptr, v);
+	return !VARATT_EXTERNAL_IS_COMPRESSED(*ptr);
 }
 
 void

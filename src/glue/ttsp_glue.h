@@ -47,6 +47,13 @@ typedef struct GlueMapping
 extern void *glue_map_zeroed(Size bytes, const char *what, GlueMapping **mapping);
 extern void glue_unmap(GlueMapping *m);
 
+/*
+ * Whether a value is stored out of line and uncompressed, so that its bytes
+ * can be read from its TOAST chunks directly (its pointer in *ptr).
+ */
+struct varatt_external;
+extern bool glue_toast_uncompressed(struct varlena *v, struct varatt_external *ptr);
+
 /* A float4 array of the given shape, copying data (C order). */
 extern ArrayType *ttsp_float4_array(int ndim, const int *dims, const float *data);
 
