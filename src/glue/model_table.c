@@ -1,8 +1,8 @@
 /*
- * Every SQL statement against ttsp_model: the extension's schema, storing a
- * new version, finding and fetching a model, the newest model's name.
- * Values go in as SPI parameters; the schema is quoted; callers are
- * connected to SPI.
+ * Every access to ttsp_model: the extension's schema, storing a new
+ * version, finding (by its primary key where a query would see the same
+ * rows) and fetching a model, the newest model's name.  Values go in as SPI
+ * parameters; the schema is quoted; callers are connected to SPI.
  */
 #include "train.h"
 
