@@ -162,6 +162,18 @@ void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, bool pack, double
  */
 void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
 						   float *pooled);
+
+/*
+ * An eval forward of n whole samples through all nb blocks, one task per
+ * sample: each thread takes a sample through every block while its
+ * activations are in that thread's cache, with no barrier between blocks.
+ * The blocks' BatchNorm means and inverse deviations must be set
+ * (cnn_bn_forward, eval); pack as for cnn_conv_forward.  The last block's
+ * per-sample statistics go to stats.  The same bits as cnn_input_forward,
+ * then cnn_conv_forward block by block.  False if x has NaN or infinity.
+ */
+bool		cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack,
+							 double *stats, int threads);
 /*
  * dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db.
  * sums: the per-sample sums cnn_conv_backward left for this block, or NULL

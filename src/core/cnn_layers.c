@@ -103,6 +103,8 @@ typedef struct cnn_job
 	const float *wpack;
 	double	   *dbl;			/* per-sample sums or dw scratch */
 	float	   *pooled;
+	const struct cnn_job *stages;	/* eval pipeline: the input's, then each block's */
+	int			nstages;
 	int			n;
 	bool		training;
 	int			threads;		/* at most this many threads run the job */
@@ -477,6 +479,36 @@ cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 	if (threads > 1 && n < CNN_SAMPLES_PER_THREAD * threads)
 		j.split = (CNN_SAMPLES_PER_THREAD * threads + n - 1) / n;
 	run_job(isa()->input_forward, &j, n * j.split);
+	return !bad;
+}
+
+/* task: sample t through the input layout and every block (cnn_eval_forward) */
+static void
+eval_sample_task(const cnn_job *j, int t)
+{
+	const cnn_isa *k = isa();
+
+	k->input_forward(&j->stages[0], t);
+	for (int l = 1; l < j->nstages; l++)
+		k->conv_forward(&j->stages[l], t);
+}
+
+bool
+cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, double *stats, int threads)
+{
+	int			bad = 0;
+	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
+	cnn_job		j = {.stages = stages, .nstages = nb + 1, .n = n, .threads = threads};
+
+	if (pack)
+		for (int l = 0; l < nb; l++)
+			pack_if_changed(&blocks[l], isa()->fcob, true);
+
+	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = &bad, .split = 1};
+	for (int l = 0; l < nb; l++)
+		stages[l + 1] = (cnn_job) {.blk = &blocks[l], .prev = l > 0 ? &blocks[l - 1] : NULL,
+			.wpack = blocks[l].wpack, .dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
+	run_job(eval_sample_task, &j, n);
 	return !bad;
 }
 
