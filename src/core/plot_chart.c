@@ -109,9 +109,81 @@ draw_series(cairo_t *cr, const plot_box *b, const ttsp_series *s, double xlo, do
 	ttsp_cairo.cairo_restore(cr);
 }
 
-/* Legend rows, top right inside the box, on a white panel. */
+/* The top left of a w x h panel in corner k of box b. */
 static void
-draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark)
+corner_origin(const plot_box *b, plot_corner k, double w, double h, double *x, double *y)
+{
+	bool		right = k == PLOT_TOP_RIGHT || k == PLOT_BOTTOM_RIGHT,
+				top = k == PLOT_TOP_RIGHT || k == PLOT_TOP_LEFT;
+
+	*x = right ? b->x + b->w - w - 6 : b->x + 6;
+	*y = top ? b->y + 8 : b->y + b->h - h - 8;
+}
+
+/* Points of c's series inside the rectangle (rx, ry, w, h), segments at 16 points each. */
+static int
+covered(const plot_box *b, const ttsp_chart *c, double xlo, double xhi, double ylo, double yhi,
+		double rx, double ry, double w, double h)
+{
+	int			n = 0;
+
+	for (int s = 0; s < c->n_series; s++)
+	{
+		const ttsp_series *se = &c->series[s];
+
+		for (int i = 0; i < se->n; i++)
+		{
+			double		x0 = se->x[i],
+						y0 = se->y[i],
+						x1 = i + 1 < se->n ? se->x[i + 1] : x0,
+						y1 = i + 1 < se->n ? se->y[i + 1] : y0;
+
+			if (!isfinite(x0) || !isfinite(y0))
+				continue;
+			if (!isfinite(x1) || !isfinite(y1))
+				x1 = x0, y1 = y0;
+			for (int k = 0; k < 16; k++)
+			{
+				double		f = k / 16.0,
+							px = b->x + (x0 + f * (x1 - x0) - xlo) / (xhi - xlo) * b->w,
+							py = b->y + b->h - (y0 + f * (y1 - y0) - ylo) / (yhi - ylo) * b->h;
+
+				n += px >= rx && px <= rx + w && py >= ry && py <= ry + h;
+			}
+		}
+	}
+	return n;
+}
+
+plot_corner
+plot_legend_corner(const plot_box *b, const ttsp_chart *c, double xlo, double xhi, double ylo,
+				   double yhi, double w, double h, double *x, double *y)
+{
+	static const plot_corner chart_order[] = {PLOT_TOP_RIGHT, PLOT_TOP_LEFT, PLOT_BOTTOM_RIGHT, PLOT_BOTTOM_LEFT};
+	static const plot_corner roc_order[] = {PLOT_BOTTOM_RIGHT, PLOT_TOP_LEFT, PLOT_TOP_RIGHT, PLOT_BOTTOM_LEFT};
+	const plot_corner *order = c->unit_square ? roc_order : chart_order;
+	plot_corner best = order[0];
+	int			fewest = -1;
+
+	for (int i = 0; i < 4; i++)
+	{
+		double		rx,
+					ry;
+		int			n;
+
+		corner_origin(b, order[i], w, h, &rx, &ry);
+		n = covered(b, c, xlo, xhi, ylo, yhi, rx, ry, w, h);
+		if (fewest < 0 || n < fewest)
+			best = order[i], fewest = n;
+	}
+	corner_origin(b, best, w, h, x, y);
+	return best;
+}
+
+/* Legend rows on a white panel, in the corner that hides the least of the series. */
+static void
+draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark, double xlo, double xhi,
+			double ylo, double yhi)
 {
 	int			rows = c->n_series + (mark ? 1 : 0);
 	double		wmax = 0,
@@ -127,8 +199,7 @@ draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark)
 		ttsp_cairo.cairo_text_extents(cr, r < c->n_series ? c->series[r].name : c->mark_label, &te);
 		wmax = fmax(wmax, te.x_advance);
 	}
-	x = b->x + b->w - wmax - LEGEND_SWATCH - 22;
-	y = c->unit_square ? b->y + b->h - rows * LEGEND_ROW - 14 : b->y + 8;
+	plot_legend_corner(b, c, xlo, xhi, ylo, yhi, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6, &x, &y);
 	ttsp_cairo.cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
 	ttsp_cairo.cairo_rectangle(cr, x, y, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6);
 	ttsp_cairo.cairo_fill_preserve(cr);
@@ -239,7 +310,7 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 	for (int s = 0; s < c->n_series; s++)
 		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi, c->unit_square);
 	plot_frame(cr, &b);
-	draw_legend(cr, &b, c, mark);
+	draw_legend(cr, &b, c, mark, xlo, xhi, ylo, yhi);
 	if (ttsp_cairo.cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
 						 ttsp_cairo.cairo_status_to_string(ttsp_cairo.cairo_status(cr)));

@@ -56,4 +56,23 @@ void		plot_y_axis(cairo_t *cr, const plot_box *b, double lo, double hi, bool int
 /* A thin dark frame around box. */
 void		plot_frame(cairo_t *cr, const plot_box *b);
 
+/* Where a chart's legend goes, inside its data area. */
+typedef enum plot_corner
+{
+	PLOT_TOP_RIGHT,
+	PLOT_TOP_LEFT,
+	PLOT_BOTTOM_RIGHT,
+	PLOT_BOTTOM_LEFT
+} plot_corner;
+
+/*
+ * The corner for a w x h legend in box b, whose data range is xlo..xhi,
+ * ylo..yhi: the one whose panel covers the fewest points of c's series
+ * (each segment counted at 16 points along it), in the order top right,
+ * top left, bottom right, bottom left; a ROC chart tries bottom right first.
+ * Its panel's top left corner in *x, *y.
+ */
+plot_corner plot_legend_corner(const plot_box *b, const ttsp_chart *c, double xlo, double xhi,
+							   double ylo, double yhi, double w, double h, double *x, double *y);
+
 #endif

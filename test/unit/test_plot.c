@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "plot.h"
+#include "plot_internal.h"
 #include "plot_ticks.h"
 #include "rng.h"
 #include "tap.h"
@@ -226,6 +227,53 @@ test_chart(void)
 	}
 }
 
+/*
+ * The legend's corner, worked out by hand: a 400 x 200 data area at (0, 0)
+ * showing 0..10 on both axes (0..1 for ROC), a 100 x 40 legend, whose panel
+ * sits 6 px from the side and 8 px from the top or bottom.
+ */
+static void
+test_legend_corner(void)
+{
+	const double xs[3] = {0, 5, 10},
+				rising[3] = {0, 5, 10},
+				falling[3] = {10, 5, 0},
+				u_shape[3] = {10, 0, 10},
+				roc_x[3] = {0, 0, 1},
+				roc_y[3] = {0, 1, 1},
+				low_x[3] = {0, 0.8, 1},
+				low_y[3] = {0, 0.2, 1};
+	ttsp_series s = {"s", xs, rising, 3, {0, 0, 0}, false};
+	ttsp_chart	c = {&s, 1, NULL, "x", "y", false, false, NAN, NULL};
+	plot_box	b = {0, 0, 400, 200};
+	plot_corner k;
+	double		x,
+				y;
+
+	/* the line y = 200 - x / 2 runs through the top right panel (x 304..384), not the top left */
+	k = plot_legend_corner(&b, &c, 0, 10, 0, 10, 100, 40, &x, &y);
+	ok(k == PLOT_TOP_LEFT && x == 6 && y == 8, "a rising curve puts the legend top left, at (6, 8): (%g, %g)", x, y);
+	s.y = falling;
+	k = plot_legend_corner(&b, &c, 0, 10, 0, 10, 100, 40, &x, &y);
+	ok(k == PLOT_TOP_RIGHT && x == 294 && y == 8, "a falling one leaves it top right, at (294, 8): (%g, %g)", x, y);
+	/* down to (200, 200) and up to (400, 0): at y 8..48 the right arm is at x 352..392, inside 294..394 */
+	s.y = u_shape;
+	k = plot_legend_corner(&b, &c, 0, 10, 0, 10, 100, 40, &x, &y);
+	ok(k == PLOT_BOTTOM_RIGHT && x == 294 && y == 152,
+	   "a U covers both top corners: bottom right, at (294, 152): (%g, %g)", x, y);
+	/* ROC: bottom right first, unless the curve runs under it */
+	c.unit_square = true;
+	s.x = roc_x;
+	s.y = roc_y;
+	ok(plot_legend_corner(&b, &c, 0, 1, 0, 1, 100, 40, &x, &y) == PLOT_BOTTOM_RIGHT,
+	   "a ROC curve along the top left leaves the legend bottom right");
+	/* through (0.8, 0.2): pixel (320, 160), inside the bottom right panel (294..394, 152..192) */
+	s.x = low_x;
+	s.y = low_y;
+	ok(plot_legend_corner(&b, &c, 0, 1, 0, 1, 100, 40, &x, &y) == PLOT_TOP_LEFT,
+	   "one through the bottom right moves it top left");
+}
+
 static void
 test_spectrogram(void)
 {
@@ -287,6 +335,7 @@ main(void)
 	test_ticks();
 	test_viridis();
 	test_chart();
+	test_legend_corner();
 	test_spectrogram();
 	return done_testing();
 }
