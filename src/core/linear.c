@@ -57,6 +57,74 @@ ttsp_pool_row(const float *v, int frames, int channel, int bin, double *mean, do
 	return TTSP_OK;
 }
 
+/* Rows pooled side by side: each keeps ttsp_pool_row's order of operations. */
+#define POOL_GROUP TTSP_POOL_GROUP
+
+/*
+ * POOL_GROUP rows of v; false, with nothing stored, if a value is not
+ * finite.  The rows' sums are kept apart in locals (the unrolled loops keep
+ * them in registers), each in ttsp_pool_row's order.
+ */
+static bool
+pool_group(const float *v, int frames, double *mean, double *sd)
+{
+	double		sum[POOL_GROUP] = {0},
+				ss[POOL_GROUP] = {0},
+				m[POOL_GROUP];
+
+	if (!ttsp_all_finite(v, (size_t) POOL_GROUP * frames))
+		return false;
+	for (int f = 0; f < frames; f++)
+	{
+#pragma GCC unroll 8
+		for (int k = 0; k < POOL_GROUP; k++)
+			sum[k] += v[(size_t) k * frames + f];
+	}
+#pragma GCC unroll 8
+	for (int k = 0; k < POOL_GROUP; k++)
+		m[k] = sum[k] / frames;
+	for (int f = 0; f < frames; f++)
+	{
+#pragma GCC unroll 8
+		for (int k = 0; k < POOL_GROUP; k++)
+		{
+			float		x = v[(size_t) k * frames + f];
+
+			ss[k] += (x - m[k]) * (x - m[k]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int k = 0; k < POOL_GROUP; k++)
+	{
+		mean[k] = m[k];
+		sd[k] = sqrt(ss[k] / frames);
+	}
+	return true;
+}
+
+ttsp_status
+ttsp_pool_rows(const float *v, int rows, int frames, int first, int bins, double *mean, double *sd,
+			   ttsp_error *err)
+{
+	int			k = 0;
+
+	if (v == NULL || frames < 1 || bins < 1)
+		return ttsp_fail(err, TTSP_EINVAL, "pooling needs rows of >= 1 frame (got %d)", frames);
+	for (; k + POOL_GROUP <= rows; k += POOL_GROUP)
+		if (!pool_group(v + (size_t) k * frames, frames, mean + k, sd + k))
+			break;
+	/* the rest, and a group with a non-finite value: one by one, for the error's place */
+	for (; k < rows; k++)
+	{
+		ttsp_status st = ttsp_pool_row(v + (size_t) k * frames, frames, (first + k) / bins,
+									   (first + k) % bins, &mean[k], &sd[k], err);
+
+		if (st != TTSP_OK)
+			return st;
+	}
+	return TTSP_OK;
+}
+
 ttsp_status
 ttsp_pool_features(const float *x, int channels, int bins, int frames, double *out,
 				   ttsp_error *err)
@@ -67,15 +135,7 @@ ttsp_pool_features(const float *x, int channels, int bins, int frames, double *o
 		return ttsp_fail(err, TTSP_EINVAL,
 						 "pooling needs an input of >= 1 channel, bin and frame (got %d x %d x %d)",
 						 channels, bins, frames);
-	for (size_t k = 0; k < cb; k++)
-	{
-		ttsp_status st = ttsp_pool_row(x + k * frames, frames, (int) (k / bins), (int) (k % bins),
-									   &out[k], &out[cb + k], err);
-
-		if (st != TTSP_OK)
-			return st;
-	}
-	return TTSP_OK;
+	return ttsp_pool_rows(x, (int) cb, frames, 0, bins, out, out + cb, err);
 }
 
 ttsp_status

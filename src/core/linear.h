@@ -70,6 +70,19 @@ ttsp_status ttsp_pool_row(const float *v, int frames, int channel, int bin,
 						  double *mean, double *sd, ttsp_error *err);
 
 /*
+ * ttsp_pool_row for `rows` consecutive rows of frames values at v, row k
+ * being row first + k of an input with `bins` bins per channel (for the
+ * error's place): mean[k] and sd[k].  The same bits as ttsp_pool_row, row
+ * by row, and the same error for the first non-finite value in row-major
+ * order; faster, since one row's sums are chains of dependent adds and
+ * eight rows' chains run side by side.
+ */
+ttsp_status ttsp_pool_rows(const float *v, int rows, int frames, int first, int bins,
+						   double *mean, double *sd, ttsp_error *err);
+/* The rows it takes side by side: a caller's batch of rows is best a multiple. */
+#define TTSP_POOL_GROUP 8
+
+/*
  * The gradient through pooling: given dpooled = d(out)/d(pooled features)
  * (ttsp_pooled_count values), ADD d(out)/d(x) into dx ([c][b][frames]
  * doubles).  The deviation's derivative is taken as 0 for a constant row.

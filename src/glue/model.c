@@ -150,37 +150,43 @@ weights_release(ModelWeights *w)
 }
 
 /*
- * Row by row through one row's buffer: the whole clip's logs would be a
- * fresh allocation, and page faults, on every call.  With in, also the
- * standardised window into out, from the same logs.
+ * TTSP_POOL_GROUP rows at a time through one small buffer (the whole clip's
+ * logs would be a fresh allocation, and page faults, on every call), pooled
+ * side by side (ttsp_pool_rows).  With in, also the standardised window
+ * into out, from the same logs.
  */
 static void
 pool_rows(const Spectrogram *s, double *pooled, const ModelInput *in, float *out)
 {
-	int			rows = s->h.channels * s->h.bins;
-	float	   *logs = palloc(s->h.frames * sizeof(float));
+	int			rows = s->h.channels * s->h.bins,
+				frames = s->h.frames;
+	float	   *logs = palloc((Size) TTSP_POOL_GROUP * frames * sizeof(float));
 	ttsp_error	err;
 
-	for (int cb = 0; cb < rows; cb++)
+	for (int c0 = 0; c0 < rows; c0 += TTSP_POOL_GROUP)
 	{
-		float	   *dst;
-		float		mean,
-					scale;
-		int			f;
+		int			n = Min(TTSP_POOL_GROUP, rows - c0);
 
-		log_row(s, cb, s->h.frames, 0, 1, logs);
-		ttsp_check(ttsp_pool_row(logs, s->h.frames, cb / s->h.bins, cb % s->h.bins, &pooled[cb],
-								 &pooled[rows + cb], &err), &err);
+		for (int k = 0; k < n; k++)
+			log_row(s, c0 + k, frames, 0, 1, logs + (Size) k * frames);
+		ttsp_check(ttsp_pool_rows(logs, n, frames, c0, s->h.bins, &pooled[c0], &pooled[rows + c0], &err),
+				   &err);
 		if (in == NULL)
 			continue;
-		/* (v - 0) * 1 is v, and (v - mean) * scale, in float, is what log_row computes standardised */
-		dst = out + (Size) cb * in->frames;
-		mean = in->mean[cb];
-		scale = 1.0f / in->std[cb];
-		for (f = 0; f < Min(s->h.frames, in->frames); f++)
-			dst[f] = (logs[f] - mean) * scale;
-		for (; f < in->frames; f++)
-			dst[f] = 0;
+		for (int k = 0; k < n; k++)
+		{
+			/* (v - 0) * 1 is v, and (v - mean) * scale, in float, is what log_row computes standardised */
+			const float *row = logs + (Size) k * frames;
+			float	   *dst = out + (Size) (c0 + k) * in->frames;
+			float		mean = in->mean[c0 + k],
+						scale = 1.0f / in->std[c0 + k];
+			int			f;
+
+			for (f = 0; f < Min(frames, in->frames); f++)
+				dst[f] = (row[f] - mean) * scale;
+			for (; f < in->frames; f++)
+				dst[f] = 0;
+		}
 	}
 	pfree(logs);
 }

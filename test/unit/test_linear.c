@@ -15,6 +15,7 @@
  * closed form on both sides: 1e-9.  Pooled features and the scaler: 1e-12.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,56 @@ test_pool(void)
 	}
 	ok(ttsp_pooled_count(0, 3) == 0 && ttsp_pooled_count(1, TTSP_LINEAR_MAX_DIM + 1) == 0,
 	   "pooled count is 0 outside the shape limits");
+}
+
+/*
+ * ttsp_pool_rows against ttsp_pool_row, row by row, bit for bit: 2 x 21
+ * rows of 552 log-like values (five groups of 8 and 2 rows after), from
+ * row 0 and from row 8, and the error's place.
+ */
+static void
+test_pool_rows(void)
+{
+	enum
+	{
+		C = 2, B = 21, R = C * B, F = 552
+	};
+	float	   *v = malloc(sizeof(float) * R * F);
+	double		want[2 * R],
+				got[2 * R],
+				whole[2 * R];
+	bool		same = true;
+	ttsp_error	err;
+	uint32_t	state = 12345;
+
+	for (int i = 0; i < R * F; i++)
+	{
+		state = state * 1664525u + 1013904223u;
+		v[i] = (float) ((state >> 8) / 16777216.0 * 12.0 - 9.0);
+	}
+	for (int k = 0; k < R; k++)
+		same &= ttsp_pool_row(v + (size_t) k * F, F, k / B, k % B, &want[k], &want[R + k], &err) == TTSP_OK;
+	same &= ttsp_pool_rows(v, R, F, 0, B, got, got + R, &err) == TTSP_OK;
+	ok(same && memcmp(want, got, sizeof(want)) == 0, "42 rows side by side: the bits of pooling each row alone");
+	memset(got, 0, sizeof(got));
+	ok(ttsp_pool_rows(v + 8 * F, R - 8, F, 8, B, got + 8, got + R + 8, &err) == TTSP_OK &&
+	   memcmp(want + 8, got + 8, (R - 8) * sizeof(double)) == 0 &&
+	   memcmp(want + R + 8, got + R + 8, (R - 8) * sizeof(double)) == 0,
+	   "from row 8 on, the same bits");
+	ok(ttsp_pool_features(v, C, B, F, whole, &err) == TTSP_OK && memcmp(want, whole, sizeof(want)) == 0,
+	   "ttsp_pool_features pools them side by side too");
+	v[13 * F + 200] = NAN;
+	v[30 * F + 7] = NAN;
+	ok(ttsp_pool_rows(v, R, F, 0, B, got, got + R, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "channel 0, bin 13, frame 200") != NULL,
+	   "two NaNs in two groups: the first in row order is named: %s", err.msg);
+	v[13 * F + 200] = 0;
+	v[30 * F + 7] = 0;
+	v[41 * F + 551] = -INFINITY;
+	ok(ttsp_pool_rows(v + 8 * F, R - 8, F, 8, B, got, got + R, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "channel 1, bin 20, frame 551") != NULL,
+	   "an infinity in the last row, counted from row 8, is named by its place in the input: %s", err.msg);
+	free(v);
 }
 
 /* The pooling's gradient against central differences of a weighted sum of the pooled features. */
@@ -402,6 +453,7 @@ main(void)
 	if (!ok(load_golden(GOLDEN_PATH), "golden file %s loads (run from the repository root)", GOLDEN_PATH))
 		return done_testing();
 	test_pool();
+	test_pool_rows();
 	test_pool_backward();
 	test_fits(TTSP_TASK_CLASSIFICATION);
 	test_fits(TTSP_TASK_REGRESSION);
