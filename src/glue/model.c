@@ -642,7 +642,7 @@ model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *co
 }
 
 float *
-model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames)
+model_clip_input(LoadedModel *m, const Spectrogram *spec, double *pooled, int *frames)
 {
 	Size		size = (Size) m->in.channels * m->in.bins * model_clip_width(&m->in, spec->h.frames);
 
@@ -654,7 +654,16 @@ model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames)
 		m->input = MemoryContextAllocHuge(m->cxt, size * sizeof(float));
 		m->input_size = size;
 	}
-	model_clip_fill(&m->in, spec, m->input, true);
+	if (pooled != NULL)
+	{
+		ModelInput	whole = m->in;
+
+		/* one log pass for both, as for a clip of one window */
+		whole.frames = model_clip_width(&m->in, spec->h.frames);
+		model_input_fill_pooled(&whole, spec, m->input, pooled);
+	}
+	else
+		model_clip_fill(&m->in, spec, m->input, true);
 	*frames = spec->h.frames;
 	return m->input;
 }

@@ -202,11 +202,12 @@ extern void model_extra_fill(const double *pooled, int n_pooled, const double *c
 /* model_clip_extra from pooled features already computed (m->n_pooled of them, or NULL if none). */
 extern float *model_extra_inputs(const LoadedModel *m, const double *pooled, const double *cov_inputs);
 /*
- * The whole clip standardised, in a buffer kept with m; *frames receives
+ * The whole clip standardised, in a buffer kept with m, and its pooled
+ * features into pooled unless NULL, from the same logs; *frames receives
  * its real frames to hand to scorer_add (a clip of one window, or a
  * POOL_FIRST model's, goes straight into the batch: scorer_add_spec).
  */
-extern float *model_clip_input(LoadedModel *m, const Spectrogram *spec, int *frames);
+extern float *model_clip_input(LoadedModel *m, const Spectrogram *spec, double *pooled, int *frames);
 
 /*
  * A clip straight from its spectrogram, with its covariates' inputs (NULL

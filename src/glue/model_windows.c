@@ -181,39 +181,35 @@ scorer_add_filled(ClipScorer *s, const float *extra, int tag)
 void
 scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const double *cov_inputs, int tag)
 {
-	float	   *clip;
 	float	   *extra;
-	int			frames;
+	double	   *pooled = m->n_pooled > 0 ? palloc(m->n_pooled * sizeof(double)) : NULL;
 
+	model_require_covariates(m, cov_inputs);
 	/*
 	 * one window: standardised straight into the batch, no clip buffer and
-	 * no copy, and pooled from the same logs
+	 * no copy; either way pooled from the same logs
 	 */
 	if (scorer_one_window(s, spec->h.frames))
 	{
-		float	   *slot;
-		double	   *pooled = NULL;
+		float	   *slot = scorer_next_slot(s);
 
-		model_require_covariates(m, cov_inputs);
-		slot = scorer_next_slot(s);
-		if (m->n_pooled > 0)
-		{
-			pooled = palloc(m->n_pooled * sizeof(double));
+		if (pooled)
 			model_input_fill_pooled(s->in, spec, slot, pooled);
-		}
 		else
 			model_input_fill(s->in, spec, slot, true);
 		extra = model_extra_inputs(m, pooled, cov_inputs);
 		scorer_add_filled(s, extra, tag);
-		if (pooled)
-			pfree(pooled);
 	}
 	else
 	{
-		extra = model_clip_extra(m, spec, cov_inputs);
-		clip = model_clip_input(m, spec, &frames);
+		int			frames;
+		float	   *clip = model_clip_input(m, spec, pooled, &frames);
+
+		extra = model_extra_inputs(m, pooled, cov_inputs);
 		scorer_add(s, clip, frames, extra, tag);
 	}
+	if (pooled)
+		pfree(pooled);
 	if (extra)
 		pfree(extra);
 }
