@@ -484,11 +484,6 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 	return ttsp_cnn_forward_extra(net, x, NULL, batch, training, out, err);
 }
 
-/*
- * The forward pass of batch samples; first is the index of x's first sample
- * in the caller's batch, for error messages.  pack false: the blocks' wpack
- * hold the weights from the pass before, and the weights did not change.
- */
 /* The error for an input with NaN or infinity: which sample and channel. */
 static ttsp_status
 bad_input(const float *x, int batch, int first, int c0, size_t plane, ttsp_error *err)
@@ -501,6 +496,11 @@ bad_input(const float *x, int batch, int first, int c0, size_t plane, ttsp_error
 	return ttsp_fail(err, TTSP_EINVAL, "input contains NaN or infinity");
 }
 
+/*
+ * The forward pass of batch samples; first is the index of x's first sample
+ * in the caller's batch, for error messages.  pack false: the blocks' wpack
+ * hold the weights from the pass before, and the weights did not change.
+ */
 static ttsp_status
 forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int first,
 			 bool training, bool pack, float *out, ttsp_error *err)
@@ -525,8 +525,11 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 
 	if (!training && net->threads > 1 && batch >= CNN_SAMPLES_PER_THREAD * net->threads)
 	{
-		/* whole samples per thread through every block (cnn_eval_forward) */
-		for (int l = 0; l < nb; l++)
+		/*
+		 * whole samples per thread through every block (cnn_eval_forward);
+		 * first the BatchNorm of each block that feeds the next
+		 */
+		for (int l = 0; l < nb - 1; l++)
 			cnn_bn_forward(&net->blocks[l], batch, false, net->bn_sums, NULL);
 		if (!cnn_eval_forward(net->blocks, nb, x, batch, pack, net->bn_sums, net->threads))
 			return bad_input(x, batch, first, c0, plane, err);

@@ -167,8 +167,8 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
  * An eval forward of n whole samples through all nb blocks, one task per
  * sample: each thread takes a sample through every block while its
  * activations are in that thread's cache, with no barrier between blocks.
- * The blocks' BatchNorm means and inverse deviations must be set
- * (cnn_bn_forward, eval); pack as for cnn_conv_forward.  The last block's
+ * The BatchNorm means and inverse deviations of all blocks but the last
+ * must be set (cnn_bn_forward, eval); pack as for cnn_conv_forward.  The last block's
  * per-sample statistics go to stats.  The same bits as cnn_input_forward,
  * then cnn_conv_forward block by block.  False if x has NaN or infinity.
  */

@@ -100,7 +100,6 @@ typedef struct cnn_job
 	const float *in;			/* x (NCHW), dY or dZ */
 	float	   *out;			/* dZ, or dxq */
 	float	   *grad;			/* input gradient: dY of prev, or NCHW if no prev */
-	const float *wpack;
 	double	   *dbl;			/* per-sample sums or dw scratch */
 	float	   *pooled;
 	const struct cnn_job *stages;	/* eval pipeline: the input's, then each block's */
@@ -507,7 +506,7 @@ cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, do
 	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = &bad, .split = 1};
 	for (int l = 0; l < nb; l++)
 		stages[l + 1] = (cnn_job) {.blk = &blocks[l], .prev = l > 0 ? &blocks[l - 1] : NULL,
-			.wpack = blocks[l].wpack, .dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
+			.dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
 	run_job(eval_sample_task, &j, n);
 	return !bad;
 }
@@ -516,7 +515,7 @@ void
 cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, bool pack, double *stats, int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .prev = prev, .wpack = blk->wpack, .dbl = stats, .n = n, .split = 1,
+	cnn_job		j = {.blk = blk, .prev = prev, .dbl = stats, .n = n, .split = 1,
 	.threads = threads};
 
 	if (pack)
@@ -561,7 +560,7 @@ cnn_conv_backward(cnn_block *blk, const cnn_block *prev, const float *dz, int n,
 				  float *grad, float *dxq, double *dw_scratch, double *sums, int threads)
 {
 	const cnn_isa *k = isa();
-	cnn_job		j = {.blk = blk, .in = dz, .wpack = blk->wpack, .dbl = dw_scratch, .n = n,
+	cnn_job		j = {.blk = blk, .in = dz, .dbl = dw_scratch, .n = n,
 	.threads = threads};
 
 	/* one contiguous range of channel blocks per thread */
@@ -902,7 +901,7 @@ K(conv_forward_task)(const cnn_job *j, int task, const int COB, const int NV)
 	for (int cb = 0; cb < nb; cb++)
 	{
 		const float *xs = blk->xq + xq_off(blk, s, 0);
-		const float *wb = j->wpack + (size_t) cb * cin * CNN_TAPS * COB;
+		const float *wb = blk->wpack + (size_t) cb * cin * CNN_TAPS * COB;
 		float	   *rs = blk->r + r_off(blk, s, cb * COB);
 		int			nco = cout - cb * COB < COB ? cout - cb * COB : COB;
 		V			bias[MAX_BLOCK];
@@ -1313,7 +1312,7 @@ K(dx_task)(const cnn_job *j, int task, const int CIB, const int NV)
 	size_t		dcs = blk->sd,
 				xcs = 4 * blk->sq;
 	const float *dzs = j->in + dz_off(blk, s, 0) + blk->dpad;
-	const float *wb = j->wpack + (size_t) ib * cout * CNN_TAPS * CIB;
+	const float *wb = blk->wpack + (size_t) ib * cout * CNN_TAPS * CIB;
 
 	for (int pl = 0; pl < 4; pl++)
 	{
