@@ -57,36 +57,33 @@ ttsp_pool_row(const float *v, int frames, int channel, int bin, double *mean, do
 	return TTSP_OK;
 }
 
-/* Rows pooled side by side: each keeps ttsp_pool_row's order of operations. */
-#define POOL_GROUP TTSP_POOL_GROUP
-
 /*
- * POOL_GROUP rows of v; false, with nothing stored, if a value is not
- * finite.  The rows' sums are kept apart in locals (the unrolled loops keep
- * them in registers), each in ttsp_pool_row's order.
+ * TTSP_POOL_GROUP rows of v side by side; false, with nothing stored, if a
+ * value is not finite.  The rows' sums are kept apart in locals (the
+ * unrolled loops keep them in registers), each in ttsp_pool_row's order.
  */
 static bool
 pool_group(const float *v, int frames, double *mean, double *sd)
 {
-	double		sum[POOL_GROUP] = {0},
-				ss[POOL_GROUP] = {0},
-				m[POOL_GROUP];
+	double		sum[TTSP_POOL_GROUP] = {0},
+				ss[TTSP_POOL_GROUP] = {0},
+				m[TTSP_POOL_GROUP];
 
-	if (!ttsp_all_finite(v, (size_t) POOL_GROUP * frames))
+	if (!ttsp_all_finite(v, (size_t) TTSP_POOL_GROUP * frames))
 		return false;
 	for (int f = 0; f < frames; f++)
 	{
 #pragma GCC unroll 8
-		for (int k = 0; k < POOL_GROUP; k++)
+		for (int k = 0; k < TTSP_POOL_GROUP; k++)
 			sum[k] += v[(size_t) k * frames + f];
 	}
 #pragma GCC unroll 8
-	for (int k = 0; k < POOL_GROUP; k++)
+	for (int k = 0; k < TTSP_POOL_GROUP; k++)
 		m[k] = sum[k] / frames;
 	for (int f = 0; f < frames; f++)
 	{
 #pragma GCC unroll 8
-		for (int k = 0; k < POOL_GROUP; k++)
+		for (int k = 0; k < TTSP_POOL_GROUP; k++)
 		{
 			float		x = v[(size_t) k * frames + f];
 
@@ -94,7 +91,7 @@ pool_group(const float *v, int frames, double *mean, double *sd)
 		}
 	}
 #pragma GCC unroll 8
-	for (int k = 0; k < POOL_GROUP; k++)
+	for (int k = 0; k < TTSP_POOL_GROUP; k++)
 	{
 		mean[k] = m[k];
 		sd[k] = sqrt(ss[k] / frames);
@@ -110,7 +107,7 @@ ttsp_pool_rows(const float *v, int rows, int frames, int first, int bins, double
 
 	if (v == NULL || frames < 1 || bins < 1)
 		return ttsp_fail(err, TTSP_EINVAL, "pooling needs rows of >= 1 frame (got %d)", frames);
-	for (; k + POOL_GROUP <= rows; k += POOL_GROUP)
+	for (; k + TTSP_POOL_GROUP <= rows; k += TTSP_POOL_GROUP)
 		if (!pool_group(v + (size_t) k * frames, frames, mean + k, sd + k))
 			break;
 	/* the rest, and a group with a non-finite value: one by one, for the error's place */
