@@ -7,15 +7,14 @@
 #include "train.h"
 
 #include "access/genam.h"
-#include "access/heapam.h"
-#include "access/relscan.h"
-#include "access/tableam.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_index.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -25,8 +24,8 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
-#include "utils/jsonb.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -350,8 +349,7 @@ static bool
 direct_ok(Relation rel)
 {
 	return rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
-		!rel->rd_rel->relhassubclass && ActiveSnapshotSet() && !citus_loaded() &&
-		SPI_fnumber(RelationGetDescr(rel), "feature_template") > 0 &&
+		!rel->rd_rel->relhassubclass && ActiveSnapshotSet() && !citus_loaded() && table_is_0_2() &&
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_NONE;
 }
