@@ -644,8 +644,11 @@ model_clip_extra(const LoadedModel *m, const Spectrogram *spec, const double *co
 float *
 model_clip_input(LoadedModel *m, const Spectrogram *spec, double *pooled, int *frames)
 {
-	Size		size = (Size) m->in.channels * m->in.bins * model_clip_width(&m->in, spec->h.frames);
+	ModelInput	whole = m->in;
+	Size		size;
 
+	whole.frames = model_clip_width(&m->in, spec->h.frames);
+	size = (Size) whole.channels * whole.bins * whole.frames;
 	/* kept with the model and grown to the longest clip: a fresh buffer per row cost page faults */
 	if (size > m->input_size)
 	{
@@ -654,16 +657,11 @@ model_clip_input(LoadedModel *m, const Spectrogram *spec, double *pooled, int *f
 		m->input = MemoryContextAllocHuge(m->cxt, size * sizeof(float));
 		m->input_size = size;
 	}
+	/* with pooled, one log pass for both, as for a clip of one window */
 	if (pooled != NULL)
-	{
-		ModelInput	whole = m->in;
-
-		/* one log pass for both, as for a clip of one window */
-		whole.frames = model_clip_width(&m->in, spec->h.frames);
 		model_input_fill_pooled(&whole, spec, m->input, pooled);
-	}
 	else
-		model_clip_fill(&m->in, spec, m->input, true);
+		model_input_fill(&whole, spec, m->input, true);
 	*frames = spec->h.frames;
 	return m->input;
 }
