@@ -379,6 +379,8 @@ ttsp_cnn_destroy(ttsp_cnn *net)
 {
 	if (net == NULL)
 		return;
+	cnn_quiesce(net);
+	free(net->async_out);
 	ttsp_unmap(&net->ws_map);
 	ttsp_unmap(&net->params_map);
 	free(net->grads);
@@ -405,6 +407,7 @@ ttsp_cnn_set_threads(ttsp_cnn *net, int threads, ttsp_error *err)
 	if (threads < 1 || threads > TTSP_CNN_MAX_THREADS)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN threads %d out of range 1..%d",
 						 threads, TTSP_CNN_MAX_THREADS);
+	cnn_quiesce(net);
 	net->threads = threads;
 	return TTSP_OK;
 }
@@ -423,6 +426,7 @@ ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err)
 	float	   *ws;
 	ttsp_cnn	counting;
 
+	cnn_quiesce(net);
 	if (st != TTSP_OK || batch <= net->capacity)
 		return st;
 	/* counting lays NULLs out: on a copy, so a failed mapping leaves the live layout */
@@ -445,6 +449,7 @@ ttsp_cnn_set_extra_scaling(ttsp_cnn *net, const double *mean, const double *scal
 {
 	int			n = net->cfg.n_extra;
 
+	cnn_quiesce(net);
 	if (n > 0 && (mean == NULL || scale == NULL))
 		return ttsp_fail(err, TTSP_EINVAL, "extra scaling needs %d means and scales", n);
 	for (int e = 0; e < n; e++)
@@ -496,6 +501,25 @@ bad_input(const float *x, int batch, int first, int c0, size_t plane, ttsp_error
 	return ttsp_fail(err, TTSP_EINVAL, "input contains NaN or infinity");
 }
 
+/* The linear head on the globally average-pooled last block and the extras. */
+static void
+head_forward(const ttsp_cnn *net, int batch, float *out)
+{
+	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
+
+	for (int s = 0; s < batch; s++)
+	{
+		double		o = net->head_b[0];
+		const float *z = net->extra_z + (size_t) s * net->cfg.n_extra;
+
+		for (int c = 0; c < last->cout; c++)
+			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
+		for (int e = 0; e < net->cfg.n_extra; e++)
+			o += (double) net->head_w[last->cout + e] * z[e];
+		out[s] = (float) o;
+	}
+}
+
 /*
  * The forward pass of batch samples; first is the index of x's first sample
  * in the caller's batch, for error messages.  pack false: the blocks' wpack
@@ -508,9 +532,9 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 	int			c0 = net->cfg.in_channels;
 	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
 	int			nb = net->cfg.n_blocks;
-	const cnn_block *last = &net->blocks[nb - 1];
 	ttsp_status st;
 
+	cnn_quiesce(net);
 	if (x == NULL || out == NULL)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs input and output arrays");
 	if (net->cfg.n_extra > 0 && extra == NULL)
@@ -550,18 +574,7 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 		}
 	}
 
-	/* the linear head on the globally average-pooled last block and the extras */
-	for (int s = 0; s < batch; s++)
-	{
-		double		o = net->head_b[0];
-		const float *z = net->extra_z + (size_t) s * net->cfg.n_extra;
-
-		for (int c = 0; c < last->cout; c++)
-			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
-		for (int e = 0; e < net->cfg.n_extra; e++)
-			o += (double) net->head_w[last->cout + e] * z[e];
-		out[s] = (float) o;
-	}
+	head_forward(net, batch, out);
 	net->batch = batch;
 	net->backward_ready = training;
 	return TTSP_OK;
@@ -599,6 +612,88 @@ ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra, int ba
 		st = forward_pass(net, x + s * in_size, extra ? extra + (size_t) s * net->cfg.n_extra : NULL,
 						  batch - s < chunk ? batch - s : chunk, s, false, s == 0, out + s, err);
 	return st;
+}
+
+int
+ttsp_cnn_async_batch(const ttsp_cnn *net)
+{
+	return net->threads > 1 ? CNN_SAMPLES_PER_THREAD * net->threads : 0;
+}
+
+void
+cnn_quiesce(ttsp_cnn *net)
+{
+	if (net->async != CNN_ASYNC_RUNNING)
+		return;
+	cnn_eval_forward_end(net);
+	net->async = CNN_ASYNC_DONE;
+	if (net->async_bad)
+		return;
+	cnn_bn_forward(&net->blocks[net->cfg.n_blocks - 1], net->async_batch, false, net->bn_sums,
+				   net->pooled);
+	head_forward(net, net->async_batch, net->async_out);
+}
+
+ttsp_status
+ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
+					   bool *started, ttsp_error *err)
+{
+	int			nb = net->cfg.n_blocks;
+	ttsp_status st;
+
+	*started = false;
+	cnn_quiesce(net);
+	net->async = CNN_ASYNC_NONE;
+	if (ttsp_cnn_async_batch(net) == 0)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_begin needs more than one thread");
+	if (batch != ttsp_cnn_async_batch(net))
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_begin needs a batch of %d, got %d",
+						 ttsp_cnn_async_batch(net), batch);
+	if (x == NULL || (net->cfg.n_extra > 0 && extra == NULL))
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs input (and extra) arrays");
+	if ((st = ttsp_cnn_reserve(net, batch, err)) != TTSP_OK)
+		return st;
+	if (net->async_cap < batch)
+	{
+		float	   *o = realloc(net->async_out, sizeof(float) * batch);
+
+		if (o == NULL)
+			return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN outputs");
+		net->async_out = o;
+		net->async_cap = batch;
+	}
+	net->backward_ready = false;
+	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch))
+		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	for (int l = 0; l < nb - 1; l++)
+		cnn_bn_forward(&net->blocks[l], batch, false, net->bn_sums, NULL);
+	if (!cnn_eval_forward_begin(net->blocks, nb, x, batch, net->bn_sums, net->threads,
+								&net->async_bad, net))
+		return TTSP_OK;
+	net->async = CNN_ASYNC_RUNNING;
+	net->async_batch = batch;
+	*started = true;
+	return TTSP_OK;
+}
+
+ttsp_status
+ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, float *out, ttsp_error *err)
+{
+	cnn_quiesce(net);
+	if (net->async != CNN_ASYNC_DONE)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_end without a forward begun");
+	net->async = CNN_ASYNC_NONE;
+	if (net->async_bad)
+		return bad_input(x, net->async_batch, 0, net->cfg.in_channels,
+						 (size_t) net->cfg.in_height * net->cfg.in_width, err);
+	memcpy(out, net->async_out, sizeof(float) * net->async_batch);
+	return TTSP_OK;
+}
+
+void
+ttsp_cnn_async_wait(void)
+{
+	cnn_async_wait();
 }
 
 ttsp_status
@@ -672,6 +767,7 @@ backward(ttsp_cnn *net, const float *dout, float *dx, bool training)
 ttsp_status
 ttsp_cnn_backward(ttsp_cnn *net, const float *dout, float *dx, ttsp_error *err)
 {
+	cnn_quiesce(net);
 	if (dout == NULL)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN backward needs d(loss)/d(output)");
 	if (!net->backward_ready)
@@ -724,6 +820,8 @@ ttsp_cnn_tensor_get(ttsp_cnn *net, int i, ttsp_cnn_tensor *t)
 {
 	int			head = TENSORS_PER_BLOCK * net->cfg.n_blocks;
 
+	/* the caller may write the tensors: nothing may read them meanwhile */
+	cnn_quiesce(net);
 	if (i < 0 || i >= ttsp_cnn_tensor_count(net))
 		return false;
 	if (i >= head + 2)

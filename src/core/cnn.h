@@ -144,6 +144,27 @@ ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);
 ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra,
 								   int batch, bool training, float *out, ttsp_error *err);
 
+/*
+ * An eval forward (ttsp_cnn_forward_extra, training false: the same bits)
+ * that runs on the net's helper threads while the caller does other work,
+ * such as reading the next rows.  ttsp_cnn_async_batch: the batch it takes,
+ * 0 when the net has one thread (no helpers).  ttsp_cnn_forward_begin sets
+ * *started when the helpers took it (else nothing ran: use
+ * ttsp_cnn_forward_extra); x must then stay unchanged until
+ * ttsp_cnn_forward_end, where the calling thread takes part, joins, and
+ * writes the batch outputs to out (x again, for the error naming a
+ * non-finite sample).  Any other call on the net, or any other forward
+ * begun on another, first waits for it; its outputs are kept for
+ * ttsp_cnn_forward_end until the net's next forward_begin.
+ * ttsp_cnn_async_wait waits for whatever forward is running in the process
+ * (before freeing an input it reads).
+ */
+int			ttsp_cnn_async_batch(const ttsp_cnn *net);
+ttsp_status ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
+								   bool *started, ttsp_error *err);
+ttsp_status ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, float *out, ttsp_error *err);
+void		ttsp_cnn_async_wait(void);
+
 /* ttsp_cnn_forward_extra without extras (a net with n_extra 0). */
 ttsp_status ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch,
 							 bool training, float *out, ttsp_error *err);

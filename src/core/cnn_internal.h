@@ -76,6 +76,13 @@ typedef struct cnn_block
 	int			wpack_kind;		/* its layout: 0 none yet, else +-block size (cnn_layers.c) */
 } cnn_block;
 
+typedef enum cnn_async_state
+{
+	CNN_ASYNC_NONE,
+	CNN_ASYNC_RUNNING,			/* on the workers */
+	CNN_ASYNC_DONE				/* finished, outputs not yet collected */
+} cnn_async_state;
+
 struct ttsp_cnn
 {
 	ttsp_cnn_config cfg;
@@ -110,7 +117,17 @@ struct ttsp_cnn
 	int			threads;		/* ttsp_cnn_set_threads, 1 by default */
 	int			batch;			/* samples in the last forward */
 	bool		backward_ready; /* last forward was a training one */
+
+	/* ttsp_cnn_forward_begin: a forward left running, then its outputs */
+	cnn_async_state async;
+	int			async_batch;
+	int			async_bad;		/* set by the workers: an input not finite */
+	int			async_cap;
+	float	   *async_out;		/* async_cap outputs, malloc'd */
 };
+
+/* Finish a forward left running on this net (outputs kept for ttsp_cnn_forward_end). */
+void		cnn_quiesce(ttsp_cnn *net);
 
 
 /* Block dimensions, layouts, n_params and n_stats of a valid config. */
@@ -174,6 +191,19 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
  */
 bool		cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack,
 							 double *stats, int threads);
+/*
+ * cnn_eval_forward (pack true) left running on the workers: false, nothing
+ * started, when no worker would take part.  flag is set when x has NaN or
+ * infinity.  x, the net and flag must stay until it ends: cnn_eval_forward_end
+ * with the same owner waits for it, as does every other job
+ * (cnn_async_wait).  One at a time in the process.
+ */
+bool		cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n,
+								   double *stats, int threads, int *flag, const void *owner);
+void		cnn_eval_forward_end(const void *owner);
+/* Finish the forward left running, if any (the caller takes part). */
+void		cnn_async_wait(void);
+
 /*
  * dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db.
  * sums: the per-sample sums cnn_conv_backward left for this block, or NULL

@@ -424,25 +424,53 @@ ensure_workers(int want)
 	return pool.workers;
 }
 
-static void
-run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
+/*
+ * An eval forward left running on the workers while the caller does other
+ * work (cnn_eval_forward_begin), with the dispatch lock held: at most one,
+ * process-wide, touched only by the calling thread.
+ */
+static struct
+{
+	bool		running;
+	const void *owner;
+	cnn_job		j;
+	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
+	int			ntasks;
+}			async;
+
+static void job_end(cnn_task_fn fn, const cnn_job *job, int ntasks);
+static void eval_sample_task(const cnn_job *j, int t);
+
+void
+cnn_async_wait(void)
+{
+	if (!async.running)
+		return;
+	async.running = false;
+	job_end(eval_sample_task, &async.j, async.ntasks);
+}
+
+/*
+ * Hands a job to up to job->threads - 1 workers and returns how many took
+ * it (the dispatch lock then held until job_end); 0: the caller runs it all.
+ * A job left running (async) is finished first.
+ */
+static int
+job_begin(cnn_task_fn fn, const cnn_job *job, int ntasks)
 {
 	int			helpers = job->threads - 1;
 
+	cnn_async_wait();
 	if (helpers > ntasks - 1)
 		helpers = ntasks - 1;
-	if (helpers > 0)
-	{
-		pthread_mutex_lock(&pool.dispatch);
-		helpers = ensure_workers(helpers);
-		if (helpers <= 0)
-			pthread_mutex_unlock(&pool.dispatch);
-	}
+	if (helpers <= 0)
+		return 0;
+	pthread_mutex_lock(&pool.dispatch);
+	helpers = ensure_workers(helpers);
 	if (helpers <= 0)
 	{
-		for (int t = 0; t < ntasks; t++)
-			fn(job, t);
-		return;
+		pthread_mutex_unlock(&pool.dispatch);
+		return 0;
 	}
 	pthread_mutex_lock(&pool.mu);
 	pool.fn = fn;
@@ -454,9 +482,14 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 	__atomic_store_n(&pool.generation, pool.generation + 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&pool.start);
 	pthread_mutex_unlock(&pool.mu);
+	return helpers;
+}
 
+/* The caller takes the tasks left, then waits for the workers. */
+static void
+job_end(cnn_task_fn fn, const cnn_job *job, int ntasks)
+{
 	run_tasks(fn, job, ntasks);
-
 	for (int i = 0; i < CNN_SPIN && __atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) > 0; i++)
 		cpu_relax();
 	pthread_mutex_lock(&pool.mu);
@@ -464,6 +497,16 @@ run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
 		pthread_cond_wait(&pool.done, &pool.mu);
 	pthread_mutex_unlock(&pool.mu);
 	pthread_mutex_unlock(&pool.dispatch);
+}
+
+static void
+run_job(cnn_task_fn fn, const cnn_job *job, int ntasks)
+{
+	if (job_begin(fn, job, ntasks) > 0)
+		job_end(fn, job, ntasks);
+	else
+		for (int t = 0; t < ntasks; t++)
+			fn(job, t);
 }
 
 /* ---- the layer interface ---- */
@@ -492,23 +535,53 @@ eval_sample_task(const cnn_job *j, int t)
 		k->conv_forward(&j->stages[l], t);
 }
 
+/* The jobs of cnn_eval_forward: j, then stages[0 .. nb], the input's and each block's. */
+static void
+eval_jobs(cnn_job *j, cnn_job *stages, cnn_block *blocks, int nb, const float *x, int n, bool pack,
+		  double *stats, int threads, int *flag)
+{
+	if (pack)
+		for (int l = 0; l < nb; l++)
+			pack_if_changed(&blocks[l], isa()->fcob, true);
+	*j = (cnn_job) {.stages = stages, .nstages = nb + 1, .n = n, .threads = threads};
+	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = flag, .split = 1};
+	for (int l = 0; l < nb; l++)
+		stages[l + 1] = (cnn_job) {.blk = &blocks[l], .prev = l > 0 ? &blocks[l - 1] : NULL,
+			.dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
+}
+
 bool
 cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, double *stats, int threads)
 {
 	int			bad = 0;
 	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
-	cnn_job		j = {.stages = stages, .nstages = nb + 1, .n = n, .threads = threads};
+	cnn_job		j;
 
-	if (pack)
-		for (int l = 0; l < nb; l++)
-			pack_if_changed(&blocks[l], isa()->fcob, true);
-
-	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = &bad, .split = 1};
-	for (int l = 0; l < nb; l++)
-		stages[l + 1] = (cnn_job) {.blk = &blocks[l], .prev = l > 0 ? &blocks[l - 1] : NULL,
-			.dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
+	eval_jobs(&j, stages, blocks, nb, x, n, pack, stats, threads, &bad);
 	run_job(eval_sample_task, &j, n);
 	return !bad;
+}
+
+bool
+cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, double *stats,
+					   int threads, int *flag, const void *owner)
+{
+	cnn_async_wait();
+	eval_jobs(&async.j, async.stages, blocks, nb, x, n, true, stats, threads, flag);
+	*flag = 0;
+	if (job_begin(eval_sample_task, &async.j, n) == 0)
+		return false;
+	async.running = true;
+	async.owner = owner;
+	async.ntasks = n;
+	return true;
+}
+
+void
+cnn_eval_forward_end(const void *owner)
+{
+	if (async.running && async.owner == owner)
+		cnn_async_wait();
 }
 
 void

@@ -186,6 +186,7 @@ ttsp_optimizer_step(ttsp_optimizer *opt, ttsp_error *err)
 	float		wd = decoupled ? 0.0f : (float) cfg->weight_decay;
 	float		shrink = decoupled ? (float) (1.0 - cfg->lr * cfg->weight_decay) : 1.0f;
 
+	cnn_quiesce(net);
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(g[i]))
 		{

@@ -1130,6 +1130,68 @@ test_eval_chunks(void)
 }
 
 /*
+ * A forward left running (ttsp_cnn_forward_begin) gives the bits of
+ * ttsp_cnn_forward_extra; a call on the net, or a forward begun on another
+ * net, meanwhile waits for it without losing its outputs; a NaN is named
+ * at the end.
+ */
+static void
+test_forward_begin(void)
+{
+	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, 24, 40, TTSP_TASK_CLASSIFICATION);
+	ttsp_cnn   *net,
+			   *other;
+	float	   *x;
+	float		extra[8 * 2],
+				want[8],
+				got[8],
+				o2[8];
+	size_t		in = (size_t) 24 * 40;
+	bool		started = false,
+				s2 = false,
+				good = true;
+	ttsp_cnn_tensor t;
+	ttsp_error	err;
+
+	cfg.n_extra = 2;
+	net = ttsp_cnn_create(&cfg, 7, NULL);
+	other = ttsp_cnn_create(&cfg, 8, NULL);
+	x = random_input(&cfg, 8, 320);
+	for (int i = 0; i < 16; i++)
+		extra[i] = (float) (i % 3) - 1.0f;
+	ok(ttsp_cnn_async_batch(net) == 0 &&
+	   ttsp_cnn_forward_begin(net, x, extra, 8, &started, &err) == TTSP_EINVAL && !started,
+	   "one thread: no batch to begin (%s)", err.msg);
+	ttsp_cnn_set_threads(net, 2, NULL);
+	ttsp_cnn_set_threads(other, 2, NULL);
+	ok(ttsp_cnn_async_batch(net) == 8, "two threads: batches of 8");
+	good &= ttsp_cnn_forward_extra(net, x, extra, 8, false, want, NULL) == TTSP_OK;
+	good &= ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
+	good &= ttsp_cnn_forward_end(net, x, got, NULL) == TTSP_OK;
+	ok(good && started && memcmp(got, want, sizeof(got)) == 0, "begin and end: the bits of a forward");
+
+	memset(got, 0, sizeof(got));
+	good &= ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
+	good &= ttsp_cnn_forward_begin(other, x, extra, 8, &s2, NULL) == TTSP_OK;
+	good &= ttsp_cnn_forward_end(other, x, o2, NULL) == TTSP_OK;
+	good &= ttsp_cnn_tensor_find(net, "head.bias", &t);
+	good &= ttsp_cnn_forward_end(net, x, got, NULL) == TTSP_OK;
+	ok(good && started && s2 && memcmp(got, want, sizeof(got)) == 0,
+	   "a forward begun on another net and a tensor lookup meanwhile: the same bits");
+	ok(ttsp_cnn_forward_end(net, x, got, &err) == TTSP_EINVAL && strstr(err.msg, "without"),
+	   "an end without a begin: %s", err.msg);
+	x[5 * in + 3] = NAN;
+	good = ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
+	ok(good && ttsp_cnn_forward_end(net, x, got, &err) == TTSP_EINVAL &&
+	   strstr(err.msg, "input sample 5 ") != NULL, "a NaN is named at the end: %s", err.msg);
+	good = ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
+	ttsp_cnn_destroy(net);
+	ttsp_cnn_destroy(other);
+	ok(good, "a net destroyed with a forward running waits for it");
+	free(x);
+}
+
+/*
  * Packed weights are reused while the weights are unchanged (cnn_layers.c):
  * a prediction after a weight is written through ttsp_cnn_tensor_get, or
  * after an input gradient packed the other layout, must equal a fresh
@@ -1213,6 +1275,7 @@ main(void)
 	test_serialization();
 	test_full_size_step();
 	test_eval_chunks();
+	test_forward_begin();
 	test_packed_weights();
 	other_kernel_sets();
 	return done_testing();
