@@ -3,7 +3,7 @@
 -- event that a model reading only the first window cannot see.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(15);
+SELECT plan(19);
 
 -- Synthetic power spectrograms (8 bins, 200 frames): noise everywhere, and
 -- in class 1 a loud bin 6 in the last 40 frames only.  A window is 40 frames.
@@ -74,6 +74,25 @@ SELECT is(count(*), 24::bigint, 'ttsp_evaluate pools the same windows: its MSE i
 FROM late l, (SELECT (ttsp_evaluate('late_max', 'late', 'spec', 'id')->>'mse')::float8 AS mse) e,
 	(SELECT avg((ttsp_predict('late_max', spec) - id) ^ 2) AS mse FROM late) p
 WHERE abs(e.mse - p.mse) < 1e-9 * p.mse;
+
+-- On two threads the windows go to the net in parts of 8, each left running
+-- on the helper thread while the next rows are read: the same bits.  An
+-- error while a part runs (a clip of another shape, read after 200
+-- windows) loses nothing, and the next call runs as before.
+CREATE TEMP TABLE one_thread AS
+SELECT ttsp_evaluate('late', 'late', 'spec', 'event') AS e, ttsp_evaluate('late_max', 'late', 'spec', 'id') AS r,
+	(SELECT array_agg(ttsp_predict('late', spec) ORDER BY id) FROM late) AS p;
+SET LOCAL ttsp.threads = 2;
+SELECT ok(e = ttsp_evaluate('late', 'late', 'spec', 'event') AND r = ttsp_evaluate('late_max', 'late', 'spec', 'id'),
+	'ttsp_evaluate on two threads, parts left running: the metrics of one thread, to the bit') FROM one_thread;
+SELECT is((SELECT array_agg(ttsp_predict('late', spec) ORDER BY id) FROM late), p,
+	'ttsp_predict of a 9-window clip on two threads: the same bits') FROM one_thread;
+CREATE TEMP TABLE late_bad AS SELECT id, spec FROM late
+UNION ALL SELECT 25, ttsp_make_spectrogram(array_fill(1::real, ARRAY[4, 200]), 'power', 8000, 6);
+SELECT throws_like($$ SELECT ttsp_evaluate('late_max', 'late_bad', 'spec', 'id') $$, '%does not match model%',
+	'a clip of another shape with a part running: an error');
+SELECT ok(r = ttsp_evaluate('late_max', 'late', 'spec', 'id'), 'then the same metrics') FROM one_thread;
+RESET ttsp.threads;
 
 -- ttsp_evaluate and ttsp_roc_png read their source, which may be a temporary
 -- table: PARALLEL RESTRICTED, so forced parallel mode keeps them in the leader.

@@ -698,6 +698,8 @@ model_predict_clip(LoadedModel *m, const Spectrogram *spec, const double *cov_in
 					PREDICT_WINDOWS, keep_output, NULL);
 		MemoryContextSwitchTo(old);
 	}
+	/* an error in an earlier call may have left windows */
+	scorer_reset(m->scorer);
 	m->scorer->arg = &out;
 	scorer_add_spec(m->scorer, m, spec, cov_inputs, 0);
 	scorer_flush(m->scorer);

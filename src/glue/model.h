@@ -102,6 +102,8 @@ typedef struct ClipScorer
 	float	   *extra;			/* cap x n_extra */
 	float	   *out;
 	int			n;				/* windows in the batch */
+	int			started;		/* of those, handed to the net in parts already */
+	int			running;		/* first window of the part still running, or -1 */
 	int		   *clip_tag;		/* the clips whose windows they are, in order */
 	int		   *clip_windows;
 	int			n_clips;
@@ -115,6 +117,8 @@ extern void scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, Mode
 extern void scorer_add(ClipScorer *s, const float *clip, int frames, const float *extra, int tag);
 /* Score what is pending. */
 extern void scorer_flush(ClipScorer *s);
+/* Forget what is pending (a batch an error cut short; a part left running is the net's to finish). */
+extern void scorer_reset(ClipScorer *s);
 
 /* When a lookup by name was answered (model.c: lookup_stamp). */
 typedef struct LookupStamp

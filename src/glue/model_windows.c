@@ -62,11 +62,30 @@ model_window_copy(const ModelInput *in, const float *clip, int width, int start,
 			   in->frames * sizeof(float));
 }
 
+/*
+ * On more than one thread, the windows go to the net in parts of
+ * ttsp_cnn_async_batch, each left running on the net's helper threads
+ * while this thread reads and fills the next rows (scorer_overlap), and the
+ * helpers would otherwise wait.  One scorer at a time in a backend does
+ * so (a scorer nested in another's row source runs its parts in place).
+ */
+static ClipScorer *overlapping;
+
+/* Registered after x's mapping, so run before it is unmapped (an error mid-batch). */
+static void
+scorer_wait(void *arg)
+{
+	if (overlapping == arg)
+		overlapping = NULL;
+	ttsp_cnn_async_wait();
+}
+
 void
 scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, int task,
 			double target_mean, double target_std, int batch, clip_score_fn fn, void *arg)
 {
 	int			n_extra = ttsp_cnn_get_config(net)->n_extra;
+	MemoryContextCallback *cb;
 
 	memset(s, 0, sizeof(*s));
 	s->net = net;
@@ -85,6 +104,13 @@ scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, 
 	s->clip_windows = palloc(batch * sizeof(int));
 	s->fn = fn;
 	s->arg = arg;
+	s->running = -1;
+	/* in the context, not in s: a scorer may live on the stack; arg is only compared */
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = scorer_wait;
+	cb->arg = s;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	ttsp_set_threads(net);
 }
 
 /* The final output of a clip from its pooled raw output: as ttsp_cnn_predict's, then scaled. */
@@ -107,15 +133,85 @@ pool_into(const ClipScorer *s, double *acc, float v, bool first)
 		*acc += v;
 }
 
+static float *
+scorer_window(const ClipScorer *s, int i)
+{
+	return s->x + (Size) i * MODEL_INPUT_SIZE(s->in);
+}
+
+static float *
+scorer_extra(const ClipScorer *s, int i)
+{
+	return s->n_extra > 0 ? s->extra + (Size) i * s->n_extra : NULL;
+}
+
+/* Windows [from, from + n) through the net, here and now. */
+static void
+forward_part(ClipScorer *s, int from, int n)
+{
+	ttsp_error	err;
+
+	ttsp_check(ttsp_cnn_forward_extra(s->net, scorer_window(s, from), scorer_extra(s, from), n, false,
+									  s->out + from, &err), &err);
+}
+
+/* The part left running, if any: joined, its outputs in s->out. */
+static void
+scorer_join(ClipScorer *s)
+{
+	ttsp_error	err;
+	int			from = s->running;
+
+	if (from < 0)
+		return;
+	s->running = -1;
+	overlapping = NULL;
+	ttsp_check(ttsp_cnn_forward_end(s->net, scorer_window(s, from), s->out + from, &err), &err);
+}
+
+/* After a window is added: a whole part not yet started starts, left running. */
+static void
+scorer_overlap(ClipScorer *s)
+{
+	int			part = ttsp_cnn_async_batch(s->net);
+	bool		started;
+	ttsp_error	err;
+
+	if (part == 0 || s->n - s->started < part || (overlapping != NULL && overlapping != s))
+		return;
+	scorer_join(s);
+	ttsp_check(ttsp_cnn_forward_begin(s->net, scorer_window(s, s->started), scorer_extra(s, s->started),
+									  part, &started, &err), &err);
+	if (started)
+	{
+		s->running = s->started;
+		overlapping = s;
+	}
+	else
+		forward_part(s, s->started, part);
+	s->started += part;
+}
+
+void
+scorer_reset(ClipScorer *s)
+{
+	if (overlapping == s)
+		overlapping = NULL;
+	s->running = -1;
+	s->n = 0;
+	s->started = 0;
+	s->n_clips = 0;
+}
+
 /* Run the windows in the batch through the net. */
 static void
 forward_batch(ClipScorer *s)
 {
-	ttsp_error	err;
-
 	ttsp_set_threads(s->net);
-	ttsp_check(ttsp_cnn_forward_extra(s->net, s->x, s->n_extra > 0 ? s->extra : NULL, s->n, false,
-									  s->out, &err), &err);
+	scorer_join(s);
+	if (s->n > s->started)
+		forward_part(s, s->started, s->n - s->started);
+	s->started = 0;
 	CHECK_FOR_INTERRUPTS();
 }
 
@@ -146,10 +242,11 @@ scorer_flush(ClipScorer *s)
 static void
 add_window(ClipScorer *s, const float *clip, int width, int start, const float *extra)
 {
-	model_window_copy(s->in, clip, width, start, s->x + (Size) s->n * MODEL_INPUT_SIZE(s->in));
+	model_window_copy(s->in, clip, width, start, scorer_window(s, s->n));
 	if (s->n_extra > 0)
-		memcpy(s->extra + (Size) s->n * s->n_extra, extra, s->n_extra * sizeof(float));
+		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
 	s->n++;
+	scorer_overlap(s);
 }
 
 static bool
@@ -163,19 +260,21 @@ scorer_next_slot(ClipScorer *s)
 {
 	if (s->n == s->cap)
 		scorer_flush(s);
-	return s->x + (Size) s->n * MODEL_INPUT_SIZE(s->in);
+	return scorer_window(s, s->n);
 }
 
 static void
 scorer_add_filled(ClipScorer *s, const float *extra, int tag)
 {
 	if (s->n_extra > 0)
-		memcpy(s->extra + (Size) s->n * s->n_extra, extra, s->n_extra * sizeof(float));
+		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
 	s->n++;
 	s->clip_tag[s->n_clips] = tag;
 	s->clip_windows[s->n_clips++] = 1;
 	if (s->n == s->cap)
 		scorer_flush(s);
+	else
+		scorer_overlap(s);
 }
 
 void
