@@ -75,22 +75,22 @@ FROM late l, (SELECT (ttsp_evaluate('late_max', 'late', 'spec', 'id')->>'mse')::
 	(SELECT avg((ttsp_predict('late_max', spec) - id) ^ 2) AS mse FROM late) p
 WHERE abs(e.mse - p.mse) < 1e-9 * p.mse;
 
--- On two threads the windows go to the net in parts of 8, each left running
--- on the helper thread while the next rows are read: the same bits.  An
--- error while a part runs (a clip of another shape, read after 200
--- windows) loses nothing, and the next call runs as before.
+-- On two threads the net's helper thread takes the windows as they are
+-- filled, while the next rows are read: the same bits.  An error with the
+-- helper at work (a clip of another shape, read after 200 windows) loses
+-- nothing, and the next call runs as before.
 CREATE TEMP TABLE one_thread AS
 SELECT ttsp_evaluate('late', 'late', 'spec', 'event') AS e, ttsp_evaluate('late_max', 'late', 'spec', 'id') AS r,
 	(SELECT array_agg(ttsp_predict('late', spec) ORDER BY id) FROM late) AS p;
 SET LOCAL ttsp.threads = 2;
 SELECT ok(e = ttsp_evaluate('late', 'late', 'spec', 'event') AND r = ttsp_evaluate('late_max', 'late', 'spec', 'id'),
-	'ttsp_evaluate on two threads, parts left running: the metrics of one thread, to the bit') FROM one_thread;
+	'ttsp_evaluate on two threads, windows taken as they are filled: the metrics of one thread, to the bit') FROM one_thread;
 SELECT is((SELECT array_agg(ttsp_predict('late', spec) ORDER BY id) FROM late), p,
 	'ttsp_predict of a 9-window clip on two threads: the same bits') FROM one_thread;
 CREATE TEMP TABLE late_bad AS SELECT id, spec FROM late
 UNION ALL SELECT 25, ttsp_make_spectrogram(array_fill(1::real, ARRAY[4, 200]), 'power', 8000, 6);
 SELECT throws_like($$ SELECT ttsp_evaluate('late_max', 'late_bad', 'spec', 'id') $$, '%does not match model%',
-	'a clip of another shape with a part running: an error');
+	'a clip of another shape with the helper at work: an error');
 SELECT ok(r = ttsp_evaluate('late_max', 'late', 'spec', 'id'), 'then the same metrics') FROM one_thread;
 RESET ttsp.threads;
 

@@ -380,7 +380,9 @@ ttsp_cnn_destroy(ttsp_cnn *net)
 	if (net == NULL)
 		return;
 	cnn_quiesce(net);
-	free(net->async_out);
+	free(net->eval_pooled);
+	free(net->async_pooled);
+	free(net->eval_extra_z);
 	ttsp_unmap(&net->ws_map);
 	ttsp_unmap(&net->params_map);
 	free(net->grads);
@@ -407,7 +409,8 @@ ttsp_cnn_set_threads(ttsp_cnn *net, int threads, ttsp_error *err)
 	if (threads < 1 || threads > TTSP_CNN_MAX_THREADS)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN threads %d out of range 1..%d",
 						 threads, TTSP_CNN_MAX_THREADS);
-	cnn_quiesce(net);
+	if (threads != net->threads)
+		cnn_quiesce(net);
 	net->threads = threads;
 	return TTSP_OK;
 }
@@ -465,9 +468,9 @@ ttsp_cnn_set_extra_scaling(ttsp_cnn *net, const double *mean, const double *scal
 	return TTSP_OK;
 }
 
-/* Standardise a batch's extras into net->extra_z; false if one is not finite. */
+/* Standardise a batch's extras into z; false if one is not finite. */
 static bool
-standardise_extra(ttsp_cnn *net, const float *extra, int batch)
+standardise_extra(const ttsp_cnn *net, const float *extra, int batch, float *z)
 {
 	int			n = net->cfg.n_extra;
 
@@ -477,7 +480,7 @@ standardise_extra(ttsp_cnn *net, const float *extra, int batch)
 
 		if (!isfinite(extra[i]))
 			return false;
-		net->extra_z[i] = (extra[i] - net->extra_mean[e]) / net->extra_scale[e];
+		z[i] = (extra[i] - net->extra_mean[e]) / net->extra_scale[e];
 	}
 	return true;
 }
@@ -501,19 +504,19 @@ bad_input(const float *x, int batch, int first, int c0, size_t plane, ttsp_error
 	return ttsp_fail(err, TTSP_EINVAL, "input contains NaN or infinity");
 }
 
-/* The linear head on the globally average-pooled last block and the extras. */
+/* The linear head on the globally average-pooled last block and the standardised extras. */
 static void
-head_forward(const ttsp_cnn *net, int batch, float *out)
+head_forward(const ttsp_cnn *net, const float *pooled, const float *extra_z, int batch, float *out)
 {
 	const cnn_block *last = &net->blocks[net->cfg.n_blocks - 1];
 
 	for (int s = 0; s < batch; s++)
 	{
 		double		o = net->head_b[0];
-		const float *z = net->extra_z + (size_t) s * net->cfg.n_extra;
+		const float *z = extra_z + (size_t) s * net->cfg.n_extra;
 
 		for (int c = 0; c < last->cout; c++)
-			o += (double) net->head_w[c] * net->pooled[(size_t) s * last->cout + c];
+			o += (double) net->head_w[c] * pooled[(size_t) s * last->cout + c];
 		for (int e = 0; e < net->cfg.n_extra; e++)
 			o += (double) net->head_w[last->cout + e] * z[e];
 		out[s] = (float) o;
@@ -521,13 +524,76 @@ head_forward(const ttsp_cnn *net, int batch, float *out)
 }
 
 /*
+ * Room for an eval forward of batch samples on the net's threads: a
+ * workspace slot per thread (cnn_eval_forward) and the per-sample arrays;
+ * and every block's BatchNorm from its running statistics.
+ */
+static ttsp_status
+eval_setup(ttsp_cnn *net, int batch, ttsp_error *err)
+{
+	int			c_last = net->blocks[net->cfg.n_blocks - 1].cout;
+	ttsp_status st = ttsp_cnn_reserve(net, net->threads, err);
+
+	if (st != TTSP_OK)
+		return st;
+	if (net->eval_cap < batch)
+	{
+		float	   *p = realloc(net->eval_pooled, sizeof(float) * batch * c_last),
+				   *a,
+				   *z;
+
+		if (p != NULL)
+			net->eval_pooled = p;
+		a = p ? realloc(net->async_pooled, sizeof(float) * batch * c_last) : NULL;
+		if (a != NULL)
+			net->async_pooled = a;
+		z = a ? realloc(net->eval_extra_z, sizeof(float) * batch * (net->cfg.n_extra + 1)) : NULL;
+		if (z == NULL)
+			return ttsp_fail(err, TTSP_ENOMEM, "out of memory for an eval forward of %d samples", batch);
+		net->eval_extra_z = z;
+		net->eval_cap = batch;
+	}
+	net->backward_ready = false;
+	/* one sample's statistics: eval reads the running ones */
+	for (int l = 0; l < net->cfg.n_blocks; l++)
+		cnn_bn_forward(&net->blocks[l], 1, false, net->bn_sums, NULL);
+	return TTSP_OK;
+}
+
+/*
+ * An eval forward on more than one thread: the whole batch in one job
+ * (cnn_eval_forward), each thread taking whole samples in its own workspace
+ * slot, so the workspace holds a sample per thread, not the batch.
+ */
+static ttsp_status
+eval_forward(ttsp_cnn *net, const float *x, const float *extra, int batch, int first, bool pack,
+			 float *out, ttsp_error *err)
+{
+	ttsp_status st = eval_setup(net, batch, err);
+
+	if (st != TTSP_OK)
+		return st;
+	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch, net->eval_extra_z))
+		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	if (!cnn_eval_forward(net->blocks, net->cfg.n_blocks, x, batch, pack, net->eval_pooled,
+						  net->threads))
+		return bad_input(x, batch, first, net->cfg.in_channels,
+						 (size_t) net->cfg.in_height * net->cfg.in_width, err);
+	head_forward(net, net->eval_pooled, net->eval_extra_z, batch, out);
+	net->batch = batch;
+	return TTSP_OK;
+}
+
+/*
  * The forward pass of batch samples; first is the index of x's first sample
  * in the caller's batch, for error messages.  pack false: the blocks' wpack
  * hold the weights from the pass before, and the weights did not change.
+ * keep: every sample's activations stay for a backward pass (else an eval
+ * forward on more threads keeps none).
  */
 static ttsp_status
 forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int first,
-			 bool training, bool pack, float *out, ttsp_error *err)
+			 bool training, bool keep, bool pack, float *out, ttsp_error *err)
 {
 	int			c0 = net->cfg.in_channels;
 	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
@@ -540,154 +606,151 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 	if (net->cfg.n_extra > 0 && extra == NULL)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs %d extra inputs per sample",
 						 net->cfg.n_extra);
+	if ((st = check_batch(net, batch, err)) != TTSP_OK)
+		return st;
+	/* fewer samples than that: cut within samples, block by block (cnn_conv_forward) */
+	if (!training && !keep && net->threads > 1 && batch >= CNN_SAMPLES_PER_THREAD * net->threads)
+		return eval_forward(net, x, extra, batch, first, pack, out, err);
 	st = ttsp_cnn_reserve(net, batch, err);
 	if (st != TTSP_OK)
 		return st;
 	net->backward_ready = false;
-	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch))
+	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch, net->extra_z))
 		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 
-	if (!training && net->threads > 1 && batch >= CNN_SAMPLES_PER_THREAD * net->threads)
+	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
+		return bad_input(x, batch, first, c0, plane, err);
+	for (int l = 0; l < nb; l++)
 	{
-		/*
-		 * whole samples per thread through every block (cnn_eval_forward);
-		 * first the BatchNorm of each block that feeds the next
-		 */
-		for (int l = 0; l < nb - 1; l++)
-			cnn_bn_forward(&net->blocks[l], batch, false, net->bn_sums, NULL);
-		if (!cnn_eval_forward(net->blocks, nb, x, batch, pack, net->bn_sums, net->threads))
-			return bad_input(x, batch, first, c0, plane, err);
-		cnn_bn_forward(&net->blocks[nb - 1], batch, false, net->bn_sums, net->pooled);
-	}
-	else
-	{
-		if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
-			return bad_input(x, batch, first, c0, plane, err);
-		for (int l = 0; l < nb; l++)
-		{
-			cnn_block  *blk = &net->blocks[l];
-			bool		stats = training || l == nb - 1;
+		cnn_block  *blk = &net->blocks[l];
+		bool		stats = training || l == nb - 1;
 
-			cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, pack,
-							 stats ? net->bn_sums : NULL, net->threads);
-			cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
-		}
+		cnn_conv_forward(blk, l > 0 ? &net->blocks[l - 1] : NULL, batch, pack,
+						 stats ? net->bn_sums : NULL, net->threads);
+		cnn_bn_forward(blk, batch, training, net->bn_sums, l == nb - 1 ? net->pooled : NULL);
 	}
-
-	head_forward(net, batch, out);
+	head_forward(net, net->pooled, net->extra_z, batch, out);
 	net->batch = batch;
 	net->backward_ready = training;
 	return TTSP_OK;
 }
 
 /*
- * An eval forward goes through all blocks a few samples at a time: samples
- * do not interact in eval mode, so the outputs are the same bits, and the
- * samples' activations stay in cache between blocks instead of a whole
+ * An eval forward goes through all blocks a sample at a time: samples do
+ * not interact in eval mode, so the outputs are the same bits, and a
+ * sample's activations stay in cache between blocks instead of a whole
  * batch's going through memory block by block (batch 32 of 1 x 201 x 552
- * was slower per sample than batch 1).  On one thread that is a sample at
- * a time; on more, CNN_SAMPLES_PER_THREAD per thread (core, batch 32 of
- * 1 x 201 x 552 at 2 threads: 1480-1570 samples/s against 1170-1260 with
- * one sample per thread; at one thread 1000-1015 against 900 with four),
- * and each thread takes whole samples through every block with no barrier
- * between blocks (cnn_eval_forward: medians of 8 alternating runs 1642 and
- * 1606 samples/s block by block, 1746 and 1735 so).  A training forward,
- * and the one before an input gradient, keep the whole batch for the
- * backward pass.
+ * was slower per sample than batch 1).  On one thread, forward_pass a
+ * sample at a time; on more, the whole batch in one job, each thread
+ * taking whole samples through every block in a workspace slot of its own
+ * (eval_forward: no barrier between blocks, nor between parts of the
+ * batch; the core's batch 32 at 2 threads in parts of 8, 4 per thread with
+ * a slot per sample, did 1505-1751 samples/s (means of 20 in 4 runs), in
+ * one job with a slot per thread 1966-2041), from 4 samples per thread
+ * on; below that, each sample's rows are cut between the threads.  A
+ * training forward, and the one before an input gradient, keep the whole
+ * batch for the backward pass.
  */
 ttsp_status
 ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra, int batch,
 					   bool training, float *out, ttsp_error *err)
 {
 	size_t		in_size = (size_t) net->cfg.in_channels * net->cfg.in_height * net->cfg.in_width;
-	/* one thread: a sample at a time; more: enough that each takes whole samples */
-	int			chunk = net->threads == 1 ? 1 : CNN_SAMPLES_PER_THREAD * net->threads;
 	ttsp_status st;
 
-	if (training || batch <= chunk || x == NULL || out == NULL)
-		return forward_pass(net, x, extra, batch, 0, training, true, out, err);
+	if (training || net->threads > 1 || batch <= 1 || x == NULL || out == NULL)
+		return forward_pass(net, x, extra, batch, 0, training, false, true, out, err);
 	if ((st = check_batch(net, batch, err)) != TTSP_OK)
 		return st;
-	for (int s = 0; s < batch && st == TTSP_OK; s += chunk)
+	for (int s = 0; s < batch && st == TTSP_OK; s++)
 		st = forward_pass(net, x + s * in_size, extra ? extra + (size_t) s * net->cfg.n_extra : NULL,
-						  batch - s < chunk ? batch - s : chunk, s, false, s == 0, out + s, err);
+						  1, s, false, false, s == 0, out + s, err);
 	return st;
 }
 
-int
-ttsp_cnn_async_batch(const ttsp_cnn *net)
+/*
+ * End the forward begun on this net at n samples (n < 0: those filled so
+ * far; another call on the net ends it so): DONE, async_done samples of
+ * it in async_pooled.  Reads nothing of the caller's: its extras and the
+ * head wait for ttsp_cnn_forward_end.
+ */
+static void
+async_finish(ttsp_cnn *net, int n)
 {
-	return net->threads > 1 ? CNN_SAMPLES_PER_THREAD * net->threads : 0;
+	int			done;
+
+	if (net->async != CNN_ASYNC_RUNNING)
+		return;
+	done = cnn_eval_forward_end(net, n);
+	net->async = CNN_ASYNC_DONE;
+	net->async_done = done > 0 ? done : 0;
 }
 
 void
 cnn_quiesce(ttsp_cnn *net)
 {
-	if (net->async != CNN_ASYNC_RUNNING)
-		return;
-	cnn_eval_forward_end(net);
-	net->async = CNN_ASYNC_DONE;
-	if (net->async_bad)
-		return;
-	cnn_bn_forward(&net->blocks[net->cfg.n_blocks - 1], net->async_batch, false, net->bn_sums,
-				   net->pooled);
-	head_forward(net, net->async_batch, net->async_out);
+	async_finish(net, -1);
 }
 
 ttsp_status
 ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
 					   bool *started, ttsp_error *err)
 {
-	int			nb = net->cfg.n_blocks;
 	ttsp_status st;
 
 	*started = false;
 	cnn_quiesce(net);
 	net->async = CNN_ASYNC_NONE;
-	if (ttsp_cnn_async_batch(net) == 0)
-		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_begin needs more than one thread");
-	if (batch != ttsp_cnn_async_batch(net))
-		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_begin needs a batch of %d, got %d",
-						 ttsp_cnn_async_batch(net), batch);
 	if (x == NULL || (net->cfg.n_extra > 0 && extra == NULL))
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward needs input (and extra) arrays");
-	if ((st = ttsp_cnn_reserve(net, batch, err)) != TTSP_OK)
+	if ((st = check_batch(net, batch, err)) != TTSP_OK)
 		return st;
-	if (net->async_cap < batch)
-	{
-		float	   *o = realloc(net->async_out, sizeof(float) * batch);
-
-		if (o == NULL)
-			return ttsp_fail(err, TTSP_ENOMEM, "out of memory for CNN outputs");
-		net->async_out = o;
-		net->async_cap = batch;
-	}
-	net->backward_ready = false;
-	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch))
-		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
-	for (int l = 0; l < nb - 1; l++)
-		cnn_bn_forward(&net->blocks[l], batch, false, net->bn_sums, NULL);
-	if (!cnn_eval_forward_begin(net->blocks, nb, x, batch, net->bn_sums, net->threads,
-								&net->async_bad, net))
+	if (net->threads == 1)
+		return TTSP_OK;
+	if ((st = eval_setup(net, batch, err)) != TTSP_OK)
+		return st;
+	if (!cnn_eval_forward_begin(net->blocks, net->cfg.n_blocks, x, batch, net->async_pooled,
+								net->threads, &net->async_bad, net))
 		return TTSP_OK;
 	net->async = CNN_ASYNC_RUNNING;
-	net->async_batch = batch;
+	net->async_cap = batch;
 	*started = true;
 	return TTSP_OK;
 }
 
-ttsp_status
-ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, float *out, ttsp_error *err)
+void
+ttsp_cnn_forward_ready(ttsp_cnn *net, int n)
 {
-	cnn_quiesce(net);
-	if (net->async != CNN_ASYNC_DONE)
+	if (net->async == CNN_ASYNC_RUNNING)
+		cnn_eval_forward_ready(net, n);
+}
+
+ttsp_status
+ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n, float *out,
+					 ttsp_error *err)
+{
+	int			done;
+
+	if (net->async == CNN_ASYNC_NONE)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_end without a forward begun");
+	if (n < 0 || n > net->async_cap)
+		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_end of %d samples, begun for %d",
+						 n, net->async_cap);
+	async_finish(net, n);
 	net->async = CNN_ASYNC_NONE;
+	done = net->async_done < n ? net->async_done : n;
 	if (net->async_bad)
-		return bad_input(x, net->async_batch, 0, net->cfg.in_channels,
+		return bad_input(x, done, 0, net->cfg.in_channels,
 						 (size_t) net->cfg.in_height * net->cfg.in_width, err);
-	memcpy(out, net->async_out, sizeof(float) * net->async_batch);
-	return TTSP_OK;
+	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, done, net->eval_extra_z))
+		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	head_forward(net, net->async_pooled, net->eval_extra_z, done, out);
+	if (done == n)
+		return TTSP_OK;
+	/* ended early by another call on the net: the rest here */
+	return forward_pass(net, x + (size_t) done * net->cfg.in_channels * net->cfg.in_height *
+						net->cfg.in_width, extra ? extra + (size_t) done * net->cfg.n_extra : NULL,
+						n - done, done, false, false, true, out + done, err);
 }
 
 void
@@ -793,7 +856,7 @@ ttsp_cnn_input_gradient(ttsp_cnn *net, const float *x, const float *extra, int b
 		return st;
 	if (!ttsp_all_finite(weights, batch))
 		return ttsp_fail(err, TTSP_EINVAL, "output weights contain NaN or infinity");
-	st = forward_pass(net, x, extra, batch, 0, false, true, out, err);
+	st = forward_pass(net, x, extra, batch, 0, false, true, true, out, err);
 	if (st != TTSP_OK)
 		return st;
 	backward(net, weights, dx, false);

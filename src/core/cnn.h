@@ -146,23 +146,23 @@ ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *e
 
 /*
  * An eval forward (ttsp_cnn_forward_extra, training false: the same bits)
- * that runs on the net's helper threads while the caller does other work,
- * such as reading the next rows.  ttsp_cnn_async_batch: the batch it takes,
- * 0 when the net has one thread (no helpers).  ttsp_cnn_forward_begin sets
- * *started when the helpers took it (else nothing ran: use
- * ttsp_cnn_forward_extra); x must then stay unchanged until
- * ttsp_cnn_forward_end, where the calling thread takes part, joins, and
- * writes the batch outputs to out (x again, for the error naming a
- * non-finite sample).  Any other call on the net, or any other forward
- * begun on another, first waits for it; its outputs are kept for
- * ttsp_cnn_forward_end until the net's next forward_begin.
- * ttsp_cnn_async_wait waits for whatever forward is running in the process
- * (before freeing an input it reads).
+ * of up to batch samples that the caller is still filling, computed on the
+ * net's helper threads as they come.  ttsp_cnn_forward_begin sets
+ * *started when the helpers took it (never on one thread; else use
+ * ttsp_cnn_forward_extra); ttsp_cnn_forward_ready says the first n
+ * samples of x (and their extras) are filled and stay unchanged;
+ * ttsp_cnn_forward_end says n is all, takes part, joins, and writes the n
+ * outputs to out (x and extra again: for the head, and for the error
+ * naming a non-finite sample).  Any other call on the net, or any other
+ * forward begun on another, first ends it where it is; ttsp_cnn_forward_end
+ * then computes the rest itself.  ttsp_cnn_async_wait ends whatever
+ * forward is running in the process (before freeing an input it reads).
  */
-int			ttsp_cnn_async_batch(const ttsp_cnn *net);
 ttsp_status ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
 								   bool *started, ttsp_error *err);
-ttsp_status ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, float *out, ttsp_error *err);
+void		ttsp_cnn_forward_ready(ttsp_cnn *net, int n);
+ttsp_status ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n,
+								 float *out, ttsp_error *err);
 void		ttsp_cnn_async_wait(void);
 
 /* ttsp_cnn_forward_extra without extras (a net with n_extra 0). */

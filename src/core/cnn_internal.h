@@ -118,15 +118,20 @@ struct ttsp_cnn
 	int			batch;			/* samples in the last forward */
 	bool		backward_ready; /* last forward was a training one */
 
-	/* ttsp_cnn_forward_begin: a forward left running, then its outputs */
+	/* an eval forward on more threads: per sample, eval_cap of each, malloc'd */
+	int			eval_cap;
+	float	   *eval_pooled;	/* the head's input, eval_cap x C_last */
+	float	   *async_pooled;	/* the same for ttsp_cnn_forward_begin's */
+	float	   *eval_extra_z;	/* eval_cap x n_extra (at least 1) */
+
+	/* ttsp_cnn_forward_begin: a forward running, then ended */
 	cnn_async_state async;
-	int			async_batch;
+	int			async_cap;		/* samples it was begun for */
+	int			async_done;		/* samples computed (DONE) */
 	int			async_bad;		/* set by the workers: an input not finite */
-	int			async_cap;
-	float	   *async_out;		/* async_cap outputs, malloc'd */
 };
 
-/* Finish a forward left running on this net (outputs kept for ttsp_cnn_forward_end). */
+/* End a forward begun on this net: its outputs kept for ttsp_cnn_forward_end. */
 void		cnn_quiesce(ttsp_cnn *net);
 
 
@@ -183,26 +188,34 @@ void		cnn_bn_forward(cnn_block *blk, int n, bool training, const double *stats,
 /*
  * An eval forward of n whole samples through all nb blocks, one task per
  * sample: each thread takes a sample through every block while its
- * activations are in that thread's cache, with no barrier between blocks.
- * The BatchNorm means and inverse deviations of all blocks but the last
- * must be set (cnn_bn_forward, eval); pack as for cnn_conv_forward.  The last block's
- * per-sample statistics go to stats.  The same bits as cnn_input_forward,
- * then cnn_conv_forward block by block.  False if x has NaN or infinity.
+ * activations are in that thread's cache, with no barrier between blocks,
+ * in its own workspace slot (the blocks' xq and r of sample 0 for the
+ * calling thread, 1 + i for worker i: capacity >= threads).  The
+ * BatchNorm means and inverse deviations of every block must be set
+ * (cnn_bn_forward, eval); pack as for cnn_conv_forward.  pooled (n x the
+ * last cout) receives the head's input, as cnn_bn_forward's.  The same
+ * bits as cnn_input_forward, then cnn_conv_forward and cnn_bn_forward
+ * block by block.  False if x has NaN or infinity.
  */
 bool		cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack,
-							 double *stats, int threads);
+							 float *pooled, int threads);
 /*
- * cnn_eval_forward (pack true) left running on the workers: false, nothing
- * started, when no worker would take part.  flag is set when x has NaN or
- * infinity.  x, the net and flag must stay until it ends: cnn_eval_forward_end
- * with the same owner waits for it, as does every other job
- * (cnn_async_wait).  One at a time in the process.
+ * cnn_eval_forward (pack true) begun for up to n samples that the caller
+ * is still filling: cnn_eval_forward_ready publishes that the first n are
+ * filled, and the workers take them as they come; cnn_eval_forward_end
+ * publishes the last count, takes part and joins, and returns the samples
+ * computed (fewer if something else ended it first; -1 if it was not
+ * running).  False, nothing started, when no worker would take part.
+ * flag is set when x has NaN or infinity.  x, pooled, the blocks and flag
+ * must stay until it ends.  Every other job first ends it
+ * (cnn_async_wait, which returns the samples it had).  One at a time in
+ * the process.
  */
 bool		cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n,
-								   double *stats, int threads, int *flag, const void *owner);
-void		cnn_eval_forward_end(const void *owner);
-/* Finish the forward left running, if any (the caller takes part). */
-void		cnn_async_wait(void);
+								   float *pooled, int threads, int *flag, const void *owner);
+void		cnn_eval_forward_ready(const void *owner, int n);
+int			cnn_eval_forward_end(const void *owner, int n);
+int			cnn_async_wait(void);
 
 /*
  * dY (rows layout) -> dZ (padded rows layout); sets dgamma, dbeta, db.

@@ -85,6 +85,18 @@ s2d_row(const cnn_block *blk, int iy)
 	return (size_t) ((iy & 1) * 2) * blk->sq + (size_t) ((iy >> 1) + 1) * blk->P + 1;
 }
 
+/*
+ * The head's input for channel c of a sample: the last block's output
+ * averaged over its k positions (sum), through its BatchNorm.
+ */
+static inline float
+pooled_value(const cnn_block *blk, int c, double sum, double k, double mean)
+{
+	double		scale = (double) blk->invstd[c] * blk->gamma[c];
+
+	return (float) ((sum / k - mean) * scale + blk->beta[c]);
+}
+
 /* ---- jobs: one operation over the batch, split into tasks ---- */
 
 /*
@@ -109,6 +121,8 @@ typedef struct cnn_job
 	int			threads;		/* at most this many threads run the job */
 	int			split;			/* conv forward: tasks per sample */
 	int		   *flag;			/* input forward: set when a value is not finite */
+	const int  *ready;			/* eval forward begun: samples filled so far, */
+	const int  *ended;			/* and whether that is all (else NULL: all are) */
 } cnn_job;
 
 /* Weights as wp[block][k][tap][bs]: w[o][i][tap] for o = block * bs + lane
@@ -301,6 +315,8 @@ static struct
 	pthread_mutex_t mu;
 	pthread_cond_t start;
 	pthread_cond_t done;
+	pthread_cond_t more;		/* an eval forward begun: more samples filled */
+	int			sleepers;		/* workers waiting on more */
 	int			workers;		/* created */
 	unsigned long generation;	/* bumped for each job */
 	int			active;			/* workers taking part in the job */
@@ -313,8 +329,15 @@ static struct
 	.dispatch = PTHREAD_MUTEX_INITIALIZER,
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.start = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER
+	.done = PTHREAD_COND_INITIALIZER,
+	.more = PTHREAD_COND_INITIALIZER
 };
+
+/*
+ * The thread's workspace slot in an eval forward (cnn_eval_forward): 0 for
+ * the calling thread, 1 + its index for a worker.
+ */
+static __thread int cnn_slot;
 
 static void
 run_tasks(cnn_task_fn fn, const cnn_job *job, int ntasks)
@@ -347,6 +370,8 @@ worker_main(void *arg)
 {
 	int			id = (int) (intptr_t) arg;
 	unsigned long seen = 0;
+
+	cnn_slot = id + 1;
 
 	for (;;)
 	{
@@ -389,7 +414,9 @@ pool_forget(void)
 	pthread_mutex_init(&pool.mu, NULL);
 	pthread_cond_init(&pool.start, NULL);
 	pthread_cond_init(&pool.done, NULL);
+	pthread_cond_init(&pool.more, NULL);
 	pool.workers = 0;
+	pool.sleepers = 0;
 }
 
 /* Workers available, creating up to `want` (fewer if the system refuses). */
@@ -436,18 +463,40 @@ static struct
 	cnn_job		j;
 	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
 	int			ntasks;
+	int			ready;			/* samples filled, published by the caller */
+	int			ended;			/* no more will be */
 }			async;
 
 static void job_end(cnn_task_fn fn, const cnn_job *job, int ntasks);
 static void eval_sample_task(const cnn_job *j, int t);
 
-void
+/* Publish: ready samples are filled; ended: and no more will be. */
+static void
+async_publish(int ready, bool ended)
+{
+	__atomic_store_n(&async.ready, ready, __ATOMIC_SEQ_CST);
+	if (ended)
+		__atomic_store_n(&async.ended, 1, __ATOMIC_SEQ_CST);
+	/* a worker that found nothing to do counted itself before its last look */
+	if (__atomic_load_n(&pool.sleepers, __ATOMIC_SEQ_CST) > 0)
+	{
+		pthread_mutex_lock(&pool.mu);
+		pthread_cond_broadcast(&pool.more);
+		pthread_mutex_unlock(&pool.mu);
+	}
+}
+
+int
 cnn_async_wait(void)
 {
+	int			n = async.ready;
+
 	if (!async.running)
-		return;
+		return 0;
 	async.running = false;
+	async_publish(n, true);
 	job_end(eval_sample_task, &async.j, async.ntasks);
+	return n;
 }
 
 /*
@@ -524,51 +573,117 @@ cnn_input_forward(cnn_block *blk, const float *x, int n, int threads)
 	return !bad;
 }
 
-/* task: sample t through the input layout and every block (cnn_eval_forward) */
+/*
+ * Whether sample t of an eval forward is there to compute: at once unless
+ * the forward was begun with samples still to fill (j->ready), when the
+ * caller publishes them one by one; false if it ended without t.  Spins
+ * briefly, then sleeps.
+ */
+static bool
+eval_wait(const cnn_job *j, int t)
+{
+	if (j->ready == NULL)
+		return true;
+	for (int i = 0;; i++)
+	{
+		if (t < __atomic_load_n(j->ready, __ATOMIC_SEQ_CST))
+			return true;
+		if (__atomic_load_n(j->ended, __ATOMIC_SEQ_CST))
+			return t < __atomic_load_n(j->ready, __ATOMIC_SEQ_CST);
+		if (i < CNN_SPIN)
+		{
+			cpu_relax();
+			continue;
+		}
+		pthread_mutex_lock(&pool.mu);
+		__atomic_add_fetch(&pool.sleepers, 1, __ATOMIC_SEQ_CST);
+		while (t >= __atomic_load_n(j->ready, __ATOMIC_SEQ_CST) &&
+			   !__atomic_load_n(j->ended, __ATOMIC_SEQ_CST))
+			pthread_cond_wait(&pool.more, &pool.mu);
+		__atomic_sub_fetch(&pool.sleepers, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&pool.mu);
+	}
+}
+
+/*
+ * task: sample t through the input layout and every block, in the
+ * workspace slot of the thread that runs it (copies of the blocks that
+ * point there), then its head input (j->pooled, n x the last cout).
+ */
 static void
 eval_sample_task(const cnn_job *j, int t)
 {
 	const cnn_isa *k = isa();
+	int			nb = j->nstages - 1,
+				slot = cnn_slot;
+	const cnn_block *b0 = j->stages[0].blk;
+	cnn_block	b[TTSP_CNN_MAX_BLOCKS];
+	cnn_job		st[1 + TTSP_CNN_MAX_BLOCKS];
+	const cnn_block *last = &b[nb - 1];
+	double		sums[2 * TTSP_CNN_MAX_CHANNELS];
 
-	k->input_forward(&j->stages[0], t);
-	for (int l = 1; l < j->nstages; l++)
-		k->conv_forward(&j->stages[l], t);
+	if (!eval_wait(j, t))
+		return;
+	for (int l = 0; l < nb; l++)
+	{
+		b[l] = *j->stages[l + 1].blk;
+		b[l].xq += xq_off(&b[l], slot, 0);
+		b[l].r += r_off(&b[l], slot, 0);
+	}
+	st[0] = j->stages[0];
+	st[0].blk = &b[0];
+	st[0].in += (size_t) t * b0->cin * b0->hin * b0->win;
+	k->input_forward(&st[0], 0);
+	for (int l = 0; l < nb; l++)
+	{
+		st[l + 1] = (cnn_job) {.blk = &b[l], .prev = l > 0 ? &b[l - 1] : NULL,
+			.dbl = l == nb - 1 ? sums : NULL, .n = 1, .split = 1};
+		k->conv_forward(&st[l + 1], 0);
+	}
+	for (int c = 0; c < last->cout; c++)
+		j->pooled[(size_t) t * last->cout + c] =
+			pooled_value(last, c, sums[2 * c], (double) last->hout * last->wout, last->mean[c]);
 }
 
 /* The jobs of cnn_eval_forward: j, then stages[0 .. nb], the input's and each block's. */
 static void
 eval_jobs(cnn_job *j, cnn_job *stages, cnn_block *blocks, int nb, const float *x, int n, bool pack,
-		  double *stats, int threads, int *flag)
+		  float *pooled, int threads, int *flag)
 {
 	if (pack)
 		for (int l = 0; l < nb; l++)
 			pack_if_changed(&blocks[l], isa()->fcob, true);
-	*j = (cnn_job) {.stages = stages, .nstages = nb + 1, .n = n, .threads = threads};
+	*j = (cnn_job) {.stages = stages, .nstages = nb + 1, .n = n, .pooled = pooled,
+	.threads = threads};
 	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = flag, .split = 1};
 	for (int l = 0; l < nb; l++)
-		stages[l + 1] = (cnn_job) {.blk = &blocks[l], .prev = l > 0 ? &blocks[l - 1] : NULL,
-			.dbl = l == nb - 1 ? stats : NULL, .n = n, .split = 1};
+		stages[l + 1] = (cnn_job) {.blk = &blocks[l]};
 }
 
 bool
-cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, double *stats, int threads)
+cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, float *pooled,
+				 int threads)
 {
 	int			bad = 0;
 	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
 	cnn_job		j;
 
-	eval_jobs(&j, stages, blocks, nb, x, n, pack, stats, threads, &bad);
+	eval_jobs(&j, stages, blocks, nb, x, n, pack, pooled, threads, &bad);
 	run_job(eval_sample_task, &j, n);
 	return !bad;
 }
 
 bool
-cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, double *stats,
+cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, float *pooled,
 					   int threads, int *flag, const void *owner)
 {
 	cnn_async_wait();
-	eval_jobs(&async.j, async.stages, blocks, nb, x, n, true, stats, threads, flag);
+	eval_jobs(&async.j, async.stages, blocks, nb, x, n, true, pooled, threads, flag);
 	*flag = 0;
+	async.ready = 0;
+	async.ended = 0;
+	async.j.ready = &async.ready;
+	async.j.ended = &async.ended;
 	if (job_begin(eval_sample_task, &async.j, n) == 0)
 		return false;
 	async.running = true;
@@ -578,10 +693,19 @@ cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, double 
 }
 
 void
-cnn_eval_forward_end(const void *owner)
+cnn_eval_forward_ready(const void *owner, int n)
 {
-	if (async.running && async.owner == owner)
-		cnn_async_wait();
+	if (async.running && async.owner == owner && n > async.ready)
+		async_publish(n < async.ntasks ? n : async.ntasks, false);
+}
+
+int
+cnn_eval_forward_end(const void *owner, int n)
+{
+	if (!async.running || async.owner != owner)
+		return -1;
+	cnn_eval_forward_ready(owner, n);
+	return cnn_async_wait();
 }
 
 void
@@ -1056,13 +1180,8 @@ K(bn_forward_task)(const cnn_job *j, int c)
 	blk->mean[c] = (float) mean;
 	blk->invstd[c] = (float) (1.0 / sqrt(var + BN_EPS));
 	if (j->pooled != NULL)
-	{
-		double		scale = (double) blk->invstd[c] * blk->gamma[c];
-
 		for (int s = 0; s < n; s++)
-			j->pooled[(size_t) s * blk->cout + c] =
-				(float) ((st[2 * s] / k - mean) * scale + blk->beta[c]);
-	}
+			j->pooled[(size_t) s * blk->cout + c] = pooled_value(blk, c, st[2 * s], k, mean);
 }
 
 /* ---- backward ---- */

@@ -102,8 +102,7 @@ typedef struct ClipScorer
 	float	   *extra;			/* cap x n_extra */
 	float	   *out;
 	int			n;				/* windows in the batch */
-	int			started;		/* of those, handed to the net in parts already */
-	int			running;		/* first window of the part still running, or -1 */
+	bool		begun;			/* the net takes them as they are filled */
 	int		   *clip_tag;		/* the clips whose windows they are, in order */
 	int		   *clip_windows;
 	int			n_clips;

@@ -63,11 +63,11 @@ model_window_copy(const ModelInput *in, const float *clip, int width, int start,
 }
 
 /*
- * On more than one thread, the windows go to the net in parts of
- * ttsp_cnn_async_batch, each left running on the net's helper threads
- * while this thread reads and fills the next rows (scorer_overlap), and the
- * helpers would otherwise wait.  One scorer at a time in a backend does
- * so (a scorer nested in another's row source runs its parts in place).
+ * On more than one thread, the net takes a batch's windows as they are
+ * filled (ttsp_cnn_forward_begin): its helper threads compute while this
+ * thread reads and fills the next rows, where they would otherwise wait.
+ * One scorer at a time in a backend does so (a scorer nested in another's
+ * row source runs its batches in place).
  */
 static ClipScorer *overlapping;
 
@@ -104,7 +104,6 @@ scorer_init(ClipScorer *s, ttsp_cnn *net, const ModelInput *in, ModelPool pool, 
 	s->clip_windows = palloc(batch * sizeof(int));
 	s->fn = fn;
 	s->arg = arg;
-	s->running = -1;
 	/* in the context, not in s: a scorer may live on the stack; arg is only compared */
 	cb = palloc(sizeof(MemoryContextCallback));
 	cb->func = scorer_wait;
@@ -145,51 +144,20 @@ scorer_extra(const ClipScorer *s, int i)
 	return s->n_extra > 0 ? s->extra + (Size) i * s->n_extra : NULL;
 }
 
-/* Windows [from, from + n) through the net, here and now. */
+/* After window s->n - 1 is filled: the net may take it. */
 static void
-forward_part(ClipScorer *s, int from, int n)
+scorer_filled(ClipScorer *s)
 {
 	ttsp_error	err;
 
-	ttsp_check(ttsp_cnn_forward_extra(s->net, scorer_window(s, from), scorer_extra(s, from), n, false,
-									  s->out + from, &err), &err);
-}
-
-/* The part left running, if any: joined, its outputs in s->out. */
-static void
-scorer_join(ClipScorer *s)
-{
-	ttsp_error	err;
-	int			from = s->running;
-
-	if (from < 0)
-		return;
-	s->running = -1;
-	overlapping = NULL;
-	ttsp_check(ttsp_cnn_forward_end(s->net, scorer_window(s, from), s->out + from, &err), &err);
-}
-
-/* After a window is added: a whole part not yet started starts, left running. */
-static void
-scorer_overlap(ClipScorer *s)
-{
-	int			part = ttsp_cnn_async_batch(s->net);
-	bool		started;
-	ttsp_error	err;
-
-	if (part == 0 || s->n - s->started < part || (overlapping != NULL && overlapping != s))
-		return;
-	scorer_join(s);
-	ttsp_check(ttsp_cnn_forward_begin(s->net, scorer_window(s, s->started), scorer_extra(s, s->started),
-									  part, &started, &err), &err);
-	if (started)
+	if (s->n == 1 && (overlapping == NULL || overlapping == s))
 	{
-		s->running = s->started;
-		overlapping = s;
+		ttsp_check(ttsp_cnn_forward_begin(s->net, s->x, scorer_extra(s, 0), s->cap, &s->begun, &err),
+				   &err);
+		overlapping = s->begun ? s : NULL;
 	}
-	else
-		forward_part(s, s->started, part);
-	s->started += part;
+	if (s->begun)
+		ttsp_cnn_forward_ready(s->net, s->n);
 }
 
 void
@@ -197,9 +165,8 @@ scorer_reset(ClipScorer *s)
 {
 	if (overlapping == s)
 		overlapping = NULL;
-	s->running = -1;
+	s->begun = false;
 	s->n = 0;
-	s->started = 0;
 	s->n_clips = 0;
 }
 
@@ -207,11 +174,18 @@ scorer_reset(ClipScorer *s)
 static void
 forward_batch(ClipScorer *s)
 {
+	ttsp_error	err;
+	bool		begun = s->begun;
+
+	s->begun = false;
+	if (overlapping == s)
+		overlapping = NULL;
 	ttsp_set_threads(s->net);
-	scorer_join(s);
-	if (s->n > s->started)
-		forward_part(s, s->started, s->n - s->started);
-	s->started = 0;
+	if (begun)
+		ttsp_check(ttsp_cnn_forward_end(s->net, s->x, scorer_extra(s, 0), s->n, s->out, &err), &err);
+	else
+		ttsp_check(ttsp_cnn_forward_extra(s->net, s->x, scorer_extra(s, 0), s->n, false, s->out, &err),
+				   &err);
 	CHECK_FOR_INTERRUPTS();
 }
 
@@ -246,7 +220,7 @@ add_window(ClipScorer *s, const float *clip, int width, int start, const float *
 	if (s->n_extra > 0)
 		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
 	s->n++;
-	scorer_overlap(s);
+	scorer_filled(s);
 }
 
 static bool
@@ -269,12 +243,11 @@ scorer_add_filled(ClipScorer *s, const float *extra, int tag)
 	if (s->n_extra > 0)
 		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
 	s->n++;
+	scorer_filled(s);
 	s->clip_tag[s->n_clips] = tag;
 	s->clip_windows[s->n_clips++] = 1;
 	if (s->n == s->cap)
 		scorer_flush(s);
-	else
-		scorer_overlap(s);
 }
 
 void

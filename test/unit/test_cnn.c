@@ -1116,7 +1116,7 @@ test_eval_chunks(void)
 		same &= ttsp_cnn_forward_extra(net, x, extra, 19, false, out, NULL) == TTSP_OK &&
 			memcmp(out, alone, sizeof(out)) == 0;
 	}
-	ok(same, "an eval forward of 19 at 1, 2 and 3 threads (in parts of 1, 8 and 12) gives each sample's own bits");
+	ok(same, "an eval forward of 19 at 1, 2 and 3 threads (a sample at a time on one, one job in per-thread slots on more) gives each sample's own bits");
 	x[13 * in + 17] = NAN;
 	ok(ttsp_cnn_forward_extra(net, x, extra, 19, false, out, &err) == TTSP_EINVAL &&
 	   strstr(err.msg, "input sample 13 ") != NULL, "a NaN names its sample in the batch: %s", err.msg);
@@ -1130,10 +1130,10 @@ test_eval_chunks(void)
 }
 
 /*
- * A forward left running (ttsp_cnn_forward_begin) gives the bits of
- * ttsp_cnn_forward_extra; a call on the net, or a forward begun on another
- * net, meanwhile waits for it without losing its outputs; a NaN is named
- * at the end.
+ * A forward begun with samples still to fill (ttsp_cnn_forward_begin)
+ * gives the bits of ttsp_cnn_forward_extra; a call on the net, or a
+ * forward on another net, meanwhile ends it where it is without losing
+ * anything; a NaN is named at the end.
  */
 static void
 test_forward_begin(void)
@@ -1142,12 +1142,12 @@ test_forward_begin(void)
 	ttsp_cnn   *net,
 			   *other;
 	float	   *x;
-	float		extra[8 * 2],
-				want[8],
-				got[8],
-				o2[8];
+	float		extra[9 * 2],
+				want[9],
+				got[9],
+				o2[9];
 	size_t		in = (size_t) 24 * 40;
-	bool		started = false,
+	bool		started = true,
 				s2 = false,
 				good = true;
 	ttsp_cnn_tensor t;
@@ -1156,38 +1156,61 @@ test_forward_begin(void)
 	cfg.n_extra = 2;
 	net = ttsp_cnn_create(&cfg, 7, NULL);
 	other = ttsp_cnn_create(&cfg, 8, NULL);
-	x = random_input(&cfg, 8, 320);
-	for (int i = 0; i < 16; i++)
+	x = random_input(&cfg, 9, 320);
+	for (int i = 0; i < 18; i++)
 		extra[i] = (float) (i % 3) - 1.0f;
-	ok(ttsp_cnn_async_batch(net) == 0 &&
-	   ttsp_cnn_forward_begin(net, x, extra, 8, &started, &err) == TTSP_EINVAL && !started,
-	   "one thread: no batch to begin (%s)", err.msg);
+	good &= ttsp_cnn_forward_extra(net, x, extra, 9, false, want, NULL) == TTSP_OK;
+	ok(ttsp_cnn_forward_begin(net, x, extra, 9, &started, &err) == TTSP_OK && !started,
+	   "one thread: nothing begins");
 	ttsp_cnn_set_threads(net, 2, NULL);
 	ttsp_cnn_set_threads(other, 2, NULL);
-	ok(ttsp_cnn_async_batch(net) == 8, "two threads: batches of 8");
-	good &= ttsp_cnn_forward_extra(net, x, extra, 8, false, want, NULL) == TTSP_OK;
-	good &= ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
-	good &= ttsp_cnn_forward_end(net, x, got, NULL) == TTSP_OK;
-	ok(good && started && memcmp(got, want, sizeof(got)) == 0, "begin and end: the bits of a forward");
+	good &= ttsp_cnn_forward_extra(net, x, extra, 9, false, got, NULL) == TTSP_OK &&
+		memcmp(got, want, sizeof(got)) == 0;
+	good &= ttsp_cnn_forward_begin(net, x, extra, 9, &started, NULL) == TTSP_OK;
+	for (int n = 1; n <= 9; n++)
+		ttsp_cnn_forward_ready(net, n);
+	memset(got, 0, sizeof(got));
+	good &= ttsp_cnn_forward_end(net, x, extra, 9, got, NULL) == TTSP_OK;
+	ok(good && started && memcmp(got, want, sizeof(got)) == 0,
+	   "begun, filled one by one, ended: the bits of a forward of the batch, on one thread and two");
 
 	memset(got, 0, sizeof(got));
-	good &= ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
-	good &= ttsp_cnn_forward_begin(other, x, extra, 8, &s2, NULL) == TTSP_OK;
-	good &= ttsp_cnn_forward_end(other, x, o2, NULL) == TTSP_OK;
+	good &= ttsp_cnn_forward_begin(net, x, extra, 9, &started, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(net, 3);
+	good &= ttsp_cnn_forward_begin(other, x, extra, 9, &s2, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(other, 9);
+	good &= ttsp_cnn_forward_end(other, x, extra, 9, o2, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(net, 6);
+	good &= ttsp_cnn_forward_end(net, x, extra, 8, got, NULL) == TTSP_OK;
+	ok(good && started && s2 && memcmp(got, want, 8 * sizeof(float)) == 0 && got[8] == 0,
+	   "a forward on another net ended it after 3: the end computes the rest, 8 of the 9 begun");
+
+	memset(got, 0, sizeof(got));
+	good &= ttsp_cnn_forward_begin(net, x, extra, 9, &started, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(net, 5);
+	good &= ttsp_cnn_forward_extra(net, x, extra, 2, false, o2, NULL) == TTSP_OK;
 	good &= ttsp_cnn_tensor_find(net, "head.bias", &t);
-	good &= ttsp_cnn_forward_end(net, x, got, NULL) == TTSP_OK;
-	ok(good && started && s2 && memcmp(got, want, sizeof(got)) == 0,
-	   "a forward begun on another net and a tensor lookup meanwhile: the same bits");
-	ok(ttsp_cnn_forward_end(net, x, got, &err) == TTSP_EINVAL && strstr(err.msg, "without"),
+	ttsp_cnn_forward_ready(net, 9);
+	good &= ttsp_cnn_forward_end(net, x, extra, 9, got, NULL) == TTSP_OK;
+	ok(good && memcmp(got, want, sizeof(got)) == 0 && memcmp(o2, want, 2 * sizeof(float)) == 0,
+	   "a forward and a tensor lookup on the net itself meanwhile: the same bits for both");
+	ok(ttsp_cnn_forward_end(net, x, extra, 9, got, &err) == TTSP_EINVAL && strstr(err.msg, "without"),
 	   "an end without a begin: %s", err.msg);
+	good = ttsp_cnn_forward_begin(net, x, extra, 4, &started, NULL) == TTSP_OK;
+	ok(good && ttsp_cnn_forward_end(net, x, extra, 5, got, &err) == TTSP_EINVAL && strstr(err.msg, "begun for 4"),
+	   "an end past the samples begun: %s", err.msg);
 	x[5 * in + 3] = NAN;
-	good = ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
-	ok(good && ttsp_cnn_forward_end(net, x, got, &err) == TTSP_EINVAL &&
+	good = ttsp_cnn_forward_begin(net, x, extra, 9, &started, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(net, 9);
+	ok(good && ttsp_cnn_forward_end(net, x, extra, 9, got, &err) == TTSP_EINVAL &&
 	   strstr(err.msg, "input sample 5 ") != NULL, "a NaN is named at the end: %s", err.msg);
-	good = ttsp_cnn_forward_begin(net, x, extra, 8, &started, NULL) == TTSP_OK;
+	x[5 * in + 3] = 0;
+	good = ttsp_cnn_forward_begin(net, x, extra, 9, &started, NULL) == TTSP_OK;
+	ttsp_cnn_forward_ready(net, 2);
 	ttsp_cnn_destroy(net);
+	ttsp_cnn_async_wait();
 	ttsp_cnn_destroy(other);
-	ok(good, "a net destroyed with a forward running waits for it");
+	ok(good, "a net destroyed with a forward half filled ends it");
 	free(x);
 }
 
