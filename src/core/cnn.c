@@ -694,11 +694,11 @@ cnn_quiesce(ttsp_cnn *net)
 
 ttsp_status
 ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
-					   bool *started, ttsp_error *err)
+					   bool *begun, ttsp_error *err)
 {
 	ttsp_status st;
 
-	*started = false;
+	*begun = false;
 	cnn_quiesce(net);
 	net->async = CNN_ASYNC_NONE;
 	if (x == NULL || (net->cfg.n_extra > 0 && extra == NULL))
@@ -707,20 +707,29 @@ ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int ba
 		return st;
 	if (net->threads == 1)
 		return TTSP_OK;
-	if ((st = eval_setup(net, batch, err)) != TTSP_OK)
-		return st;
-	if (!cnn_eval_forward_begin(net->blocks, net->cfg.n_blocks, x, batch, net->async_pooled,
-								net->threads, &net->async_bad, net))
-		return TTSP_OK;
-	net->async = CNN_ASYNC_RUNNING;
+	net->async = CNN_ASYNC_PENDING;
+	net->async_x = x;
 	net->async_cap = batch;
-	*started = true;
+	net->async_done = 0;
+	*begun = true;
 	return TTSP_OK;
 }
 
+/*
+ * The helpers start when the samples filled are enough for whole samples
+ * per thread (eval_forward's rule); a batch that never gets there runs at
+ * the end, each sample cut between the threads.
+ */
 void
 ttsp_cnn_forward_ready(ttsp_cnn *net, int n)
 {
+	ttsp_error	err;
+
+	if (net->async == CNN_ASYNC_PENDING && n >= CNN_SAMPLES_PER_THREAD * net->threads &&
+		eval_setup(net, net->async_cap, &err) == TTSP_OK &&
+		cnn_eval_forward_begin(net->blocks, net->cfg.n_blocks, net->async_x, net->async_cap,
+							   net->async_pooled, net->threads, &net->async_bad, net))
+		net->async = CNN_ASYNC_RUNNING;
 	if (net->async == CNN_ASYNC_RUNNING)
 		cnn_eval_forward_ready(net, n);
 }
@@ -736,6 +745,11 @@ ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n, f
 	if (n < 0 || n > net->async_cap)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_end of %d samples, begun for %d",
 						 n, net->async_cap);
+	if (net->async == CNN_ASYNC_PENDING)
+	{
+		net->async = CNN_ASYNC_NONE;
+		return forward_pass(net, x, extra, n, 0, false, false, true, out, err);
+	}
 	async_finish(net, n);
 	net->async = CNN_ASYNC_NONE;
 	done = net->async_done < n ? net->async_done : n;

@@ -147,19 +147,20 @@ ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *e
 /*
  * An eval forward (ttsp_cnn_forward_extra, training false: the same bits)
  * of up to batch samples that the caller is still filling, computed on the
- * net's helper threads as they come.  ttsp_cnn_forward_begin sets
- * *started when the helpers took it (never on one thread; else use
- * ttsp_cnn_forward_extra); ttsp_cnn_forward_ready says the first n
- * samples of x (and their extras) are filled and stay unchanged;
- * ttsp_cnn_forward_end says n is all, takes part, joins, and writes the n
- * outputs to out (x and extra again: for the head, and for the error
- * naming a non-finite sample).  Any other call on the net, or any other
- * forward begun on another, first ends it where it is; ttsp_cnn_forward_end
- * then computes the rest itself.  ttsp_cnn_async_wait ends whatever
- * forward is running in the process (before freeing an input it reads).
+ * net's helper threads as they come.  ttsp_cnn_forward_begin sets *begun
+ * on more than one thread (else use ttsp_cnn_forward_extra);
+ * ttsp_cnn_forward_ready says the first n samples of x (and their extras)
+ * are filled and stay unchanged (the helpers start once there are 4 per
+ * thread); ttsp_cnn_forward_end says n is all, takes part, joins, and
+ * writes the n outputs to out (x and extra again: for the head, and for
+ * the error naming a non-finite sample).  Any other call on the net, or
+ * any other forward begun on another, first ends it where it is;
+ * ttsp_cnn_forward_end then computes the rest itself.
+ * ttsp_cnn_async_wait ends whatever forward is running in the process
+ * (before freeing an input it reads).
  */
 ttsp_status ttsp_cnn_forward_begin(ttsp_cnn *net, const float *x, const float *extra, int batch,
-								   bool *started, ttsp_error *err);
+								   bool *begun, ttsp_error *err);
 void		ttsp_cnn_forward_ready(ttsp_cnn *net, int n);
 ttsp_status ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n,
 								 float *out, ttsp_error *err);

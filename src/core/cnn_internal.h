@@ -79,6 +79,7 @@ typedef struct cnn_block
 typedef enum cnn_async_state
 {
 	CNN_ASYNC_NONE,
+	CNN_ASYNC_PENDING,			/* begun, the workers not started yet */
 	CNN_ASYNC_RUNNING,			/* on the workers */
 	CNN_ASYNC_DONE				/* finished, outputs not yet collected */
 } cnn_async_state;
@@ -126,6 +127,7 @@ struct ttsp_cnn
 
 	/* ttsp_cnn_forward_begin: a forward running, then ended */
 	cnn_async_state async;
+	const float *async_x;		/* the caller's input */
 	int			async_cap;		/* samples it was begun for */
 	int			async_done;		/* samples computed (DONE) */
 	int			async_bad;		/* set by the workers: an input not finite */
@@ -204,8 +206,8 @@ bool		cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pa
  * is still filling: cnn_eval_forward_ready publishes that the first n are
  * filled, and the workers take them as they come; cnn_eval_forward_end
  * publishes the last count, takes part and joins, and returns the samples
- * computed (fewer if something else ended it first; -1 if it was not
- * running).  False, nothing started, when no worker would take part.
+ * computed (fewer if another job ended it first; -1 if that is not known
+ * any more).  False, nothing started, when no worker would take part.
  * flag is set when x has NaN or infinity.  x, pooled, the blocks and flag
  * must stay until it ends.  Every other job first ends it
  * (cnn_async_wait, which returns the samples it had).  One at a time in

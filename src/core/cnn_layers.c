@@ -465,6 +465,8 @@ static struct
 	int			ntasks;
 	int			ready;			/* samples filled, published by the caller */
 	int			ended;			/* no more will be */
+	const void *last_owner;		/* the last one ended, and the samples it had */
+	int			last_done;
 }			async;
 
 static void job_end(cnn_task_fn fn, const cnn_job *job, int ntasks);
@@ -496,6 +498,8 @@ cnn_async_wait(void)
 	async.running = false;
 	async_publish(n, true);
 	job_end(eval_sample_task, &async.j, async.ntasks);
+	async.last_owner = async.owner;
+	async.last_done = n;
 	return n;
 }
 
@@ -678,6 +682,7 @@ cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, float *
 					   int threads, int *flag, const void *owner)
 {
 	cnn_async_wait();
+	async.last_owner = NULL;
 	eval_jobs(&async.j, async.stages, blocks, nb, x, n, true, pooled, threads, flag);
 	*flag = 0;
 	async.ready = 0;
@@ -703,7 +708,13 @@ int
 cnn_eval_forward_end(const void *owner, int n)
 {
 	if (!async.running || async.owner != owner)
-		return -1;
+	{
+		/* ended by another job: what it had, if nothing began since */
+		if (async.last_owner != owner)
+			return -1;
+		async.last_owner = NULL;
+		return async.last_done;
+	}
 	cnn_eval_forward_ready(owner, n);
 	return cnn_async_wait();
 }
