@@ -3,7 +3,7 @@
 -- event that a model reading only the first window cannot see.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/setup.psql
-SELECT plan(19);
+SELECT plan(20);
 
 -- Synthetic power spectrograms (8 bins, 200 frames): noise everywhere, and
 -- in class 1 a loud bin 6 in the last 40 frames only.  A window is 40 frames.
@@ -92,6 +92,11 @@ UNION ALL SELECT 25, ttsp_make_spectrogram(array_fill(1::real, ARRAY[4, 200]), '
 SELECT throws_like($$ SELECT ttsp_evaluate('late_max', 'late_bad', 'spec', 'id') $$, '%does not match model%',
 	'a clip of another shape with the helper at work: an error');
 SELECT ok(r = ttsp_evaluate('late_max', 'late', 'spec', 'id'), 'then the same metrics') FROM one_thread;
+-- training's validation passes score that way too: the same weights, epoch kept and losses
+SELECT ttsp_train('late_2t', 'late', 'spec', 'event', epochs => 5, frames => 40, channels => '{4, 8}') IS NOT NULL AS trained;
+SELECT ok(a.weights = b.weights AND a.best_epoch = b.best_epoch AND a.metrics = b.metrics,
+	'trained on two threads: the weights, the epoch kept and the metrics of one thread, to the bit')
+FROM ttsp_model a, ttsp_model b WHERE a.name = 'late' AND b.name = 'late_2t';
 RESET ttsp.threads;
 
 -- ttsp_evaluate and ttsp_roc_png read their source, which may be a temporary

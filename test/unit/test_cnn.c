@@ -1200,6 +1200,24 @@ test_forward_begin(void)
 	good &= ttsp_cnn_forward_end(net, x, extra, 9, got, NULL) == TTSP_OK;
 	ok(good && memcmp(got, want, sizeof(got)) == 0 && memcmp(o2, want, 2 * sizeof(float)) == 0,
 	   "a forward and a tensor lookup on the net itself meanwhile: the same bits for both");
+	{
+		/* a sample is read only once published: sample 8 is NaN until then */
+		float	   *y = malloc(9 * in * sizeof(float));
+		struct timespec pause = {0, 50 * 1000 * 1000};
+
+		memcpy(y, x, 9 * in * sizeof(float));
+		y[8 * in + 7] = NAN;
+		memset(got, 0, sizeof(got));
+		good = ttsp_cnn_forward_begin(net, y, extra, 9, &started, NULL) == TTSP_OK;
+		ttsp_cnn_forward_ready(net, 8);
+		nanosleep(&pause, NULL);	/* the helper is done with 0 .. 7 and waits */
+		y[8 * in + 7] = x[8 * in + 7];
+		ttsp_cnn_forward_ready(net, 9);
+		good &= ttsp_cnn_forward_end(net, y, extra, 9, got, NULL) == TTSP_OK;
+		ok(good && memcmp(got, want, sizeof(got)) == 0,
+		   "a sample filled after the helpers started is read only once published");
+		free(y);
+	}
 	ok(ttsp_cnn_forward_end(net, x, extra, 9, got, &err) == TTSP_EINVAL && strstr(err.msg, "without"),
 	   "an end without a begin: %s", err.msg);
 	good = ttsp_cnn_forward_begin(net, x, extra, 4, &started, NULL) == TTSP_OK;
