@@ -76,6 +76,8 @@ SELECT i, (i % 2 = 0) AS label,
 		SELECT b, array_agg((random() * CASE WHEN i % 2 = 0 AND b BETWEEN 10 AND 20 THEN 5 ELSE 1 END + 1e-3)::real ORDER BY f) AS r
 		FROM generate_series(0, 63) b, generate_series(0, 99) f GROUP BY b) x), 'power', 8000, 126) AS spec
 FROM generate_series(1, 400) i""")
+# ttsp_evaluate's long source: train_set 250 times over (100k rows)
+cur.execute("CREATE VIEW eval_set AS SELECT spec, label FROM train_set, generate_series(1, 250)")
 cur.execute("SELECT pg_size_pretty(sum(length(b))) FROM media")
 media_size = cur.fetchone()[0]
 cur.execute("SELECT count(*), min(ttsp_bins(spec)), min(ttsp_frames(spec)) FROM train_set")
@@ -106,6 +108,10 @@ CASES = [
      TRAIN % ("warm", 1), TRAIN % ("cancelled", 100000), "cancelled"),
     ("ttsp_train: 800 rows streamed, 100k epochs", ["LOAD 'ttsp'", "SET ttsp.train_memory = '24MB'"],
      TRAIN_STREAMED % ("warm_streamed", 1), TRAIN_STREAMED % ("cancelled_streamed", 100000), "cancelled_streamed"),
+    # on two threads the helpers take each row's window as the backend fills it
+    ("ttsp_evaluate on 2 threads: 100k rows", ["SET ttsp.threads = 2"],
+     "SELECT ttsp_evaluate('warm', 'train_set', 'spec', 'label')",
+     "SELECT ttsp_evaluate('warm', 'eval_set', 'spec', 'label')", None),
 ]
 
 failures = 0
