@@ -137,9 +137,11 @@ ttsp_status ttsp_cnn_reserve(ttsp_cnn *net, int batch, ttsp_error *err);
  * ttsp_cnn_backward; otherwise BatchNorm uses its running statistics.
  * extra: batch x n_extra raw extra inputs (NULL when n_extra is 0).  x and
  * extra may be freed after the call.  Non-finite inputs are TTSP_EINVAL.
- * An eval forward runs a few samples at a time through all blocks (the
- * same bits as the whole batch, faster: activations stay in cache), so its
- * scratch is sized for that many, not for the batch.
+ * An eval forward takes each sample through all blocks at once (the same
+ * bits as the whole batch block by block, faster: activations stay in
+ * cache): a sample at a time on one thread, and on more, from 4 samples per
+ * thread, the whole batch with each thread in a scratch slot of its own, so
+ * its scratch holds a sample per thread, not the batch.
  */
 ttsp_status ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra,
 								   int batch, bool training, float *out, ttsp_error *err);

@@ -161,7 +161,9 @@ bool		cnn_isa_select(const char *name);
 
 /*
  * From this many samples per thread on, cnn_conv_forward gives each thread
- * whole samples; below, it cuts samples into parts (more, shorter jobs).
+ * whole samples, and an eval forward takes whole samples through every
+ * block (cnn_eval_forward); below, samples are cut into parts (more,
+ * shorter jobs).
  */
 #define CNN_SAMPLES_PER_THREAD 4
 
@@ -174,7 +176,7 @@ bool		cnn_input_forward(cnn_block *blk, const float *x, int n, int threads);
  * NULL, receives per-sample statistics of r for cnn_bn_forward (2 x n x
  * cout doubles).  blk->wpack receives the weights in the kernel's layout,
  * unless pack is false: then it holds them from an earlier call with
- * unchanged weights (an eval forward run a few samples at a time).
+ * unchanged weights (an eval forward run a sample at a time).
  */
 void		cnn_conv_forward(cnn_block *blk, cnn_block *prev, int n, bool pack, double *stats,
 							 int threads);
