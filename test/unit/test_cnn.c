@@ -1239,6 +1239,69 @@ test_forward_begin(void)
 }
 
 /*
+ * Streamed forwards at 2 to 4 threads, each ended at a random count, with
+ * forwards on the net itself and on another one, and pauses, between the
+ * samples published: every output is a plain forward's, and nothing hangs.
+ */
+static void
+test_forward_stream_stress(void)
+{
+	ttsp_cnn_config cfg = ttsp_cnn_default_config(1, 24, 40, TTSP_TASK_CLASSIFICATION);
+	ttsp_cnn   *net,
+			   *other;
+	float	   *x;
+	float		extra[20],
+				want[20],
+				got[20],
+				o2[20];
+	ttsp_rng	rng;
+	int			bad = 0,
+				runs = 0;
+
+	cfg.n_extra = 1;
+	net = ttsp_cnn_create(&cfg, 3, NULL);
+	other = ttsp_cnn_create(&cfg, 4, NULL);
+	x = random_input(&cfg, 20, 330);
+	for (int i = 0; i < 20; i++)
+		extra[i] = (float) i;
+	ttsp_cnn_forward_extra(net, x, extra, 20, false, want, NULL);
+	ttsp_rng_seed(&rng, 77);
+	for (int threads = 2; threads <= 4; threads++)
+	{
+		ttsp_cnn_set_threads(net, threads, NULL);
+		ttsp_cnn_set_threads(other, threads, NULL);
+		for (int it = 0; it < 100; it++, runs++)
+		{
+			bool		begun;
+			int			n = 1 + (int) (ttsp_rng_next(&rng) % 20);
+
+			memset(got, 0, sizeof(got));
+			ttsp_cnn_forward_begin(net, x, extra, 20, &begun, NULL);
+			for (int k = 1; k <= n; k++)
+			{
+				uint64_t	r = ttsp_rng_next(&rng) % 100;
+				struct timespec pause = {0, 200 * 1000};
+
+				ttsp_cnn_forward_ready(net, k);
+				if (r < 3)
+					nanosleep(&pause, NULL);
+				else if (r < 5)
+					ttsp_cnn_forward_extra(other, x, extra, 9, false, o2, NULL);
+				else if (r < 6)
+					ttsp_cnn_forward_extra(net, x, extra, 3, false, o2, NULL);
+			}
+			bad += ttsp_cnn_forward_end(net, x, extra, n, got, NULL) != TTSP_OK ||
+				memcmp(got, want, n * sizeof(float)) != 0;
+		}
+	}
+	ok(bad == 0, "%d streamed forwards at 2-4 threads ended at random counts, other forwards between: %d differ",
+	   runs, bad);
+	ttsp_cnn_destroy(net);
+	ttsp_cnn_destroy(other);
+	free(x);
+}
+
+/*
  * Packed weights are reused while the weights are unchanged (cnn_layers.c):
  * a prediction after a weight is written through ttsp_cnn_tensor_get, or
  * after an input gradient packed the other layout, must equal a fresh
@@ -1323,6 +1386,7 @@ main(void)
 	test_full_size_step();
 	test_eval_chunks();
 	test_forward_begin();
+	test_forward_stream_stress();
 	test_packed_weights();
 	other_kernel_sets();
 	return done_testing();
