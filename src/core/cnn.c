@@ -492,10 +492,20 @@ ttsp_cnn_forward(ttsp_cnn *net, const float *x, int batch, bool training,
 	return ttsp_cnn_forward_extra(net, x, NULL, batch, training, out, err);
 }
 
+/* Floats of one input channel's plane. */
+static size_t
+in_plane(const ttsp_cnn *net)
+{
+	return (size_t) net->cfg.in_height * net->cfg.in_width;
+}
+
 /* The error for an input with NaN or infinity: which sample and channel. */
 static ttsp_status
-bad_input(const float *x, int batch, int first, int c0, size_t plane, ttsp_error *err)
+bad_input(const ttsp_cnn *net, const float *x, int batch, int first, ttsp_error *err)
 {
+	int			c0 = net->cfg.in_channels;
+	size_t		plane = in_plane(net);
+
 	for (int s = 0; s < batch; s++)
 		for (int c = 0; c < c0; c++)
 			if (!ttsp_all_finite(x + ((size_t) s * c0 + c) * plane, plane))
@@ -523,6 +533,18 @@ head_forward(const ttsp_cnn *net, const float *pooled, const float *extra_z, int
 	}
 }
 
+/* *p reallocated to n floats; false (*p kept) if there is no memory. */
+static bool
+grow(float **p, size_t n)
+{
+	float	   *q = realloc(*p, sizeof(float) * n);
+
+	if (q == NULL)
+		return false;
+	*p = q;
+	return true;
+}
+
 /*
  * Room for an eval forward of batch samples on the net's threads: a
  * workspace slot per thread (cnn_eval_forward) and the per-sample arrays;
@@ -538,19 +560,10 @@ eval_setup(ttsp_cnn *net, int batch, ttsp_error *err)
 		return st;
 	if (net->eval_cap < batch)
 	{
-		float	   *p = realloc(net->eval_pooled, sizeof(float) * batch * c_last),
-				   *a,
-				   *z;
-
-		if (p != NULL)
-			net->eval_pooled = p;
-		a = p ? realloc(net->async_pooled, sizeof(float) * batch * c_last) : NULL;
-		if (a != NULL)
-			net->async_pooled = a;
-		z = a ? realloc(net->eval_extra_z, sizeof(float) * batch * (net->cfg.n_extra + 1)) : NULL;
-		if (z == NULL)
+		if (!grow(&net->eval_pooled, (size_t) batch * c_last) ||
+			!grow(&net->async_pooled, (size_t) batch * c_last) ||
+			!grow(&net->eval_extra_z, (size_t) batch * (net->cfg.n_extra + 1)))
 			return ttsp_fail(err, TTSP_ENOMEM, "out of memory for an eval forward of %d samples", batch);
-		net->eval_extra_z = z;
 		net->eval_cap = batch;
 	}
 	net->backward_ready = false;
@@ -577,8 +590,7 @@ eval_forward(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 	if (!cnn_eval_forward(net->blocks, net->cfg.n_blocks, x, batch, pack, net->eval_pooled,
 						  net->threads))
-		return bad_input(x, batch, first, net->cfg.in_channels,
-						 (size_t) net->cfg.in_height * net->cfg.in_width, err);
+		return bad_input(net, x, batch, first, err);
 	head_forward(net, net->eval_pooled, net->eval_extra_z, batch, out);
 	net->batch = batch;
 	return TTSP_OK;
@@ -595,8 +607,6 @@ static ttsp_status
 forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int first,
 			 bool training, bool keep, bool pack, float *out, ttsp_error *err)
 {
-	int			c0 = net->cfg.in_channels;
-	size_t		plane = (size_t) net->cfg.in_height * net->cfg.in_width;
 	int			nb = net->cfg.n_blocks;
 	ttsp_status st;
 
@@ -619,7 +629,7 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 
 	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
-		return bad_input(x, batch, first, c0, plane, err);
+		return bad_input(net, x, batch, first, err);
 	for (int l = 0; l < nb; l++)
 	{
 		cnn_block  *blk = &net->blocks[l];
@@ -655,7 +665,7 @@ ttsp_status
 ttsp_cnn_forward_extra(ttsp_cnn *net, const float *x, const float *extra, int batch,
 					   bool training, float *out, ttsp_error *err)
 {
-	size_t		in_size = (size_t) net->cfg.in_channels * net->cfg.in_height * net->cfg.in_width;
+	size_t		in_size = net->cfg.in_channels * in_plane(net);
 	ttsp_status st;
 
 	if (training || net->threads > 1 || batch <= 1 || x == NULL || out == NULL)
@@ -754,17 +764,16 @@ ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n, f
 	net->async = CNN_ASYNC_NONE;
 	done = net->async_done < n ? net->async_done : n;
 	if (net->async_bad)
-		return bad_input(x, done, 0, net->cfg.in_channels,
-						 (size_t) net->cfg.in_height * net->cfg.in_width, err);
+		return bad_input(net, x, done, 0, err);
 	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, done, net->eval_extra_z))
 		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 	head_forward(net, net->async_pooled, net->eval_extra_z, done, out);
 	if (done == n)
 		return TTSP_OK;
 	/* ended early by another call on the net: the rest here */
-	return forward_pass(net, x + (size_t) done * net->cfg.in_channels * net->cfg.in_height *
-						net->cfg.in_width, extra ? extra + (size_t) done * net->cfg.n_extra : NULL,
-						n - done, done, false, false, true, out + done, err);
+	return forward_pass(net, x + (size_t) done * net->cfg.in_channels * in_plane(net),
+						extra ? extra + (size_t) done * net->cfg.n_extra : NULL, n - done, done,
+						false, false, true, out + done, err);
 }
 
 void

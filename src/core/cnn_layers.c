@@ -114,8 +114,7 @@ typedef struct cnn_job
 	float	   *grad;			/* input gradient: dY of prev, or NCHW if no prev */
 	double	   *dbl;			/* per-sample sums or dw scratch */
 	float	   *pooled;
-	const struct cnn_job *stages;	/* eval pipeline: the input's, then each block's */
-	int			nstages;
+	int			nblocks;		/* eval forward: blk is the first of these */
 	int			n;
 	bool		training;
 	int			threads;		/* at most this many threads run the job */
@@ -461,7 +460,6 @@ static struct
 	bool		running;
 	const void *owner;
 	cnn_job		j;
-	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
 	int			ntasks;
 	int			ready;			/* samples filled, published by the caller */
 	int			ended;			/* no more will be */
@@ -618,11 +616,11 @@ static void
 eval_sample_task(const cnn_job *j, int t)
 {
 	const cnn_isa *k = isa();
-	int			nb = j->nstages - 1,
+	int			nb = j->nblocks,
 				slot = cnn_slot;
-	const cnn_block *b0 = j->stages[0].blk;
+	const cnn_block *b0 = j->blk;
 	cnn_block	b[TTSP_CNN_MAX_BLOCKS];
-	cnn_job		st[1 + TTSP_CNN_MAX_BLOCKS];
+	cnn_job		st;
 	const cnn_block *last = &b[nb - 1];
 	double		sums[2 * TTSP_CNN_MAX_CHANNELS];
 
@@ -630,38 +628,34 @@ eval_sample_task(const cnn_job *j, int t)
 		return;
 	for (int l = 0; l < nb; l++)
 	{
-		b[l] = *j->stages[l + 1].blk;
+		b[l] = j->blk[l];
 		b[l].xq += xq_off(&b[l], slot, 0);
 		b[l].r += r_off(&b[l], slot, 0);
 	}
-	st[0] = j->stages[0];
-	st[0].blk = &b[0];
-	st[0].in += (size_t) t * b0->cin * b0->hin * b0->win;
-	k->input_forward(&st[0], 0);
+	st = (cnn_job) {.blk = &b[0], .in = j->in + (size_t) t * b0->cin * b0->hin * b0->win,
+	.flag = j->flag, .split = 1};
+	k->input_forward(&st, 0);
 	for (int l = 0; l < nb; l++)
 	{
-		st[l + 1] = (cnn_job) {.blk = &b[l], .prev = l > 0 ? &b[l - 1] : NULL,
-			.dbl = l == nb - 1 ? sums : NULL, .n = 1, .split = 1};
-		k->conv_forward(&st[l + 1], 0);
+		st = (cnn_job) {.blk = &b[l], .prev = l > 0 ? &b[l - 1] : NULL,
+		.dbl = l == nb - 1 ? sums : NULL, .n = 1, .split = 1};
+		k->conv_forward(&st, 0);
 	}
 	for (int c = 0; c < last->cout; c++)
 		j->pooled[(size_t) t * last->cout + c] =
 			pooled_value(last, c, sums[2 * c], (double) last->hout * last->wout, last->mean[c]);
 }
 
-/* The jobs of cnn_eval_forward: j, then stages[0 .. nb], the input's and each block's. */
-static void
-eval_jobs(cnn_job *j, cnn_job *stages, cnn_block *blocks, int nb, const float *x, int n, bool pack,
-		  float *pooled, int threads, int *flag)
+/* The job of cnn_eval_forward, the weights packed first if asked. */
+static cnn_job
+eval_job(cnn_block *blocks, int nb, const float *x, int n, bool pack, float *pooled, int threads,
+		 int *flag)
 {
 	if (pack)
 		for (int l = 0; l < nb; l++)
 			pack_if_changed(&blocks[l], isa()->fcob, true);
-	*j = (cnn_job) {.stages = stages, .nstages = nb + 1, .n = n, .pooled = pooled,
-	.threads = threads};
-	stages[0] = (cnn_job) {.blk = &blocks[0], .in = x, .n = n, .flag = flag, .split = 1};
-	for (int l = 0; l < nb; l++)
-		stages[l + 1] = (cnn_job) {.blk = &blocks[l]};
+	return (cnn_job) {.blk = blocks, .nblocks = nb, .in = x, .n = n, .pooled = pooled,
+	.threads = threads, .flag = flag};
 }
 
 bool
@@ -669,10 +663,8 @@ cnn_eval_forward(cnn_block *blocks, int nb, const float *x, int n, bool pack, fl
 				 int threads)
 {
 	int			bad = 0;
-	cnn_job		stages[1 + TTSP_CNN_MAX_BLOCKS];
-	cnn_job		j;
+	cnn_job		j = eval_job(blocks, nb, x, n, pack, pooled, threads, &bad);
 
-	eval_jobs(&j, stages, blocks, nb, x, n, pack, pooled, threads, &bad);
 	run_job(eval_sample_task, &j, n);
 	return !bad;
 }
@@ -683,7 +675,7 @@ cnn_eval_forward_begin(cnn_block *blocks, int nb, const float *x, int n, float *
 {
 	cnn_async_wait();
 	async.last_owner = NULL;
-	eval_jobs(&async.j, async.stages, blocks, nb, x, n, true, pooled, threads, flag);
+	async.j = eval_job(blocks, nb, x, n, true, pooled, threads, flag);
 	*flag = 0;
 	async.ready = 0;
 	async.ended = 0;
