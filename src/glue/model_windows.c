@@ -144,12 +144,15 @@ scorer_extra(const ClipScorer *s, int i)
 	return s->n_extra > 0 ? s->extra + (Size) i * s->n_extra : NULL;
 }
 
-/* After window s->n - 1 is filled: the net may take it. */
+/* Window s->n is filled: its extras beside it, and the net may take it. */
 static void
-scorer_filled(ClipScorer *s)
+scorer_filled(ClipScorer *s, const float *extra)
 {
 	ttsp_error	err;
 
+	if (s->n_extra > 0)
+		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
+	s->n++;
 	if (s->n == 1 && (overlapping == NULL || overlapping == s))
 	{
 		ttsp_check(ttsp_cnn_forward_begin(s->net, s->x, scorer_extra(s, 0), s->cap, &s->begun, &err),
@@ -160,12 +163,22 @@ scorer_filled(ClipScorer *s)
 		ttsp_cnn_forward_ready(s->net, s->n);
 }
 
+/* No longer streaming to the net; whether it was. */
+static bool
+scorer_stop(ClipScorer *s)
+{
+	bool		begun = s->begun;
+
+	s->begun = false;
+	if (overlapping == s)
+		overlapping = NULL;
+	return begun;
+}
+
 void
 scorer_reset(ClipScorer *s)
 {
-	if (overlapping == s)
-		overlapping = NULL;
-	s->begun = false;
+	scorer_stop(s);
 	s->n = 0;
 	s->n_clips = 0;
 }
@@ -175,11 +188,8 @@ static void
 forward_batch(ClipScorer *s)
 {
 	ttsp_error	err;
-	bool		begun = s->begun;
+	bool		begun = scorer_stop(s);
 
-	s->begun = false;
-	if (overlapping == s)
-		overlapping = NULL;
 	ttsp_set_threads(s->net);
 	if (begun)
 		ttsp_check(ttsp_cnn_forward_end(s->net, s->x, scorer_extra(s, 0), s->n, s->out, &err), &err);
@@ -217,10 +227,7 @@ static void
 add_window(ClipScorer *s, const float *clip, int width, int start, const float *extra)
 {
 	model_window_copy(s->in, clip, width, start, scorer_window(s, s->n));
-	if (s->n_extra > 0)
-		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
-	s->n++;
-	scorer_filled(s);
+	scorer_filled(s, extra);
 }
 
 static bool
@@ -240,10 +247,7 @@ scorer_next_slot(ClipScorer *s)
 static void
 scorer_add_filled(ClipScorer *s, const float *extra, int tag)
 {
-	if (s->n_extra > 0)
-		memcpy(scorer_extra(s, s->n), extra, s->n_extra * sizeof(float));
-	s->n++;
-	scorer_filled(s);
+	scorer_filled(s, extra);
 	s->clip_tag[s->n_clips] = tag;
 	s->clip_windows[s->n_clips++] = 1;
 	if (s->n == s->cap)
