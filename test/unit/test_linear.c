@@ -68,7 +68,7 @@ test_pool(void)
 /*
  * ttsp_pool_rows against ttsp_pool_row, row by row, bit for bit: 2 x 21
  * rows of 552 log-like values (five groups of 8 and 2 rows after), from
- * row 0 and from row 8, and the error's place.
+ * row 0 and from row 8, rows of 549, and the error's place.
  */
 static void
 test_pool_rows(void)
@@ -101,6 +101,12 @@ test_pool_rows(void)
 	   "from row 8 on, the same bits");
 	ok(ttsp_pool_features(v, C, B, F, whole, &err) == TTSP_OK && memcmp(want, whole, sizeof(want)) == 0,
 	   "ttsp_pool_features pools them side by side too");
+	/* frames taken four at a time: 549 leaves one after them */
+	same = true;
+	for (int k = 0; k < R; k++)
+		same &= ttsp_pool_row(v + (size_t) k * (F - 3), F - 3, k / B, k % B, &want[k], &want[R + k], &err) == TTSP_OK;
+	same &= ttsp_pool_rows(v, R, F - 3, 0, B, got, got + R, &err) == TTSP_OK;
+	ok(same && memcmp(want, got, sizeof(want)) == 0, "rows of 549 frames: the same bits too");
 	v[13 * F + 200] = NAN;
 	v[30 * F + 7] = NAN;
 	ok(ttsp_pool_rows(v, R, F, 0, B, got, got + R, &err) == TTSP_EINVAL &&
