@@ -211,6 +211,25 @@ tab_load(TabData *d, const char *query, const char *label, const Covariates *c, 
 		ereport(NOTICE, (errmsg("skipped %d rows with a NULL label", d->n_skipped)));
 }
 
+/*
+ * Training and cross-validation take the rows in content order (train.h),
+ * so that the fit does not depend on the order the source returns them in;
+ * ordinals still name their places in it.
+ */
+static void
+tab_sort(TabData *d)
+{
+	RowKeys		keys = {d->hash, d->label, d->raw, d->isnull, d->k};
+	int		   *idx = rows_content_order(&keys, d->n);
+
+	rows_permute(d->raw, d->k * sizeof(double), idx, d->n);
+	rows_permute(d->isnull, d->k * sizeof(bool), idx, d->n);
+	rows_permute(d->label, sizeof(double), idx, d->n);
+	rows_permute(d->hash, sizeof(uint64), idx, d->n);
+	rows_permute(d->ordinal, sizeof(int), idx, d->n);
+	pfree(idx);
+}
+
 /* A covariate that is NULL in every row is refused before any split. */
 static void
 check_not_all_null(const TabData *d, const Covariates *c)
@@ -614,6 +633,7 @@ tabular_train(TrainOptions *o, Covariates *cov, const char *label, Oid relid, co
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
 	tab_load(&d, tab_query(relid, text_source, label, cov), label, cov, o->task, o->seed, "train on");
+	tab_sort(&d);
 	check_not_all_null(&d, cov);
 	check_both_classes(&d, o->task);
 	part = palloc(d.n * sizeof(SplitPart));
@@ -762,20 +782,31 @@ fold_parts(const TabData *d, const TrainOptions *o, const int *fold, int f, Spli
 		part[i] = fold[i] == f ? PART_TEST : row_part(&s, d->label[i], d->hash[i]);
 }
 
+static int
+cmp_int(const void *a, const void *b)
+{
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ordinals of a part's rows, ascending (the rows are in content order). */
 static void
 append_ordinals(StringInfo b, const char *key, const TabData *d, const SplitPart *part, SplitPart which)
 {
-	bool		first = true;
-	int			i;
+	int		   *ord = palloc(Max(d->n, 1) * sizeof(int));
+	int			n = 0;
 
-	appendStringInfo(b, ", \"%s\": [", key);
-	for (i = 0; i < d->n; i++)
+	for (int i = 0; i < d->n; i++)
 		if (part[i] == which)
-		{
-			appendStringInfo(b, "%s%d", first ? "" : ", ", d->ordinal[i]);
-			first = false;
-		}
+			ord[n++] = d->ordinal[i];
+	qsort(ord, n, sizeof(int), cmp_int);
+	appendStringInfo(b, ", \"%s\": [", key);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(b, "%s%d", i == 0 ? "" : ", ", ord[i]);
 	appendStringInfoChar(b, ']');
+	pfree(ord);
 }
 
 static void
@@ -979,6 +1010,7 @@ cross_validate(FunctionCallInfo fcinfo, Oid relid, const char *text_source)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(caller);
 	tab_load(&d, tab_query(relid, text_source, label, cov), label, cov, o.task, o.seed, "cross-validate on");
+	tab_sort(&d);
 	check_not_all_null(&d, cov);
 	check_both_classes(&d, o.task);
 	check_folds(&d, o.task, k);

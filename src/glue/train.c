@@ -1432,7 +1432,7 @@ train_fold(TrainOptions *o, int f, int k, FoldResult *r)
 		/* in the fold's context: they are read after SPI_finish frees SPI's */
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		lin = linear_report(t, &rows);	/* test rows in source order, as evaluate's */
+		lin = linear_report(t, &rows);	/* test rows in the order evaluate visits them */
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();

@@ -146,6 +146,28 @@ extern void split_carve(const uint64 *hashes, const int *classes, int n, double 
 extern int	split_count(const Split *split, SplitPart part);
 
 /*
+ * What orders rows by their content: hash, label, then the covariates
+ * (NULL after any value).  Rows equal in all of it are interchangeable.
+ */
+typedef struct RowKeys
+{
+	const uint64 *hash;
+	const double *label;
+	const double *cov;			/* n_cov per row, or NULL */
+	const bool *cov_null;
+	int			n_cov;
+} RowKeys;
+
+/*
+ * The n rows' indices in content order (palloc'd): training visits rows in
+ * it, so that what it learns does not depend on the order the source
+ * returns them in.
+ */
+extern int *rows_content_order(const RowKeys *keys, int n);
+/* Reorder n elements of elem bytes at arr: the k-th becomes the idx[k]-th. */
+extern void rows_permute(void *arr, Size elem, const int *idx, int n);
+
+/*
  * A training source: read once for labels, hashes and, while they fit,
  * the rows' model inputs (the cache); later passes iterate over the cache,
  * or read the source again and check that it returns the same rows.
@@ -158,7 +180,10 @@ typedef struct TrainSource
 	ModelInput *in;				/* set up by on_first_row */
 	Size		row_size;		/* floats per model input (a window) */
 	bool		first_window;	/* the clips are their first window (POOL_FIRST models) */
-	/* per source row, in source order */
+	/*
+	 * per source row: in content order once loaded (rows_content_order)
+	 * when no later pass reads the source, else in source order
+	 */
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
@@ -202,13 +227,14 @@ extern void source_standardise(TrainSource *src);
  * A clip of the iterated rows: [channel][bin][model_clip_width(in, frames)]
  * log values, of which the first frames are the clip's own (the rest is
  * padding: NaN before standardisation, 0 after); only valid during the
- * call.  row is its index in source order (into hashes, labels, pooled).
+ * call.  row is its index into hashes, labels and pooled.
  */
 typedef void (*clip_row_fn) (void *arg, const float *clip, int frames, double label, int row);
 
 /*
- * Every row of one part of the split, in source order: from the cache, or
- * read again from the source (which must return the same rows).
+ * Every row of one part of the split, in the order of the source's arrays:
+ * from the cache, or read again from the source (which must return the
+ * same rows).
  */
 extern void source_rows(TrainSource *src, const Split *split, SplitPart part,
 						clip_row_fn fn, void *arg);

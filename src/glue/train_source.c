@@ -196,6 +196,61 @@ train_window_start(uint64 hash, int epoch, int seed, int frames, int window)
 	return (int) (ttsp_rng_next(&rng) % (uint64) (frames - window + 1));
 }
 
+/* ---- content order ---- */
+
+static int
+cmp_double(double a, double b)
+{
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+static int
+row_keys_cmp(const void *a, const void *b, void *arg)
+{
+	const RowKeys *keys = arg;
+	int			i = *(const int *) a,
+				j = *(const int *) b,
+				c;
+
+	if (keys->hash[i] != keys->hash[j])
+		return keys->hash[i] < keys->hash[j] ? -1 : 1;
+	if ((c = cmp_double(keys->label[i], keys->label[j])) != 0)
+		return c;
+	for (int k = 0; k < keys->n_cov; k++)
+	{
+		Size		ik = (Size) i * keys->n_cov + k,
+					jk = (Size) j * keys->n_cov + k;
+
+		if (keys->cov_null[ik] != keys->cov_null[jk])
+			return keys->cov_null[ik] ? 1 : -1;
+		if (!keys->cov_null[ik] && (c = cmp_double(keys->cov[ik], keys->cov[jk])) != 0)
+			return c;
+	}
+	return 0;
+}
+
+int *
+rows_content_order(const RowKeys *keys, int n)
+{
+	int		   *idx = palloc(Max(n, 1) * sizeof(int));
+
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_arg(idx, n, sizeof(int), row_keys_cmp, (void *) keys);
+	return idx;
+}
+
+void
+rows_permute(void *arr, Size elem, const int *idx, int n)
+{
+	char	   *tmp = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
+
+	for (int k = 0; k < n; k++)
+		memcpy(tmp + (Size) k * elem, (char *) arr + (Size) idx[k] * elem, elem);
+	memcpy(arr, tmp, (Size) n * elem);
+	pfree(tmp);
+}
+
 /* ---- the first pass and the cache ---- */
 
 /* A row's spectrogram hash and label together: either changing is a change. */
@@ -370,6 +425,33 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 	src->n_rows++;
 }
 
+/*
+ * The rows in content order, when no later pass reads the source (which
+ * returns them in its own order): cached, or all a linear model needs.
+ */
+static void
+sort_rows(TrainSource *src)
+{
+	RowKeys		keys = {src->hashes, src->labels, src->cov_raw, src->cov_null, src->n_cov};
+	int		   *idx;
+
+	if (src->n_rows < 2 || (!src->cached && src->inputs))
+		return;
+	idx = rows_content_order(&keys, src->n_rows);
+	rows_permute(src->hashes, sizeof(uint64), idx, src->n_rows);
+	rows_permute(src->labels, sizeof(double), idx, src->n_rows);
+	rows_permute(src->frames, sizeof(int), idx, src->n_rows);
+	rows_permute(src->pooled, src->n_pooled * sizeof(double), idx, src->n_rows);
+	if (src->cached)
+		rows_permute(src->offsets, sizeof(Size), idx, src->n_rows);
+	if (src->n_cov > 0)
+	{
+		rows_permute(src->cov_raw, src->n_cov * sizeof(double), idx, src->n_rows);
+		rows_permute(src->cov_null, src->n_cov * sizeof(bool), idx, src->n_rows);
+	}
+	pfree(idx);
+}
+
 void
 source_load(TrainSource *src, int task)
 {
@@ -377,6 +459,7 @@ source_load(TrainSource *src, int task)
 
 	src->cached = src->inputs;
 	source_scan(src->query, src->seed, true, src->n_cov, load_row, &ls);
+	sort_rows(src);
 }
 
 void
