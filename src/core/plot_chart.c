@@ -180,15 +180,32 @@ plot_legend_corner(const plot_box *b, const ttsp_chart *c, double xlo, double xh
 	return best;
 }
 
-/* Legend rows on a white panel, in the corner that hides the least of the series. */
+double
+plot_legend_headroom(const plot_box *b, const ttsp_chart *c, double xlo, double xhi, double ylo,
+					 double yhi, double w, double h)
+{
+	double		x,
+				y,
+				ymax = -INFINITY,
+				room = b->h - 12 - h;
+
+	plot_legend_corner(b, c, xlo, xhi, ylo, yhi, w, h, &x, &y);
+	if (c->unit_square || room < b->h / 3 || covered(b, c, xlo, xhi, ylo, yhi, x, y, w, h) == 0)
+		return yhi;
+	for (int s = 0; s < c->n_series; s++)
+		for (int i = 0; i < c->series[s].n; i++)
+			if (isfinite(c->series[s].x[i]) && isfinite(c->series[s].y[i]))
+				ymax = fmax(ymax, c->series[s].y[i]);
+	/* ymax at pixel b->y + 12 + h: (ymax - ylo) / (top - ylo) = room / b->h */
+	return fmax(yhi, ylo + (ymax - ylo) * b->h / room);
+}
+
+/* The legend panel's size: a row per series and one for the mark. */
 static void
-draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark, double xlo, double xhi,
-			double ylo, double yhi)
+legend_size(cairo_t *cr, const ttsp_chart *c, bool mark, double *w, double *h)
 {
 	int			rows = c->n_series + (mark ? 1 : 0);
-	double		wmax = 0,
-				x,
-				y;
+	double		wmax = 0;
 	cairo_text_extents_t te;
 
 	ttsp_cairo.cairo_save(cr);
@@ -199,9 +216,29 @@ draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark, doub
 		ttsp_cairo.cairo_text_extents(cr, r < c->n_series ? c->series[r].name : c->mark_label, &te);
 		wmax = fmax(wmax, te.x_advance);
 	}
-	plot_legend_corner(b, c, xlo, xhi, ylo, yhi, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6, &x, &y);
+	ttsp_cairo.cairo_restore(cr);
+	*w = wmax + LEGEND_SWATCH + 16;
+	*h = rows * LEGEND_ROW + 6;
+}
+
+/* Legend rows on a white panel, in the corner that hides the least of the series. */
+static void
+draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark, double xlo, double xhi,
+			double ylo, double yhi)
+{
+	int			rows = c->n_series + (mark ? 1 : 0);
+	double		w,
+				h,
+				x,
+				y;
+
+	legend_size(cr, c, mark, &w, &h);
+	ttsp_cairo.cairo_save(cr);
+	ttsp_cairo.cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	ttsp_cairo.cairo_set_font_size(cr, PLOT_FONT_SIZE);
+	plot_legend_corner(b, c, xlo, xhi, ylo, yhi, w, h, &x, &y);
 	ttsp_cairo.cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
-	ttsp_cairo.cairo_rectangle(cr, x, y, wmax + LEGEND_SWATCH + 16, rows * LEGEND_ROW + 6);
+	ttsp_cairo.cairo_rectangle(cr, x, y, w, h);
 	ttsp_cairo.cairo_fill_preserve(cr);
 	ttsp_cairo.cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
 	ttsp_cairo.cairo_set_line_width(cr, 1);
@@ -298,6 +335,13 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 		/* equal scales, so the diagonal is at 45 degrees */
 		b.w = b.h = fmin(b.w, b.h);
 		b.x = 78 + (p->width - 78 - 16 - b.w) / 2;
+	}
+	{
+		double		w,
+					h;
+
+		legend_size(cr, c, mark, &w, &h);
+		yhi = plot_legend_headroom(&b, c, xlo, xhi, ylo, yhi, w, h);
 	}
 	if (c->title != NULL)
 		plot_text(cr, c->title, p->width / 2.0, 10, 0.5, 0, PLOT_TITLE_SIZE, 0);

@@ -75,4 +75,14 @@ typedef enum plot_corner
 plot_corner plot_legend_corner(const plot_box *b, const ttsp_chart *c, double xlo, double xhi,
 							   double ylo, double yhi, double w, double h, double *x, double *y);
 
+/*
+ * The top of the y range to draw with: yhi, or, when the legend would
+ * cover a point in every corner, one high enough that every point lies
+ * 4 px or more below a top corner's panel (headroom, as a chart leaves
+ * room for its key rather than hide data under it).  Not for ROC charts,
+ * whose square is fixed.
+ */
+double		plot_legend_headroom(const plot_box *b, const ttsp_chart *c, double xlo, double xhi,
+								 double ylo, double yhi, double w, double h);
+
 #endif

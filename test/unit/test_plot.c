@@ -261,6 +261,22 @@ test_legend_corner(void)
 	k = plot_legend_corner(&b, &c, 0, 10, 0, 10, 100, 40, &x, &y);
 	ok(k == PLOT_BOTTOM_RIGHT && x == 294 && y == 152,
 	   "a U covers both top corners: bottom right, at (294, 152): (%g, %g)", x, y);
+	/*
+	 * A falling and a rising line (an X) cover every corner: the range grows
+	 * to 0..10 x 200 / (200 - 12 - 40), which puts y = 10 at pixel 52, 4 px
+	 * under the top panels (8..48).  One free corner keeps the range.
+	 */
+	{
+		ttsp_series x_shape[2] = {{"up", xs, rising, 3, {0, 0, 0}, false},
+		{"down", xs, falling, 3, {0, 0, 0}, false}};
+		ttsp_chart	cx = {x_shape, 2, NULL, "x", "y", false, false, NAN, NULL};
+		double		top = plot_legend_headroom(&b, &cx, 0, 10, 0, 10, 100, 40);
+
+		ok(fabs(top - 2000.0 / 148) < 1e-12, "an X leaves no corner free: headroom to %.6f (13.513514)", top);
+		k = plot_legend_corner(&b, &cx, 0, 10, 0, top, 100, 40, &x, &y);
+		ok(k == PLOT_TOP_RIGHT && y == 8, "and the legend then sits top right over no point");
+		ok(plot_legend_headroom(&b, &c, 0, 10, 0, 10, 100, 40) == 10, "a U leaves the bottom right free: the range is kept");
+	}
 	/* ROC: bottom right first, unless the curve runs under it */
 	c.unit_square = true;
 	s.x = roc_x;
