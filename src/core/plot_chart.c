@@ -221,18 +221,15 @@ legend_size(cairo_t *cr, const ttsp_chart *c, bool mark, double *w, double *h)
 	*h = rows * LEGEND_ROW + 6;
 }
 
-/* Legend rows on a white panel, in the corner that hides the least of the series. */
+/* Legend rows on a w x h white panel, in the corner that hides the least of the series. */
 static void
 draw_legend(cairo_t *cr, const plot_box *b, const ttsp_chart *c, bool mark, double xlo, double xhi,
-			double ylo, double yhi)
+			double ylo, double yhi, double w, double h)
 {
 	int			rows = c->n_series + (mark ? 1 : 0);
-	double		w,
-				h,
-				x,
+	double		x,
 				y;
 
-	legend_size(cr, c, mark, &w, &h);
 	ttsp_cairo.cairo_save(cr);
 	ttsp_cairo.cairo_select_font_face(cr, PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 	ttsp_cairo.cairo_set_font_size(cr, PLOT_FONT_SIZE);
@@ -312,7 +309,9 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 				xhi,
 				ylo,
 				yhi;
-	double		top = c->title != NULL ? 36 : 14;
+	double		top = c->title != NULL ? 36 : 14,
+				lw,
+				lh;
 	bool		mark = isfinite(c->mark_x) && c->mark_label != NULL;
 	plot_box	b;
 
@@ -336,13 +335,8 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 		b.w = b.h = fmin(b.w, b.h);
 		b.x = 78 + (p->width - 78 - 16 - b.w) / 2;
 	}
-	{
-		double		w,
-					h;
-
-		legend_size(cr, c, mark, &w, &h);
-		yhi = plot_legend_headroom(&b, c, xlo, xhi, ylo, yhi, w, h);
-	}
+	legend_size(cr, c, mark, &lw, &lh);
+	yhi = plot_legend_headroom(&b, c, xlo, xhi, ylo, yhi, lw, lh);
 	if (c->title != NULL)
 		plot_text(cr, c->title, p->width / 2.0, 10, 0.5, 0, PLOT_TITLE_SIZE, 0);
 	plot_x_axis(cr, &b, xlo, xhi, c->x_integer, true, c->x_label);
@@ -354,7 +348,7 @@ ttsp_draw_chart(ttsp_plot *p, const ttsp_chart *c, ttsp_error *err)
 	for (int s = 0; s < c->n_series; s++)
 		draw_series(cr, &b, &c->series[s], xlo, xhi, ylo, yhi, c->unit_square);
 	plot_frame(cr, &b);
-	draw_legend(cr, &b, c, mark, xlo, xhi, ylo, yhi);
+	draw_legend(cr, &b, c, mark, xlo, xhi, ylo, yhi, lw, lh);
 	if (ttsp_cairo.cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 		return ttsp_fail(err, TTSP_EINTERNAL, "drawing failed: %s",
 						 ttsp_cairo.cairo_status_to_string(ttsp_cairo.cairo_status(cr)));

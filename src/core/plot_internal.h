@@ -80,7 +80,8 @@ plot_corner plot_legend_corner(const plot_box *b, const ttsp_chart *c, double xl
  * cover a point in every corner, one high enough that every point lies
  * 4 px or more below a top corner's panel (headroom, as a chart leaves
  * room for its key rather than hide data under it).  Not for ROC charts,
- * whose square is fixed.
+ * whose square is fixed, nor for a legend taller than two thirds of the
+ * box, which would squash the curves.
  */
 double		plot_legend_headroom(const plot_box *b, const ttsp_chart *c, double xlo, double xhi,
 								 double ylo, double yhi, double w, double h);

@@ -164,7 +164,7 @@ typedef struct RowKeys
  * returns them in.
  */
 extern int *rows_content_order(const RowKeys *keys, int n);
-/* Reorder n elements of elem bytes at arr: the k-th becomes the idx[k]-th. */
+/* Reorder n elements of elem bytes at arr: element k becomes the one that was at idx[k]. */
 extern void rows_permute(void *arr, Size elem, const int *idx, int n);
 
 /*
