@@ -232,7 +232,7 @@ row_keys_cmp(const void *a, const void *b, void *arg)
 int *
 rows_content_order(const RowKeys *keys, int n)
 {
-	int		   *idx = palloc(Max(n, 1) * sizeof(int));
+	int		   *idx = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int));
 
 	for (int i = 0; i < n; i++)
 		idx[i] = i;
