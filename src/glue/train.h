@@ -187,6 +187,7 @@ typedef struct TrainSource
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
+	int		   *by_content;		/* streamed: the rows in content order, to find re-read ones */
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
 	int		   *frames;			/* per row: the clip's frames (those read: see first_window) */

@@ -322,13 +322,15 @@ fill_clip(const TrainSource *src, const Spectrogram *spec, float *dst, bool stan
 
 /*
  * Floats of the budget that the per-row arrays take at their capacity: hash,
- * label, frames, cache offset and the pooled features, which the linear
- * fit copies once more.  They come first; the cache gets what is left.
+ * label, frames, cache offset, place in content order (rows_content_order,
+ * for the sort or to find streamed rows) and the pooled features, which
+ * the linear fit copies once more.  They come first; the cache gets what
+ * is left.
  */
 Size
 source_rows_floats(const TrainSource *src)
 {
-	Size		row_bytes = 2 * sizeof(double) + sizeof(int) + sizeof(Size) +
+	Size		row_bytes = 2 * sizeof(double) + 2 * sizeof(int) + sizeof(Size) +
 		2 * (Size) src->n_pooled * sizeof(double) +
 		(Size) src->n_cov * (2 * sizeof(double) + sizeof(bool));
 
@@ -493,6 +495,45 @@ typedef struct Pass
 	uint64		fingerprint_sum;
 } Pass;
 
+/*
+ * A re-read row's index in the first pass's arrays, found by its content:
+ * a later pass may return the rows in another order (with
+ * synchronize_seqscans, a scan of a table larger than a quarter of
+ * shared_buffers joins one of it already running, and comes back
+ * rotated).  Rows of equal hash and label are interchangeable (the hash
+ * covers the covariates).  One not in the first pass is a changed source.
+ */
+static int
+first_pass_row(TrainSource *src, uint64 hash, double label)
+{
+	int			lo = 0,
+				hi = src->n_rows;
+
+	if (src->by_content == NULL)
+	{
+		RowKeys		keys = {src->hashes, src->labels, src->cov_raw, src->cov_null, src->n_cov};
+		MemoryContext old = MemoryContextSwitchTo(src->cxt);
+
+		src->by_content = rows_content_order(&keys, src->n_rows);
+		MemoryContextSwitchTo(old);
+	}
+	/* the first whose (hash, label) is not below the row's */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2,
+					r = src->by_content[mid];
+
+		if (src->hashes[r] < hash || (src->hashes[r] == hash && src->labels[r] < label))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == src->n_rows || src->hashes[src->by_content[lo]] != hash ||
+		src->labels[src->by_content[lo]] != label)
+		source_changed(src);
+	return src->by_content[lo];
+}
+
 /* A streamed row: checked against the first pass, then handed on if in the part. */
 static void
 pass_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovariates *cov)
@@ -520,7 +561,7 @@ pass_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 		p->x_size = need;
 	}
 	fill_clip(p->src, spec, p->x, p->src->standardised);
-	p->fn(p->arg, p->x, frames, label, p->rows - 1);
+	p->fn(p->arg, p->x, frames, label, first_pass_row(p->src, hash, label));
 }
 
 void
