@@ -468,9 +468,9 @@ ttsp_cnn_set_extra_scaling(ttsp_cnn *net, const double *mean, const double *scal
 	return TTSP_OK;
 }
 
-/* Standardise a batch's extras into z; false if one is not finite. */
-static bool
-standardise_extra(const ttsp_cnn *net, const float *extra, int batch, float *z)
+/* Standardise a batch's extras into z (nothing without extras); EINVAL if one is not finite. */
+static ttsp_status
+standardise_extra(const ttsp_cnn *net, const float *extra, int batch, float *z, ttsp_error *err)
 {
 	int			n = net->cfg.n_extra;
 
@@ -479,10 +479,10 @@ standardise_extra(const ttsp_cnn *net, const float *extra, int batch, float *z)
 		int			e = (int) (i % n);
 
 		if (!isfinite(extra[i]))
-			return false;
+			return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
 		z[i] = (extra[i] - net->extra_mean[e]) / net->extra_scale[e];
 	}
-	return true;
+	return TTSP_OK;
 }
 
 ttsp_status
@@ -586,8 +586,8 @@ eval_forward(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 
 	if (st != TTSP_OK)
 		return st;
-	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch, net->eval_extra_z))
-		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	if ((st = standardise_extra(net, extra, batch, net->eval_extra_z, err)) != TTSP_OK)
+		return st;
 	if (!cnn_eval_forward(net->blocks, net->cfg.n_blocks, x, batch, pack, net->eval_pooled,
 						  net->threads))
 		return bad_input(net, x, batch, first, err);
@@ -625,8 +625,8 @@ forward_pass(ttsp_cnn *net, const float *x, const float *extra, int batch, int f
 	if (st != TTSP_OK)
 		return st;
 	net->backward_ready = false;
-	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, batch, net->extra_z))
-		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	if ((st = standardise_extra(net, extra, batch, net->extra_z, err)) != TTSP_OK)
+		return st;
 
 	if (!cnn_input_forward(&net->blocks[0], x, batch, net->threads))
 		return bad_input(net, x, batch, first, err);
@@ -749,6 +749,7 @@ ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n, f
 					 ttsp_error *err)
 {
 	int			done;
+	ttsp_status st;
 
 	if (net->async == CNN_ASYNC_NONE)
 		return ttsp_fail(err, TTSP_EINVAL, "CNN forward_end without a forward begun");
@@ -765,8 +766,8 @@ ttsp_cnn_forward_end(ttsp_cnn *net, const float *x, const float *extra, int n, f
 	done = net->async_done < n ? net->async_done : n;
 	if (net->async_bad)
 		return bad_input(net, x, done, 0, err);
-	if (net->cfg.n_extra > 0 && !standardise_extra(net, extra, done, net->eval_extra_z))
-		return ttsp_fail(err, TTSP_EINVAL, "extra inputs contain NaN or infinity");
+	if ((st = standardise_extra(net, extra, done, net->eval_extra_z, err)) != TTSP_OK)
+		return st;
 	head_forward(net, net->async_pooled, net->eval_extra_z, done, out);
 	if (done == n)
 		return TTSP_OK;

@@ -200,7 +200,10 @@ model_pooled_features(const Spectrogram *s, double *out)
 void
 model_input_fill_pooled(const ModelInput *in, const Spectrogram *s, float *out, double *pooled)
 {
-	pool_rows(s, pooled, in, out);
+	if (pooled == NULL)
+		model_input_fill(in, s, out, true);
+	else
+		pool_rows(s, pooled, in, out);
 }
 
 void
@@ -658,10 +661,7 @@ model_clip_input(LoadedModel *m, const Spectrogram *spec, double *pooled, int *f
 		m->input_size = size;
 	}
 	/* with pooled, one log pass for both, as for a clip of one window */
-	if (pooled != NULL)
-		model_input_fill_pooled(&whole, spec, m->input, pooled);
-	else
-		model_input_fill(&whole, spec, m->input, true);
+	model_input_fill_pooled(&whole, spec, m->input, pooled);
 	*frames = spec->h.frames;
 	return m->input;
 }

@@ -52,7 +52,7 @@ extern void model_pooled_features(const Spectrogram *spec, double *out);
 /*
  * model_input_fill(in, spec, out, true) and, from the same logs (each row's
  * computed once), model_pooled_features(spec, pooled): the same bits as the
- * two calls.
+ * two calls.  pooled NULL: the first alone.
  */
 extern void model_input_fill_pooled(const ModelInput *in, const Spectrogram *spec, float *out, double *pooled);
 

@@ -269,10 +269,7 @@ scorer_add_spec(ClipScorer *s, LoadedModel *m, const Spectrogram *spec, const do
 	{
 		float	   *slot = scorer_next_slot(s);
 
-		if (pooled)
-			model_input_fill_pooled(s->in, spec, slot, pooled);
-		else
-			model_input_fill(s->in, spec, slot, true);
+		model_input_fill_pooled(s->in, spec, slot, pooled);
 		extra = model_extra_inputs(m, pooled, cov_inputs);
 		scorer_add_filled(s, extra, tag);
 	}
