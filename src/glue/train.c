@@ -65,6 +65,7 @@ typedef struct Predictions
 {
 	double	   *pred;
 	double	   *label;
+	int		   *row;			/* each one's row, for train_fold */
 	int			n;
 	int			cap;
 } Predictions;
@@ -818,7 +819,34 @@ predict_row(void *arg, const float *clip, int frames, double label, int row)
 	if (p->n >= p->cap)
 		source_changed(&t->src);
 	p->label[p->n] = label;
+	p->row[p->n] = row;
 	scorer_add(&t->scorer, clip, frames, row_extra(t, row), p->n++);
+}
+
+static int
+cmp_row(const void *a, const void *b, void *arg)
+{
+	const int  *row = arg;
+	int			x = row[*(const int *) a],
+				y = row[*(const int *) b];
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The last evaluation's predictions in the order of their rows, which is
+ * linear_rows' order: a streamed pass visits them as the source returns
+ * them (palloc'd indices into t->preds).
+ */
+static int *
+predictions_by_row(const Predictions *p)
+{
+	int		   *idx = palloc(Max(p->n, 1) * sizeof(int));
+
+	for (int i = 0; i < p->n; i++)
+		idx[i] = i;
+	qsort_arg(idx, p->n, sizeof(int), cmp_row, p->row);
+	return idx;
 }
 
 /* Predictions on one part of the split into t->preds. */
@@ -1151,6 +1179,7 @@ prepare(Trainer *t)
 
 		t->preds.pred = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
 		t->preds.label = MemoryContextAllocHuge(t->cxt, most * sizeof(double));
+		t->preds.row = MemoryContextAllocHuge(t->cxt, most * sizeof(int));
 	}
 	if (t->opt->linear_only)
 		ereport(NOTICE,
@@ -1410,6 +1439,7 @@ train_fold(TrainOptions *o, int f, int k, FoldResult *r)
 	Curves		curves = {0};
 	ttsp_linear_data rows;
 	double	   *lin = NULL;
+	int		   *by_row = NULL;
 	int			i;
 
 	t->fold = f;
@@ -1432,7 +1462,7 @@ train_fold(TrainOptions *o, int f, int k, FoldResult *r)
 		/* in the fold's context: they are read after SPI_finish frees SPI's */
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		lin = linear_report(t, &rows);	/* test rows in the order evaluate visits them */
+		lin = linear_report(t, &rows);	/* test rows in the arrays' order: predictions_by_row */
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
@@ -1448,13 +1478,18 @@ train_fold(TrainOptions *o, int f, int k, FoldResult *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("architecture 'linear' could not fit its model in fold %d", f + 1)));
+	/* the model's predictions beside the linear ones, row for row */
+	if (!o->linear_only)
+		by_row = predictions_by_row(&t->preds);
 	for (i = 0; i < r->n_test; i++)
 	{
-		r->model[i] = o->linear_only ? lin[i] : t->preds.pred[i];
-		r->label[i] = o->linear_only ? rows.y[i] : t->preds.label[i];
+		r->model[i] = o->linear_only ? lin[i] : t->preds.pred[by_row[i]];
+		r->label[i] = o->linear_only ? rows.y[i] : t->preds.label[by_row[i]];
 		if (lin)
 			r->linear[i] = lin[i];
 	}
+	if (by_row)
+		pfree(by_row);
 	r->prior = 0;
 	for (i = 0; i < t->src.n_rows; i++)
 		if (row_part(&t->split, t->src.labels[i], t->src.hashes[i]) == PART_TRAIN)

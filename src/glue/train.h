@@ -180,14 +180,10 @@ typedef struct TrainSource
 	ModelInput *in;				/* set up by on_first_row */
 	Size		row_size;		/* floats per model input (a window) */
 	bool		first_window;	/* the clips are their first window (POOL_FIRST models) */
-	/*
-	 * per source row: in content order once loaded (rows_content_order)
-	 * when no later pass reads the source, else in source order
-	 */
+	/* per source row: in content order once loaded (rows_content_order) */
 	int			n_rows;
 	int			cap_rows;
 	uint64	   *hashes;
-	int		   *by_content;		/* streamed: the rows in content order, to find re-read ones */
 	double	   *labels;			/* double: regression targets keep their precision */
 	uint64		fingerprint_sum;	/* of the rows' fingerprints: later passes must agree */
 	int		   *frames;			/* per row: the clip's frames (those read: see first_window) */

@@ -322,15 +322,13 @@ fill_clip(const TrainSource *src, const Spectrogram *spec, float *dst, bool stan
 
 /*
  * Floats of the budget that the per-row arrays take at their capacity: hash,
- * label, frames, cache offset, place in content order (rows_content_order,
- * for the sort or to find streamed rows) and the pooled features, which
- * the linear fit copies once more.  They come first; the cache gets what
- * is left.
+ * label, frames, cache offset and the pooled features, which the linear
+ * fit copies once more.  They come first; the cache gets what is left.
  */
 Size
 source_rows_floats(const TrainSource *src)
 {
-	Size		row_bytes = 2 * sizeof(double) + 2 * sizeof(int) + sizeof(Size) +
+	Size		row_bytes = 2 * sizeof(double) + sizeof(int) + sizeof(Size) +
 		2 * (Size) src->n_pooled * sizeof(double) +
 		(Size) src->n_cov * (2 * sizeof(double) + sizeof(bool));
 
@@ -428,8 +426,8 @@ load_row(void *arg, Spectrogram *spec, double label, uint64 hash, const RowCovar
 }
 
 /*
- * The rows in content order, when no later pass reads the source (which
- * returns them in its own order): cached, or all a linear model needs.
+ * The rows in content order: later passes visit cached rows in it, and
+ * find streamed ones in it by their content (first_pass_row).
  */
 static void
 sort_rows(TrainSource *src)
@@ -437,7 +435,7 @@ sort_rows(TrainSource *src)
 	RowKeys		keys = {src->hashes, src->labels, src->cov_raw, src->cov_null, src->n_cov};
 	int		   *idx;
 
-	if (src->n_rows < 2 || (!src->cached && src->inputs))
+	if (src->n_rows < 2)
 		return;
 	idx = rows_content_order(&keys, src->n_rows);
 	rows_permute(src->hashes, sizeof(uint64), idx, src->n_rows);
@@ -504,34 +502,24 @@ typedef struct Pass
  * covers the covariates).  One not in the first pass is a changed source.
  */
 static int
-first_pass_row(TrainSource *src, uint64 hash, double label)
+first_pass_row(const TrainSource *src, uint64 hash, double label)
 {
 	int			lo = 0,
 				hi = src->n_rows;
 
-	if (src->by_content == NULL)
-	{
-		RowKeys		keys = {src->hashes, src->labels, src->cov_raw, src->cov_null, src->n_cov};
-		MemoryContext old = MemoryContextSwitchTo(src->cxt);
-
-		src->by_content = rows_content_order(&keys, src->n_rows);
-		MemoryContextSwitchTo(old);
-	}
-	/* the first whose (hash, label) is not below the row's */
+	/* the first whose (hash, label) is not below the row's: the arrays are in content order */
 	while (lo < hi)
 	{
-		int			mid = lo + (hi - lo) / 2,
-					r = src->by_content[mid];
+		int			mid = lo + (hi - lo) / 2;
 
-		if (src->hashes[r] < hash || (src->hashes[r] == hash && src->labels[r] < label))
+		if (src->hashes[mid] < hash || (src->hashes[mid] == hash && src->labels[mid] < label))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == src->n_rows || src->hashes[src->by_content[lo]] != hash ||
-		src->labels[src->by_content[lo]] != label)
+	if (lo == src->n_rows || src->hashes[lo] != hash || src->labels[lo] != label)
 		source_changed(src);
-	return src->by_content[lo];
+	return lo;
 }
 
 /* A streamed row: checked against the first pass, then handed on if in the part. */
